@@ -1,0 +1,20 @@
+//! MetaStore's engine: an etcd-v3-semantics revisioned key-value store with 512 lock-sharded
+//! hash maps, an ordered key index and deterministic batched apply. Pure Rust, no Node-API:
+//! the binding crate wraps it, `cargo test` covers it alone.
+//!
+//! Writes arrive as batches in the op codec (docs/codec.md); results leave as one packed buffer.
+
+mod apply;
+pub mod codec;
+pub mod error;
+pub mod index;
+pub mod kv;
+pub mod kvstore;
+mod range;
+pub mod results;
+pub mod shards;
+
+pub use codec::{BatchBuilder, Limits};
+pub use error::{BatchError, ErrorNumber};
+pub use kv::KeyValue;
+pub use kvstore::{Config, Store, DEFAULT_PARALLEL_THRESHOLD};

@@ -1,0 +1,99 @@
+//! Range reads (etcd's RangeRequest): key ranges, count, limit/more, sort, filters.
+//! The default order walks the ordered index and stops after `limit` keys; count comes from
+//! index ranks, so neither scans the range.
+
+use crate::codec::{RangeRef, SortOrder, SortTarget};
+use crate::error::ErrorNumber;
+use crate::index::{KeyIndex, RangeEnd};
+use crate::kv::{Key, KeyValue};
+use crate::kvstore::Store;
+use crate::results::ResultWriter;
+use std::cmp::Ordering;
+
+impl Store {
+    /// Writes the RANGE result of `op` read at the latest state, whose revision is `rev`.
+    pub(crate) fn range_into(&self, index: &KeyIndex, op: &RangeRef<'_>, rev: i64, out: &mut ResultWriter) -> Result<(), ErrorNumber> {
+        if op.revision > rev {
+            return Err(ErrorNumber::FutureRev);
+        }
+        // No history is kept yet: only the current revision can be read.
+        if op.revision > 0 && op.revision < rev {
+            return Err(ErrorNumber::Compacted);
+        }
+        let (from, to) = index.span(op.key, RangeEnd::parse(op.range_end));
+        let count = to - from;
+        if op.count_only {
+            out.range_header(rev, false, count as i64, 0);
+            return Ok(());
+        }
+        let limit = if op.limit > 0 { op.limit as usize } else { usize::MAX };
+        let filtered = op.min_mod_revision != 0 || op.max_mod_revision != 0 || op.min_create_revision != 0 || op.max_create_revision != 0;
+        let key_order = op.sort_target == SortTarget::Key;
+        if key_order && !filtered {
+            let n = count.min(limit);
+            out.range_header(rev, count > n, count as i64, n);
+            if op.sort_order == SortOrder::Descend {
+                for key in index.iter_span(from, to).rev().take(n) {
+                    self.write_kv(key, op.keys_only, out);
+                }
+            } else {
+                for key in index.iter_span(from, to).take(n) {
+                    self.write_kv(key, op.keys_only, out);
+                }
+            }
+            return Ok(());
+        }
+        let mut kvs: Vec<(Key, KeyValue)> = Vec::new();
+        for key in index.iter_span(from, to) {
+            if let Some(kv) = self.get(key) {
+                if passes_filters(op, &kv) {
+                    kvs.push((key.clone(), kv));
+                }
+            }
+        }
+        // The input is in ascending key order and sort_by is stable, so ties keep key order.
+        let descend = op.sort_order == SortOrder::Descend;
+        if !key_order || descend {
+            kvs.sort_by(|a, b| {
+                let ord = compare_by(op.sort_target, a, b);
+                if descend {
+                    ord.reverse()
+                } else {
+                    ord
+                }
+            });
+        }
+        let n = kvs.len().min(limit);
+        out.range_header(rev, kvs.len() > n, count as i64, n);
+        for (key, kv) in &kvs[..n] {
+            out.kv(key, kv, op.keys_only);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn write_kv(&self, key: &[u8], keys_only: bool, out: &mut ResultWriter) {
+        self.shards.with_entry(key, |entry| {
+            // The index and the shards change together under the writer lock.
+            let entry = entry.expect("index key missing from its shard");
+            out.kv(&entry.key, &entry.current, keys_only);
+        });
+    }
+}
+
+fn passes_filters(op: &RangeRef<'_>, kv: &KeyValue) -> bool {
+    !(op.min_mod_revision != 0 && kv.mod_revision < op.min_mod_revision
+        || op.max_mod_revision != 0 && kv.mod_revision > op.max_mod_revision
+        || op.min_create_revision != 0 && kv.create_revision < op.min_create_revision
+        || op.max_create_revision != 0 && kv.create_revision > op.max_create_revision)
+}
+
+fn compare_by(target: SortTarget, a: &(Key, KeyValue), b: &(Key, KeyValue)) -> Ordering {
+    match target {
+        SortTarget::Key => a.0.cmp(&b.0),
+        SortTarget::Version => a.1.version.cmp(&b.1.version),
+        SortTarget::Create => a.1.create_revision.cmp(&b.1.create_revision),
+        SortTarget::Mod => a.1.mod_revision.cmp(&b.1.mod_revision),
+        SortTarget::Value => a.1.value.cmp(&b.1.value),
+    }
+}

@@ -1,0 +1,61 @@
+/** Byte helpers shared by the façade, the codec and the pure-TS engine. */
+
+import { MetaStoreError } from './errors.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+
+/** A key or value as users give it: UTF-8 text or raw bytes. */
+export type Bytes = string | Uint8Array;
+
+/** UTF-8 bytes of a string, or the bytes themselves. Throws ERR_INVALID_TYPE for anything else. */
+export function toBytes(input: Bytes, what = 'key'): Uint8Array {
+  if (typeof input === 'string') return encoder.encode(input);
+  if (input instanceof Uint8Array) return input;
+  throw new MetaStoreError('ERR_INVALID_TYPE', `${what} must be a string or a Uint8Array, got ${describe(input)}`);
+}
+
+/** Decodes UTF-8 bytes to a string (replacement characters for invalid sequences). */
+export function bytesToString(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? `an object (${(value as object).constructor?.name ?? 'Object'})` : typeof value;
+}
+
+/** Bytewise comparison (memcmp order, a shorter prefix sorts first). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `[0x00]`: as a range end, "every key from the start key on". */
+export const FROM_KEY: Uint8Array = Uint8Array.of(0);
+
+/**
+ * The end of the range that holds every key starting with `prefix` (etcd's `GetPrefixRangeEnd`):
+ * drop trailing 0xff bytes, increment the last byte left; all-0xff or empty → `[0x00]`.
+ */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i]! < 0xff) {
+      const end = prefix.slice(0, i + 1);
+      end[i]! += 1;
+      return end;
+    }
+  }
+  return FROM_KEY;
+}

@@ -1,0 +1,123 @@
+/**
+ * Typed errors. Every error the store raises is a {@link MetaStoreError} with a stable `code`;
+ * both engines raise the same code for the same input. The numbers are the codec's error numbers
+ * (docs/codec.md) and never change meaning.
+ */
+
+/** Every error code the store can raise. */
+export type ErrorCode =
+  | 'ERR_MALFORMED_BATCH'
+  | 'ERR_UNSUPPORTED_VERSION'
+  | 'ERR_KEY_NOT_PROVIDED'
+  | 'ERR_KEY_TOO_LARGE'
+  | 'ERR_VALUE_TOO_LARGE'
+  | 'ERR_INVALID_SORT'
+  | 'ERR_VALUE_PROVIDED'
+  | 'ERR_LEASE_PROVIDED'
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_LEASE_NOT_FOUND'
+  | 'ERR_FUTURE_REV'
+  | 'ERR_COMPACTED'
+  | 'ERR_INTERNAL'
+  | 'ERR_INVALID_TYPE'
+  | 'ERR_INVALID_RANGE'
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_CLOSED'
+  | 'ERR_NATIVE_UNAVAILABLE';
+
+/** The etcd (gRPC status) category an error belongs to, for callers that map to etcd's API. */
+export type ErrorCategory = 'InvalidArgument' | 'NotFound' | 'OutOfRange' | 'FailedPrecondition' | 'Internal' | 'Unavailable';
+
+interface ErrorInfo {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly message: string;
+}
+
+/** Codec error numbers (docs/codec.md, "Error numbers"), index = number. */
+const BY_NUMBER: ReadonlyArray<ErrorInfo | undefined> = [
+  undefined,
+  { code: 'ERR_MALFORMED_BATCH', category: 'InvalidArgument', message: 'malformed batch' },
+  { code: 'ERR_UNSUPPORTED_VERSION', category: 'InvalidArgument', message: 'unsupported codec version' },
+  { code: 'ERR_KEY_NOT_PROVIDED', category: 'InvalidArgument', message: 'key is not provided' },
+  { code: 'ERR_KEY_TOO_LARGE', category: 'InvalidArgument', message: 'key is larger than maxKeyBytes' },
+  { code: 'ERR_VALUE_TOO_LARGE', category: 'InvalidArgument', message: 'value is larger than maxValueBytes' },
+  { code: 'ERR_INVALID_SORT', category: 'InvalidArgument', message: 'invalid sort option' },
+  { code: 'ERR_VALUE_PROVIDED', category: 'InvalidArgument', message: 'value is provided with ignoreValue' },
+  { code: 'ERR_LEASE_PROVIDED', category: 'InvalidArgument', message: 'lease is provided with ignoreLease' },
+  { code: 'ERR_KEY_NOT_FOUND', category: 'InvalidArgument', message: 'key not found' },
+  { code: 'ERR_LEASE_NOT_FOUND', category: 'NotFound', message: 'requested lease not found' },
+  { code: 'ERR_FUTURE_REV', category: 'OutOfRange', message: 'required revision is a future revision' },
+  { code: 'ERR_COMPACTED', category: 'OutOfRange', message: 'required revision has been compacted' },
+  { code: 'ERR_INTERNAL', category: 'Internal', message: 'internal engine error' },
+];
+
+/** Error numbers by name, as written into result buffers by both engines. */
+export const ErrorNumber = {
+  MALFORMED_BATCH: 1,
+  UNSUPPORTED_VERSION: 2,
+  KEY_NOT_PROVIDED: 3,
+  KEY_TOO_LARGE: 4,
+  VALUE_TOO_LARGE: 5,
+  INVALID_SORT: 6,
+  VALUE_PROVIDED: 7,
+  LEASE_PROVIDED: 8,
+  KEY_NOT_FOUND: 9,
+  LEASE_NOT_FOUND: 10,
+  FUTURE_REV: 11,
+  COMPACTED: 12,
+  INTERNAL: 13,
+} as const;
+export type ErrorNumber = (typeof ErrorNumber)[keyof typeof ErrorNumber];
+
+const CATEGORY_OF: Partial<Record<ErrorCode, ErrorCategory>> = {
+  ERR_INVALID_TYPE: 'InvalidArgument',
+  ERR_INVALID_RANGE: 'InvalidArgument',
+  ERR_INVALID_OPTION: 'InvalidArgument',
+  ERR_CLOSED: 'Unavailable',
+  ERR_NATIVE_UNAVAILABLE: 'Unavailable',
+};
+
+/** Base class of every error raised by MetaStore. Switch on `code`, not on the message. */
+export class MetaStoreError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** The etcd status category (InvalidArgument, NotFound, OutOfRange, ...). */
+  readonly category: ErrorCategory;
+  /** Index of the op in its batch that caused the error, when it came from a batch (−1: the batch itself). */
+  readonly opIndex: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { opIndex?: number; cause?: unknown; category?: ErrorCategory }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MetaStoreError';
+    this.code = code;
+    this.category = options?.category ?? CATEGORY_OF[code] ?? categoryOfCode(code);
+    this.opIndex = options?.opIndex;
+  }
+}
+
+function categoryOfCode(code: ErrorCode): ErrorCategory {
+  for (const info of BY_NUMBER) if (info?.code === code) return info.category;
+  return 'InvalidArgument';
+}
+
+/**
+ * The error for a codec error number, as both engines report it. `opIndex` is the op that failed
+ * (−1: the batch header), `detail` an optional extra sentence (never part of the code).
+ */
+export function errorFromNumber(num: number, opIndex?: number, detail?: string): MetaStoreError {
+  const info = BY_NUMBER[num];
+  if (info === undefined) {
+    return new MetaStoreError('ERR_INTERNAL', `engine reported unknown error number ${num}`, { opIndex });
+  }
+  let message = info.message;
+  if (opIndex !== undefined) message += opIndex < 0 ? ' (batch header)' : ` (op ${opIndex})`;
+  if (detail) message += `: ${detail}`;
+  return new MetaStoreError(info.code, message, { opIndex, category: info.category });
+}
+
+/** The codec error number of a code, or undefined for façade-only codes. */
+export function numberOfCode(code: ErrorCode): number | undefined {
+  const n = BY_NUMBER.findIndex((info) => info?.code === code);
+  return n < 0 ? undefined : n;
+}

@@ -1,0 +1,142 @@
+/** Turning the façade's option objects into codec ops, with typed errors for bad input. */
+
+import { FROM_KEY, compareBytes, describe, prefixEnd, toBytes, type Bytes } from './bytes.js';
+import { MetaStoreError } from './errors.js';
+import { SortOrder, SortTarget, type RangeOp } from './types.js';
+
+/**
+ * Which keys a read or a delete covers. Give exactly one form:
+ * - `key`: one key; with `end`, the half-open range [key, end);
+ * - `prefix`: every key starting with it (`''` = every key);
+ * - `start` + `end`: the half-open range [start, end);
+ * - `fromKey`: every key ≥ it.
+ */
+export interface KeySelector {
+  key?: Bytes;
+  end?: Bytes;
+  prefix?: Bytes;
+  start?: Bytes;
+  fromKey?: Bytes;
+}
+
+export type SortTargetName = 'key' | 'version' | 'create' | 'mod' | 'value';
+export type SortOrderName = 'none' | 'ascend' | 'descend';
+
+/** Options of {@link MetaStore.range}: a key selector plus etcd's RangeRequest fields. */
+export interface RangeOptions extends KeySelector {
+  /** Most keys to return; 0 or absent = no limit. `more` tells whether keys were left out. */
+  limit?: number;
+  /** Read at this revision; 0 or absent = latest. */
+  revision?: number;
+  /** Sort by `target` in `order`; ties stay in ascending key order. Default: ascending key. */
+  sort?: { target?: SortTargetName; order?: SortOrderName };
+  /** Return keys without values. */
+  keysOnly?: boolean;
+  /** Return only the count. */
+  countOnly?: boolean;
+  minModRevision?: number;
+  maxModRevision?: number;
+  minCreateRevision?: number;
+  maxCreateRevision?: number;
+}
+
+const TARGETS: Record<SortTargetName, SortTarget> = {
+  key: SortTarget.KEY,
+  version: SortTarget.VERSION,
+  create: SortTarget.CREATE,
+  mod: SortTarget.MOD,
+  value: SortTarget.VALUE,
+};
+const ORDERS: Record<SortOrderName, SortOrder> = { none: SortOrder.NONE, ascend: SortOrder.ASCEND, descend: SortOrder.DESCEND };
+
+const EMPTY = new Uint8Array(0);
+
+/** Resolves a selector to etcd's (key, rangeEnd) pair. */
+export function resolveSelector(sel: KeySelector | Bytes): { key: Uint8Array; rangeEnd: Uint8Array } {
+  if (typeof sel === 'string' || sel instanceof Uint8Array) return { key: toBytes(sel), rangeEnd: EMPTY };
+  if (sel === null || typeof sel !== 'object') {
+    throw new MetaStoreError('ERR_INVALID_TYPE', `expected a key or a key selector object, got ${describe(sel)}`);
+  }
+  const forms = [sel.key !== undefined, sel.prefix !== undefined, sel.start !== undefined, sel.fromKey !== undefined].filter(Boolean).length;
+  if (forms !== 1) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', 'give exactly one of key, prefix, start (with end) or fromKey');
+  }
+  if (sel.prefix !== undefined) {
+    if (sel.end !== undefined) throw new MetaStoreError('ERR_INVALID_OPTION', '`end` does not go with `prefix`');
+    const prefix = toBytes(sel.prefix, 'prefix');
+    // etcd's WithPrefix(""): every key.
+    if (prefix.length === 0) return { key: FROM_KEY, rangeEnd: FROM_KEY };
+    return { key: prefix, rangeEnd: prefixEnd(prefix) };
+  }
+  if (sel.fromKey !== undefined) {
+    if (sel.end !== undefined) throw new MetaStoreError('ERR_INVALID_OPTION', '`end` does not go with `fromKey`');
+    return { key: toBytes(sel.fromKey, 'fromKey'), rangeEnd: FROM_KEY };
+  }
+  const key = toBytes((sel.key ?? sel.start)!, sel.key !== undefined ? 'key' : 'start');
+  if (sel.start !== undefined && sel.end === undefined) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', '`start` needs an `end`');
+  }
+  if (sel.end === undefined) return { key, rangeEnd: EMPTY };
+  const rangeEnd = toBytes(sel.end, 'end');
+  // etcd answers an inverted interval with nothing; the façade calls it what it almost always is.
+  const endsEverything = rangeEnd.length === 1 && rangeEnd[0] === 0;
+  if (rangeEnd.length === 0 || (!endsEverything && compareBytes(rangeEnd, key) <= 0)) {
+    throw new MetaStoreError('ERR_INVALID_RANGE', 'range end must sort after its start (use fromKey for "every key from here")');
+  }
+  return { key, rangeEnd };
+}
+
+function revisionOption(name: string, value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Builds the RangeOp for {@link MetaStore.range}. */
+export function toRangeOp(options: RangeOptions): RangeOp {
+  const { key, rangeEnd } = resolveSelector(options);
+  const sortTarget = options.sort?.target ?? 'key';
+  const sortOrder = options.sort?.order ?? 'none';
+  if (!(sortTarget in TARGETS) || !(sortOrder in ORDERS)) {
+    throw new MetaStoreError('ERR_INVALID_SORT', `invalid sort option ${JSON.stringify(options.sort)}`);
+  }
+  return {
+    type: 'range',
+    key,
+    rangeEnd,
+    limit: revisionOption('limit', options.limit),
+    revision: revisionOption('revision', options.revision),
+    sortOrder: ORDERS[sortOrder],
+    sortTarget: TARGETS[sortTarget],
+    keysOnly: options.keysOnly === true,
+    countOnly: options.countOnly === true,
+    serializable: false,
+    minModRevision: revisionOption('minModRevision', options.minModRevision),
+    maxModRevision: revisionOption('maxModRevision', options.maxModRevision),
+    minCreateRevision: revisionOption('minCreateRevision', options.minCreateRevision),
+    maxCreateRevision: revisionOption('maxCreateRevision', options.maxCreateRevision),
+  };
+}
+
+/** Checks a lease option: a non-negative safe integer (0 = none). */
+export function leaseOption(lease: number | undefined): number {
+  if (lease === undefined) return 0;
+  if (!Number.isSafeInteger(lease)) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `lease must be an integer id, got ${String(lease)}`);
+  }
+  return lease;
+}
+
+/** Checks a value argument (string or bytes). */
+export function valueArg(value: unknown): Bytes {
+  if (typeof value === 'string' || value instanceof Uint8Array) return value;
+  throw new MetaStoreError('ERR_INVALID_TYPE', `value must be a string or a Uint8Array, got ${describe(value)}`);
+}
+
+/** Checks a key argument (string or bytes). */
+export function keyArg(key: unknown): Bytes {
+  if (typeof key === 'string' || key instanceof Uint8Array) return key;
+  throw new MetaStoreError('ERR_INVALID_TYPE', `key must be a string or a Uint8Array, got ${describe(key)}`);
+}

@@ -1,0 +1,111 @@
+/**
+ * Decoding of packed result buffers (docs/codec.md, "Results"), as the native engine writes them.
+ * Decoding is lazy: a batch's result object only reads the ops it is asked for.
+ */
+
+import { errorFromNumber } from './errors.js';
+import type { BatchResult, KeyValue, OpResult, RangeResult } from './types.js';
+
+export const ResultKind = { PUT: 1, DELETE_RANGE: 2, RANGE: 3, ERROR: 255 } as const;
+
+const TWO_32 = 0x1_0000_0000;
+const RESULT_HEADER_BYTES = 16;
+const KV_FIXED = 40;
+const EMPTY = new Uint8Array(0);
+
+function i64(view: DataView, at: number): number {
+  return view.getInt32(at + 4, true) * TWO_32 + view.getUint32(at, true);
+}
+
+/**
+ * Reads one KV at `at`. With `copy`, key and value are copied out (for buffers that get reused);
+ * otherwise they are views of `bytes`. Returns the KV and the offset after it.
+ */
+function readKv(bytes: Uint8Array, view: DataView, at: number, copy: boolean): [KeyValue, number] {
+  const keyLen = view.getUint32(at, true);
+  const valueLen = view.getUint32(at + 4, true);
+  const keyStart = at + KV_FIXED;
+  const valueStart = keyStart + keyLen;
+  const end = valueStart + valueLen;
+  const key = copy ? bytes.slice(keyStart, valueStart) : bytes.subarray(keyStart, valueStart);
+  const value = valueLen === 0 ? EMPTY : copy ? bytes.slice(valueStart, end) : bytes.subarray(valueStart, end);
+  const kv: KeyValue = {
+    key,
+    value,
+    createRevision: i64(view, at + 8),
+    modRevision: i64(view, at + 16),
+    version: i64(view, at + 24),
+    lease: i64(view, at + 32),
+  };
+  return [kv, end];
+}
+
+function readKvs(bytes: Uint8Array, view: DataView, at: number, n: number, copy: boolean): KeyValue[] {
+  const kvs: KeyValue[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const [kv, next] = readKv(bytes, view, at, copy);
+    kvs[i] = kv;
+    at = next;
+  }
+  return kvs;
+}
+
+/** Decodes the result that starts at `at`. `opIndex` only labels errors. */
+export function decodeResultAt(bytes: Uint8Array, view: DataView, at: number, opIndex: number, copy = false): OpResult {
+  const kind = bytes[at]!;
+  const flags = bytes[at + 1]!;
+  const revision = i64(view, at + 2);
+  const body = at + 10;
+  switch (kind) {
+    case ResultKind.PUT:
+      return (flags & 1) !== 0
+        ? { type: 'put', revision, prevKv: readKv(bytes, view, body, copy)[0] }
+        : { type: 'put', revision };
+    case ResultKind.DELETE_RANGE: {
+      const deleted = i64(view, body);
+      const n = view.getUint32(body + 8, true);
+      return { type: 'deleteRange', revision, deleted, prevKvs: readKvs(bytes, view, body + 12, n, copy) };
+    }
+    case ResultKind.RANGE: {
+      const count = i64(view, body);
+      const n = view.getUint32(body + 8, true);
+      return { type: 'range', revision, more: (flags & 1) !== 0, count, kvs: readKvs(bytes, view, body + 12, n, copy) };
+    }
+    case ResultKind.ERROR:
+      return { type: 'error', revision, error: errorFromNumber(view.getUint16(body, true), opIndex) };
+    default:
+      return { type: 'error', revision, error: errorFromNumber(0, opIndex, `unknown result kind ${kind}`) };
+  }
+}
+
+/** A batch result over a packed buffer the caller hands over (it must not be reused). */
+export class PackedBatchResult implements BatchResult {
+  readonly size: number;
+  readonly revision: number;
+  private readonly view: DataView;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length < RESULT_HEADER_BYTES || bytes[0] !== 0x4d || bytes[1] !== 0x53 || bytes[2] !== 0x52) {
+      throw errorFromNumber(13, undefined, 'result buffer has a bad header');
+    }
+    this.size = this.view.getUint32(4, true);
+    this.revision = i64(this.view, 8);
+  }
+
+  result(index: number): OpResult {
+    if (!(index >= 0 && index < this.size)) throw new RangeError(`result index ${index} out of 0..${this.size - 1}`);
+    const at = this.view.getUint32(RESULT_HEADER_BYTES + 4 * index, true);
+    return decodeResultAt(this.bytes, this.view, at, index);
+  }
+}
+
+/** Decodes a single RANGE result at offset 0 of a reused scratch buffer (keys and values are copied). */
+export function decodeRangeScratch(bytes: Uint8Array, view: DataView): RangeResult {
+  return decodeResultAt(bytes, view, 0, 0, true) as RangeResult;
+}
+
+/** Decodes one KV at offset 0 of a reused scratch buffer (copied). */
+export function decodeKvScratch(bytes: Uint8Array, view: DataView): KeyValue {
+  return readKv(bytes, view, 0, true)[0];
+}
