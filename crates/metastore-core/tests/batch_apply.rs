@@ -1,0 +1,173 @@
+//! The seed's seven batch-apply cases, made stronger: every revision and every result checked.
+
+mod common;
+
+use common::{apply, dump, put, Res};
+use metastore_core::{BatchBuilder, Config, Store};
+
+fn store_with(threshold: usize, threads: usize) -> Store {
+    Store::new(Config { parallel_threshold: threshold, threads, ..Config::default() })
+}
+
+/// Each case runs on the one-by-one path and on the parallel path with 1 and 2 threads.
+fn stores() -> Vec<(&'static str, Store)> {
+    vec![("serial", Store::default()), ("parallel-1-thread", store_with(2, 1)), ("parallel-2-threads", store_with(2, 2))]
+}
+
+#[test]
+fn put_batch_stores_every_key_with_its_own_revision() {
+    for (name, store) in stores() {
+        let mut b = BatchBuilder::new();
+        for i in 0..100 {
+            put(&mut b, &format!("key-{i}"), &format!("value-{i}"));
+        }
+        let (rev, results) = apply(&store, &b.finish());
+        assert_eq!(rev, 101, "{name}");
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(*r, Res::Put { rev: i as i64 + 2, prev: None }, "{name}");
+            let kv = store.get(format!("key-{i}").as_bytes()).unwrap();
+            assert_eq!(&*kv.value, format!("value-{i}").as_bytes());
+            assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (i as i64 + 2, i as i64 + 2, 1), "{name}");
+        }
+    }
+}
+
+#[test]
+fn delete_batch_removes_every_key_and_bumps_once_per_deleted_key() {
+    for (name, store) in stores() {
+        let mut b = BatchBuilder::new();
+        for i in 0..100 {
+            put(&mut b, &format!("key-{i}"), "v");
+        }
+        apply(&store, &b.finish());
+        let mut d = BatchBuilder::new();
+        for i in 0..100 {
+            d.delete_range(format!("key-{i}").as_bytes(), &[], i % 2 == 0);
+        }
+        d.delete_range(b"key-0", &[], false); // already gone: no bump
+        let (rev, results) = apply(&store, &d.finish());
+        assert_eq!(rev, 201, "{name}");
+        for (i, r) in results.iter().take(100).enumerate() {
+            let Res::Delete { rev, deleted, prev } = r else { panic!("{r:?}") };
+            assert_eq!((*rev, *deleted), (102 + i as i64, 1), "{name}");
+            assert_eq!(prev.len(), if i % 2 == 0 { 1 } else { 0 }, "{name}");
+        }
+        assert_eq!(results[100], Res::Delete { rev: 201, deleted: 0, prev: vec![] }, "{name}");
+        assert!(store.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn mixed_batch_matches_its_ops_applied_one_by_one() {
+    let mut b = BatchBuilder::new();
+    for i in 0..30 {
+        put(&mut b, &format!("k{}", i % 7), &format!("v{i}"));
+        if i % 3 == 0 {
+            b.delete_range(format!("k{}", (i + 1) % 7).as_bytes(), &[], true);
+        }
+        if i % 5 == 0 {
+            b.range(b"k", &[0], 0, 0, 0, [0; 6]);
+            b.delete_range(b"k2", b"k4", true);
+        }
+    }
+    let batch = b.finish();
+    for (name, store) in stores() {
+        let single = Store::default();
+        let mut expected = Vec::new();
+        for op in split_ops(&batch) {
+            expected.extend(apply(&single, &op).1);
+        }
+        let (rev, results) = apply(&store, &batch);
+        assert_eq!(results, expected, "{name}");
+        assert_eq!(rev, single.revision(), "{name}");
+        assert_eq!(dump(&store), dump(&single), "{name}");
+    }
+}
+
+#[test]
+fn batch_equals_one_by_one_for_every_key_and_result() {
+    let mut b = BatchBuilder::new();
+    for k in ["k1", "k2", "k3"] {
+        put(&mut b, k, &format!("{k}-v"));
+    }
+    b.delete_range(b"k1", &[], true);
+    b.put(b"k1", b"new-value1", 0, 1);
+    let batch = b.finish();
+    for (name, store) in stores() {
+        let single = Store::default();
+        let mut expected = Vec::new();
+        for op in split_ops(&batch) {
+            expected.extend(apply(&single, &op).1);
+        }
+        let (rev, results) = apply(&store, &batch);
+        assert_eq!((rev, single.revision()), (6, 6), "{name}");
+        assert_eq!(results, expected, "{name}");
+        assert_eq!(dump(&store), dump(&single), "{name}");
+        let k1 = store.get(b"k1").unwrap();
+        assert_eq!((k1.create_revision, k1.mod_revision, k1.version), (6, 6, 1), "{name}");
+    }
+}
+
+#[test]
+fn empty_batch_changes_nothing() {
+    let store = Store::default();
+    let (rev, results) = apply(&store, &BatchBuilder::new().finish());
+    assert_eq!((rev, results.len(), store.revision()), (1, 0, 1));
+}
+
+#[test]
+fn single_op_batch_applies() {
+    let store = Store::default();
+    let mut b = BatchBuilder::new();
+    put(&mut b, "key1", "value1");
+    let (rev, results) = apply(&store, &b.finish());
+    assert_eq!((rev, results), (2, vec![Res::Put { rev: 2, prev: None }]));
+    assert_eq!(&*store.get(b"key1").unwrap().value, b"value1");
+}
+
+#[test]
+fn stress_ten_thousand_puts_over_a_thousand_keys() {
+    let mut b = BatchBuilder::new();
+    for i in 0..10_000 {
+        put(&mut b, &format!("key-{}", i % 1000), &format!("value-{i}"));
+    }
+    let batch = b.finish();
+    for (name, store) in stores() {
+        let (rev, results) = apply(&store, &batch);
+        assert_eq!(rev, 1 + 10_000, "{name}");
+        assert_eq!(results.len(), 10_000);
+        assert_eq!(store.len(), 1000);
+        for k in 0..1000 {
+            let kv = store.get(format!("key-{k}").as_bytes()).unwrap();
+            assert_eq!(kv.version, 10, "{name}");
+            assert_eq!(kv.create_revision, k as i64 + 2, "{name}");
+            assert_eq!(kv.mod_revision, 9000 + k as i64 + 2, "{name}");
+            assert_eq!(&*kv.value, format!("value-{}", 9000 + k).as_bytes(), "{name}");
+        }
+    }
+}
+
+/// Splits a batch into one-op batches (re-encoding each op from the decoded form).
+pub fn split_ops(batch: &[u8]) -> Vec<Vec<u8>> {
+    use metastore_core::codec::{decode_batch, OpRef};
+    decode_batch(batch, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|op| {
+            let mut b = BatchBuilder::new();
+            match op {
+                OpRef::Put(p) => b.put(p.key, p.value, p.lease, p.flags),
+                OpRef::DeleteRange(d) => b.delete_range(d.key, d.range_end, d.prev_kv),
+                OpRef::Range(r) => b.range(
+                    r.key,
+                    r.range_end,
+                    (r.keys_only as u8) | ((r.count_only as u8) << 1),
+                    r.sort_order as u8,
+                    r.sort_target as u8,
+                    [r.limit, r.revision, r.min_mod_revision, r.max_mod_revision, r.min_create_revision, r.max_create_revision],
+                ),
+            };
+            b.finish()
+        })
+        .collect()
+}

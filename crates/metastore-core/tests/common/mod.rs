@@ -1,0 +1,94 @@
+//! Test helpers: a decoder of packed results and a state dump.
+
+#![allow(dead_code)]
+
+use metastore_core::{BatchBuilder, Store};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kv {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub create: i64,
+    pub modr: i64,
+    pub version: i64,
+    pub lease: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Res {
+    Put { rev: i64, prev: Option<Kv> },
+    Delete { rev: i64, deleted: i64, prev: Vec<Kv> },
+    Range { rev: i64, more: bool, count: i64, kvs: Vec<Kv> },
+    Error { rev: i64, number: u16 },
+}
+
+fn u32_at(b: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize
+}
+
+fn i64_at(b: &[u8], at: usize) -> i64 {
+    i64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn kv_at(b: &[u8], at: usize) -> (Kv, usize) {
+    let kl = u32_at(b, at);
+    let vl = u32_at(b, at + 4);
+    let k0 = at + 40;
+    let kv = Kv {
+        key: b[k0..k0 + kl].to_vec(),
+        value: b[k0 + kl..k0 + kl + vl].to_vec(),
+        create: i64_at(b, at + 8),
+        modr: i64_at(b, at + 16),
+        version: i64_at(b, at + 24),
+        lease: i64_at(b, at + 32),
+    };
+    (kv, k0 + kl + vl)
+}
+
+fn kvs_at(b: &[u8], mut at: usize, n: usize) -> Vec<Kv> {
+    (0..n)
+        .map(|_| {
+            let (kv, next) = kv_at(b, at);
+            at = next;
+            kv
+        })
+        .collect()
+}
+
+pub fn result_at(b: &[u8], at: usize) -> Res {
+    let (kind, flags, rev) = (b[at], b[at + 1], i64_at(b, at + 2));
+    let body = at + 10;
+    match kind {
+        1 => Res::Put { rev, prev: (flags & 1 != 0).then(|| kv_at(b, body).0) },
+        2 => Res::Delete { rev, deleted: i64_at(b, body), prev: kvs_at(b, body + 12, u32_at(b, body + 8)) },
+        3 => Res::Range { rev, more: flags & 1 != 0, count: i64_at(b, body), kvs: kvs_at(b, body + 12, u32_at(b, body + 8)) },
+        255 => Res::Error { rev, number: u16::from_le_bytes([b[body], b[body + 1]]) },
+        k => panic!("unknown result kind {k}"),
+    }
+}
+
+/// Decodes a batch result buffer: (revision after, per-op results).
+pub fn decode(b: &[u8]) -> (i64, Vec<Res>) {
+    assert_eq!(&b[..4], b"MSR\x01");
+    let n = u32_at(b, 4);
+    let rev = i64_at(b, 8);
+    (rev, (0..n).map(|i| result_at(b, u32_at(b, 16 + 4 * i))).collect())
+}
+
+/// Applies a batch and decodes its results.
+pub fn apply(store: &Store, batch: &[u8]) -> (i64, Vec<Res>) {
+    decode(&store.apply_batch(batch).expect("batch accepted"))
+}
+
+/// Every key with its metadata, in key order.
+pub fn dump(store: &Store) -> Vec<Kv> {
+    let req = BatchBuilder::new().range(&[0], &[0], 0, 0, 0, [0; 6]).finish();
+    match result_at(&store.range_request(&req, Vec::new()).unwrap(), 0) {
+        Res::Range { kvs, .. } => kvs,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+pub fn put(b: &mut BatchBuilder, key: &str, value: &str) {
+    b.put(key.as_bytes(), value.as_bytes(), 0, 0);
+}

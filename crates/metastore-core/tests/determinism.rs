@@ -1,0 +1,77 @@
+//! Apply is a pure function of the ops: one by one, as one batch, split anyhow, serial or
+//! parallel on any thread count, the results and the state are the same.
+
+mod common;
+
+use common::{apply, dump, Res};
+use metastore_core::codec::{PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
+use metastore_core::{BatchBuilder, Config, Store};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum TestOp {
+    Put { key: u8, value: Vec<u8>, flags: u8, lease: i64 },
+    Delete { key: u8, end: Option<u8>, prev: bool },
+    Range { key: u8, end: u8, limit: i64, order: u8, target: u8, flags: u8 },
+}
+
+fn key(k: u8) -> Vec<u8> {
+    vec![b'k', b'0' + k]
+}
+
+fn op_strategy() -> impl Strategy<Value = TestOp> {
+    prop_oneof![
+        6 => (0u8..10, proptest::collection::vec(any::<u8>(), 0..4), 0u8..8, prop_oneof![9 => Just(0i64), 1 => Just(1i64)]).prop_map(
+            |(key, value, flags, lease)| {
+                // ignoreValue needs an empty value and ignoreLease lease 0 (else the batch is refused).
+                let value = if flags & PUT_IGNORE_VALUE != 0 { vec![] } else { value };
+                let lease = if flags & PUT_IGNORE_LEASE != 0 { 0 } else { lease };
+                TestOp::Put { key, value, flags: flags & (PUT_PREV_KV | PUT_IGNORE_VALUE | PUT_IGNORE_LEASE), lease }
+            }
+        ),
+        3 => (0u8..10, proptest::option::weighted(0.3, 0u8..11), any::<bool>()).prop_map(|(key, end, prev)| TestOp::Delete { key, end, prev }),
+        1 => (0u8..10, 0u8..11, 0i64..4, 0u8..3, 0u8..5, 0u8..4).prop_map(|(key, end, limit, order, target, flags)| TestOp::Range { key, end, limit, order, target, flags }),
+    ]
+}
+
+fn encode(ops: &[TestOp]) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    for op in ops {
+        match op {
+            TestOp::Put { key: k, value, flags, lease } => b.put(&key(*k), value, *lease, *flags),
+            TestOp::Delete { key: k, end, prev } => b.delete_range(&key(*k), &end.map(key).unwrap_or_default(), *prev),
+            TestOp::Range { key: k, end, limit, order, target, flags } => b.range(&key(*k), &key(*end), *flags, *order, *target, [*limit, 0, 0, 0, 0, 0]),
+        };
+    }
+    b.finish()
+}
+
+fn run(store: &Store, batches: &[Vec<u8>]) -> (Vec<Res>, Vec<common::Kv>, i64) {
+    let results = batches.iter().flat_map(|b| apply(store, b).1).collect();
+    (results, dump(store), store.revision())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn batch_split_and_thread_count_do_not_change_the_outcome(
+        ops in proptest::collection::vec(op_strategy(), 0..60),
+        cuts in proptest::collection::vec(0usize..60, 0..5),
+    ) {
+        let one_by_one: Vec<Vec<u8>> = ops.iter().map(|op| encode(std::slice::from_ref(op))).collect();
+        let expected = run(&Store::default(), &one_by_one);
+
+        let whole = vec![encode(&ops)];
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(ops.len())).collect();
+        bounds.extend([0, ops.len()]);
+        bounds.sort_unstable();
+        let split: Vec<Vec<u8>> = bounds.windows(2).map(|w| encode(&ops[w[0]..w[1]])).collect();
+
+        for (threshold, threads) in [(usize::MAX, 0), (2, 1), (2, 2), (3, 0)] {
+            let config = Config { parallel_threshold: threshold, threads, ..Config::default() };
+            prop_assert_eq!(&run(&Store::new(config.clone()), &whole), &expected, "whole, threshold {} threads {}", threshold, threads);
+            prop_assert_eq!(&run(&Store::new(config), &split), &expected, "split, threshold {} threads {}", threshold, threads);
+        }
+    }
+}
