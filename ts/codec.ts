@@ -55,9 +55,10 @@ export class BatchWriter {
   private pos = BATCH_HEADER_BYTES;
   private ops = 0;
 
-  constructor(initialBytes = 256) {
-    this.buf = new Uint8Array(Math.max(initialBytes, 64));
-    this.view = new DataView(this.buf.buffer);
+  /** `initial`: a starting size in bytes, or a buffer to write into until it is outgrown. */
+  constructor(initial: number | Uint8Array = 256) {
+    this.buf = typeof initial === 'number' ? new Uint8Array(Math.max(initial, 64)) : initial;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.reset();
   }
 

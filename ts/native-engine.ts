@@ -6,7 +6,10 @@ import type { NativeBinding } from './load-native.js';
 import { decodeKvScratch, decodeRangeScratch, PackedBatchResult } from './results.js';
 import type { BatchResult, Engine, EngineOptions, KeyValue, RangeOp, RangeResult } from './types.js';
 
+// Results up to this size are copied into a scratch buffer; larger ones come as their own Buffer.
 const SCRATCH_BYTES = 64 * 1024;
+// Keys and read requests up to this size are passed through a registered input buffer.
+const INPUT_BYTES = 64 * 1024;
 const ABSENT = -1;
 const PENDING = -2;
 
@@ -20,20 +23,33 @@ export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreE
   return errorFromNumber(num, withOpIndex ? Number(m[2]) : undefined, m[3] || undefined);
 }
 
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export class NativeEngine implements Engine {
   readonly kind = 'native' as const;
-  private readonly native: InstanceType<NativeBinding['NativeEngine']>;
+  private readonly binding: NativeBinding;
+  private readonly handle: ReturnType<NativeBinding['engineNew']>;
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly scratchView = new DataView(this.scratch.buffer);
-  private readonly request = new BatchWriter(256);
+  private readonly input = new Uint8Array(INPUT_BYTES);
+  private readonly request = new BatchWriter(this.input);
 
   constructor(binding: NativeBinding, options?: EngineOptions) {
-    this.native = new binding.NativeEngine(this.scratch, options ?? null);
+    this.binding = binding;
+    this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
+  }
+
+  /** The result bytes of the last call: `n` bytes of scratch, or the pending Buffer. */
+  private resultBytes(n: number, copy: boolean): Uint8Array {
+    if (n === PENDING) return this.binding.engineTakePending(this.handle);
+    return copy ? this.scratch.slice(0, n) : this.scratch;
   }
 
   get revision(): number {
     try {
-      return this.native.revision;
+      return this.binding.engineRevision(this.handle);
     } catch (e) {
       throw translateNativeError(e);
     }
@@ -41,54 +57,56 @@ export class NativeEngine implements Engine {
 
   get size(): number {
     try {
-      return this.native.size;
+      return this.binding.engineSize(this.handle);
     } catch (e) {
       throw translateNativeError(e);
     }
   }
 
   applyBatch(batch: Uint8Array): BatchResult {
-    let out: Uint8Array;
+    let n: number;
     try {
-      out = this.native.applyBatch(batch);
+      n = this.binding.engineApplyBatch(this.handle, batch);
     } catch (e) {
       throw translateNativeError(e);
     }
-    return new PackedBatchResult(out);
+    // The result object outlives this call, so it gets its own copy of the bytes.
+    return new PackedBatchResult(this.resultBytes(n, true));
   }
 
   get(key: Uint8Array): KeyValue | undefined {
     let n: number;
     try {
-      n = this.native.get(key);
+      if (key.length <= INPUT_BYTES) {
+        this.input.set(key);
+        n = this.binding.engineGet(this.handle, key.length);
+      } else {
+        n = this.binding.engineGetBytes(this.handle, key);
+      }
     } catch (e) {
-      throw translateNativeError(e);
+      throw translateNativeError(e, false);
     }
     if (n === ABSENT) return undefined;
-    if (n === PENDING) {
-      const big = this.native.takePending();
-      return decodeKvScratch(big, new DataView(big.buffer, big.byteOffset, big.byteLength));
-    }
-    return decodeKvScratch(this.scratch, this.scratchView);
+    const bytes = this.resultBytes(n, false);
+    return decodeKvScratch(bytes, bytes === this.scratch ? this.scratchView : viewOf(bytes));
   }
 
   range(request: RangeOp): RangeResult {
-    const bytes = this.request.reset().range(request.key, request).peek();
+    const w = this.request.reset().range(request.key, request);
     let n: number;
     try {
-      n = this.native.range(bytes);
+      const bytes = w.peek();
+      // The writer fills `input` in place unless the request outgrew it.
+      n = bytes.buffer === this.input.buffer ? this.binding.engineRange(this.handle, bytes.length) : this.binding.engineRangeBytes(this.handle, bytes);
     } catch (e) {
       // A standalone read is not part of a batch: no op index.
       throw translateNativeError(e, false);
     }
-    if (n === PENDING) {
-      const big = this.native.takePending();
-      return decodeRangeScratch(big, new DataView(big.buffer, big.byteOffset, big.byteLength));
-    }
-    return decodeRangeScratch(this.scratch, this.scratchView);
+    const bytes = this.resultBytes(n, false);
+    return decodeRangeScratch(bytes, bytes === this.scratch ? this.scratchView : viewOf(bytes));
   }
 
   close(): void {
-    this.native.close();
+    this.binding.engineClose(this.handle);
   }
 }

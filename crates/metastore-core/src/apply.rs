@@ -41,27 +41,23 @@ impl ShardBuckets {
         ShardBuckets { hashes, order, starts }
     }
 
-    /// Shards that hold at least one op, with their op positions.
-    fn non_empty(&self) -> Vec<(usize, &[u32])> {
-        (0..SHARD_COUNT)
+    /// Shards that hold at least one op, with their op positions, cut into a few chunks per
+    /// thread: enough to balance, few enough that scheduling costs little.
+    fn chunks(&self, threads: usize) -> Vec<Vec<(usize, &[u32])>> {
+        let shards: Vec<(usize, &[u32])> = (0..SHARD_COUNT)
             .filter_map(|s| {
                 let (a, b) = (self.starts[s] as usize, self.starts[s + 1] as usize);
                 (a < b).then(|| (s, &self.order[a..b]))
             })
-            .collect()
+            .collect();
+        let per_chunk = shards.len().div_ceil(threads.max(1) * 4).max(1);
+        shards.chunks(per_chunk).map(|c| c.to_vec()).collect()
     }
 }
 
-/// What a put did to the state, kept until results are written in op order.
-#[derive(Default)]
-struct PutOutcome {
-    prev: Option<KeyValue>,
-    created: Option<Key>,
-}
-
 impl Store {
-    pub(crate) fn apply_ops(&self, ops: &[OpRef<'_>], rev: &mut i64) -> ResultWriter {
-        let mut out = ResultWriter::for_batch(ops.len());
+    pub(crate) fn apply_ops(&self, ops: &[OpRef<'_>], rev: &mut i64, buf: Vec<u8>) -> ResultWriter {
+        let mut out = ResultWriter::for_batch(ops.len(), buf);
         let mut index = self.index.write();
         let threshold = self.config.parallel_threshold.max(2);
         let mut i = 0;
@@ -103,29 +99,32 @@ impl Store {
     /// A run of puts, shard by shard in parallel.
     fn put_group(&self, ops: &[PutRef<'_>], index: &mut KeyIndex, rev: &mut i64, out: &mut ResultWriter) {
         let buckets = ShardBuckets::new(ops.iter().map(|op| op.key));
-        let shards = buckets.non_empty();
+        let chunks = buckets.chunks(self.pool().current_num_threads());
         let pool = self.pool();
 
-        // 1. Which puts succeed. Only ops with ignore flags or a lease can fail; within a run of
-        //    puts a key only ever comes into existence, so a shard-local walk in op order decides.
+        // 1. Which puts fail. Only ops with ignore flags or a lease can; within a run of puts a
+        //    key only ever comes into existence, so a shard-local walk in op order decides.
         let may_fail = ops.iter().any(|op| op.lease != 0 || op.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0);
-        let mut failure: Vec<Option<ErrorNumber>> = vec![None; ops.len()];
+        let mut failure: Vec<Option<ErrorNumber>> = Vec::new();
         if may_fail {
+            failure = vec![None; ops.len()];
             let decided: Vec<Vec<(u32, ErrorNumber)>> = pool.install(|| {
-                shards
+                chunks
                     .par_iter()
-                    .map(|&(s, positions)| {
-                        let shard = self.shards.shard(s).read();
-                        let mut created: HashSet<&[u8]> = HashSet::new();
+                    .map(|chunk| {
                         let mut failed = Vec::new();
-                        for &pos in positions {
-                            let op = &ops[pos as usize];
-                            let exists = created.contains(op.key) || find(&shard, buckets.hashes[pos as usize], op.key).is_some();
-                            match check_put(op, exists, lease_exists) {
-                                Ok(()) => {
-                                    created.insert(op.key);
+                        for &(s, positions) in chunk.iter() {
+                            let shard = self.shards.shard(s).read();
+                            let mut created: HashSet<&[u8]> = HashSet::new();
+                            for &pos in positions {
+                                let op = &ops[pos as usize];
+                                let exists = created.contains(op.key) || find(&shard, buckets.hashes[pos as usize], op.key).is_some();
+                                match check_put(op, exists, lease_exists) {
+                                    Ok(()) => {
+                                        created.insert(op.key);
+                                    }
+                                    Err(number) => failed.push((pos, number)),
                                 }
-                                Err(number) => failed.push((pos, number)),
                             }
                         }
                         failed
@@ -136,69 +135,77 @@ impl Store {
                 failure[pos as usize] = Some(number);
             }
         }
+        let failed = |p: usize| if may_fail { failure[p] } else { None };
 
         // 2. Revisions, in op order, before any write.
         let mut revisions = vec![0i64; ops.len()];
         let mut r = *rev;
-        for (pos, slot) in revisions.iter_mut().enumerate() {
-            if failure[pos].is_none() {
+        for (p, slot) in revisions.iter_mut().enumerate() {
+            if failed(p).is_none() {
                 r += 1;
                 *slot = r;
             }
         }
 
-        // 3. The writes, shard by shard.
-        let outcomes: Vec<Vec<(u32, PutOutcome)>> = pool.install(|| {
-            shards
+        // 3. The writes, shard by shard. Each chunk returns the keys it created and, where asked
+        //    for, the previous key-values.
+        let per_chunk: Vec<(Vec<Key>, Vec<(u32, KeyValue)>)> = pool.install(|| {
+            chunks
                 .par_iter()
-                .map(|&(s, positions)| {
-                    let mut shard = self.shards.shard(s).write();
-                    let mut done = Vec::with_capacity(positions.len());
-                    for &pos in positions {
-                        let p = pos as usize;
-                        if failure[p].is_some() {
-                            continue;
-                        }
-                        let op = &ops[p];
-                        let hash = buckets.hashes[p];
-                        let mut outcome = PutOutcome::default();
-                        match find_mut(&mut shard, hash, op.key) {
-                            Some(entry) => {
-                                if op.flags & PUT_PREV_KV != 0 {
-                                    outcome.prev = Some(entry.current.clone());
+                .map(|chunk| {
+                    let mut created = Vec::new();
+                    let mut prevs = Vec::new();
+                    for &(s, positions) in chunk.iter() {
+                        let mut shard = self.shards.shard(s).write();
+                        for &pos in positions {
+                            let p = pos as usize;
+                            if failed(p).is_some() {
+                                continue;
+                            }
+                            let op = &ops[p];
+                            let hash = buckets.hashes[p];
+                            match find_mut(&mut shard, hash, op.key) {
+                                Some(entry) => {
+                                    if op.flags & PUT_PREV_KV != 0 {
+                                        prevs.push((pos, entry.current.clone()));
+                                    }
+                                    update_entry(entry, op, revisions[p]);
                                 }
-                                update_entry(entry, op, revisions[p]);
-                            }
-                            None => {
-                                let key: Key = op.key.into();
-                                insert_new(&mut shard, hash, new_entry(key.clone(), op, revisions[p]));
-                                outcome.created = Some(key);
+                                None => {
+                                    let key: Key = op.key.into();
+                                    insert_new(&mut shard, hash, new_entry(key.clone(), op, revisions[p]));
+                                    created.push(key);
+                                }
                             }
                         }
-                        done.push((pos, outcome));
                     }
-                    done
+                    (created, prevs)
                 })
                 .collect()
         });
 
         // 4. Index and results, in op order.
-        let mut by_pos: Vec<PutOutcome> = Vec::with_capacity(ops.len());
-        by_pos.resize_with(ops.len(), PutOutcome::default);
-        for (pos, outcome) in outcomes.into_iter().flatten() {
-            by_pos[pos as usize] = outcome;
+        let mut prev_of: Vec<Option<KeyValue>> = Vec::new();
+        for (created, prevs) in per_chunk {
+            for key in created {
+                index.insert(key);
+            }
+            if !prevs.is_empty() && prev_of.is_empty() {
+                prev_of.resize_with(ops.len(), || None);
+            }
+            for (pos, kv) in prevs {
+                prev_of[pos as usize] = Some(kv);
+            }
         }
         let mut current = *rev;
-        for (p, outcome) in by_pos.into_iter().enumerate() {
-            if let Some(number) = failure[p] {
+        for p in 0..ops.len() {
+            if let Some(number) = failed(p) {
                 out.error(current, number);
                 continue;
             }
             current = revisions[p];
-            if let Some(key) = outcome.created {
-                index.insert(key);
-            }
-            out.put(current, outcome.prev.as_ref().map(|kv| (ops[p].key, kv)));
+            let prev = prev_of.get(p).and_then(|kv| kv.as_ref());
+            out.put(current, prev.map(|kv| (ops[p].key, kv)));
         }
         *rev = r;
     }
@@ -208,16 +215,21 @@ impl Store {
     /// op order (no state holds a delete's revision yet, so this needs no second pass).
     fn delete_group(&self, ops: &[DeleteRangeRef<'_>], index: &mut KeyIndex, rev: &mut i64, out: &mut ResultWriter) {
         let buckets = ShardBuckets::new(ops.iter().map(|op| op.key));
-        let shards = buckets.non_empty();
+        let chunks = buckets.chunks(self.pool().current_num_threads());
         let removed: Vec<Vec<(u32, KeyEntry)>> = self.pool().install(|| {
-            shards
+            chunks
                 .par_iter()
-                .map(|&(s, positions)| {
-                    let mut shard = self.shards.shard(s).write();
-                    positions
-                        .iter()
-                        .filter_map(|&pos| remove(&mut shard, buckets.hashes[pos as usize], ops[pos as usize].key).map(|e| (pos, e)))
-                        .collect()
+                .map(|chunk| {
+                    let mut removed = Vec::new();
+                    for &(s, positions) in chunk.iter() {
+                        let mut shard = self.shards.shard(s).write();
+                        for &pos in positions {
+                            if let Some(entry) = remove(&mut shard, buckets.hashes[pos as usize], ops[pos as usize].key) {
+                                removed.push((pos, entry));
+                            }
+                        }
+                    }
+                    removed
                 })
                 .collect()
         });

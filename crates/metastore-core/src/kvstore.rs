@@ -106,6 +106,12 @@ impl Store {
     /// Applies one encoded batch and returns the packed results (docs/codec.md). A batch that
     /// fails validation is refused whole, before anything is applied.
     pub fn apply_batch(&self, bytes: &[u8]) -> Result<Vec<u8>, BatchError> {
+        self.apply_batch_into(bytes, Vec::new())
+    }
+
+    /// [`Store::apply_batch`] writing the results into `buf` (cleared first), so a caller can
+    /// reuse one allocation across batches.
+    pub fn apply_batch_into(&self, bytes: &[u8], buf: Vec<u8>) -> Result<Vec<u8>, BatchError> {
         let _writer = self.writer.lock();
         if self.is_poisoned() {
             return Err(BatchError::new(ErrorNumber::Internal, -1, "an earlier apply failed midway; reopen the store"));
@@ -113,7 +119,7 @@ impl Store {
         let ops = decode_batch(bytes, &self.config.limits)?;
         self.poisoned.store(true, Ordering::Release);
         let mut rev = self.revision();
-        let out = self.apply_ops(&ops, &mut rev);
+        let out = self.apply_ops(&ops, &mut rev, buf);
         self.revision.store(rev, Ordering::Release);
         self.poisoned.store(false, Ordering::Release);
         Ok(out.finish(rev))

@@ -17,9 +17,10 @@ pub struct ResultWriter {
 }
 
 impl ResultWriter {
-    /// A writer for a batch of `count` results.
-    pub fn for_batch(count: usize) -> Self {
-        let mut buf = Vec::with_capacity(RESULT_HEADER_BYTES + count * 24);
+    /// A writer for a batch of `count` results, reusing `buf`.
+    pub fn for_batch(count: usize, mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        buf.reserve(RESULT_HEADER_BYTES + count * 24);
         buf.extend_from_slice(b"MSR\x01");
         buf.extend_from_slice(&(count as u32).to_le_bytes());
         buf.extend_from_slice(&0i64.to_le_bytes());

@@ -1,7 +1,8 @@
 //! Node-API binding of `metastore-core`. Thin on purpose: bytes in, bytes out, no per-op JS
-//! objects. Batches arrive as one Uint8Array and results leave as one Buffer that owns the
-//! result memory. Small reads write into a scratch buffer the caller registered once, so a get
-//! costs one call and no allocation on the JS side.
+//! objects. The caller registers two buffers once: `input`, where it writes small requests
+//! (a key, a range request), and `scratch`, where results that fit are copied. A call then
+//! passes only lengths, and nothing is allocated on the JS heap per call. Results too large for
+//! the scratch buffer are handed over as one Buffer by `takePending`.
 //!
 //! Errors cross as JS errors whose message starts with `MSERR:<number>:<opIndex>:`; the
 //! TypeScript wrapper turns them into typed `MetaStoreError`s. Panics are caught and reported
@@ -10,7 +11,7 @@
 use metastore_core::codec::Limits;
 use metastore_core::results::ResultWriter;
 use metastore_core::{BatchError, Config, ErrorNumber, Store};
-use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi::bindgen_prelude::{Buffer, External, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -34,6 +35,10 @@ fn batch_error(e: BatchError) -> Error {
     Error::new(Status::GenericFailure, format!("MSERR:{}:{}:{}", e.number as u16, e.op_index, e.detail))
 }
 
+fn bad_len(len: u32) -> Error {
+    Error::new(Status::InvalidArg, format!("MSERR:1:-1:request length {len} exceeds the input buffer"))
+}
+
 fn closed() -> Error {
     Error::new(Status::GenericFailure, "MSERR:0:-1:engine is closed".to_string())
 }
@@ -53,107 +58,151 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
-#[napi]
-pub struct NativeEngine {
+/// One store with its I/O buffers. JS holds it as an opaque External; the exported functions
+/// below take it as their first argument. (Plain functions over an External cost a fraction of
+/// a class method call in napi-rs 3.16, whose per-call borrow tracking dominated small reads.)
+pub struct Engine {
     store: Option<Store>,
-    scratch: Uint8Array,
-    pending: Vec<u8>,
-    read_buf: Vec<u8>,
+    input: Uint8Array,
+    io: Output,
 }
 
-#[napi]
-impl NativeEngine {
-    /// `scratch` receives small read results; the engine keeps a reference to it.
-    #[napi(constructor)]
-    pub fn new(scratch: Uint8Array, options: Option<NativeEngineOptions>) -> Self {
-        let defaults = Config::default();
-        let mut config = defaults.clone();
-        if let Some(o) = options {
-            config.limits = Limits {
-                max_key_bytes: o.max_key_bytes.map_or(defaults.limits.max_key_bytes, |n| n as usize),
-                max_value_bytes: o.max_value_bytes.map_or(defaults.limits.max_value_bytes, |n| n as usize),
-            };
-            config.parallel_threshold = o.parallel_threshold.map_or(defaults.parallel_threshold, |n| n as usize);
-            config.threads = o.threads.map_or(0, |n| n as usize);
-        }
-        NativeEngine { store: Some(Store::new(config)), scratch, pending: Vec::new(), read_buf: Vec::with_capacity(4096) }
-    }
-
+impl Engine {
     fn store(&self) -> Result<&Store> {
         self.store.as_ref().ok_or_else(closed)
     }
+}
 
-    /// Applies one encoded batch; returns the packed results.
-    #[napi]
-    pub fn apply_batch(&self, batch: &[u8]) -> Result<Buffer> {
-        let store = self.store()?;
-        guarded(|| store.apply_batch(batch).map(Buffer::from).map_err(batch_error))
-    }
+/// Where results go: the scratch buffer when they fit, else `pending`.
+struct Output {
+    scratch: Uint8Array,
+    pending: Vec<u8>,
+    /// Reused for every result before it is copied to `scratch`.
+    buf: Vec<u8>,
+}
 
-    /// Writes the latest KV of `key` into the scratch buffer; returns its length, -1 when the key
-    /// is absent, -2 when it is waiting in `takePending`.
-    #[napi]
-    pub fn get(&mut self, key: &[u8]) -> Result<i32> {
-        let store = self.store.as_ref().ok_or_else(closed)?;
-        let mut out = ResultWriter::bare(std::mem::take(&mut self.read_buf));
-        let found = store.with_kv(key, |kv| kv.map(|(k, kv)| out.kv(k, kv, false)).is_some());
-        self.read_buf = out.finish(0);
-        if !found {
-            return Ok(ABSENT);
-        }
-        Ok(self.deliver())
-    }
-
-    /// Serves a one-op batch holding a RANGE op; the bare RANGE result goes to the scratch
-    /// buffer (length returned) or to `takePending` (-2).
-    #[napi]
-    pub fn range(&mut self, request: &[u8]) -> Result<i32> {
-        let store = self.store.as_ref().ok_or_else(closed)?;
-        let buf = std::mem::take(&mut self.read_buf);
-        let result = guarded(|| store.range_request(request, buf).map_err(batch_error))?;
-        self.read_buf = result;
-        Ok(self.deliver())
-    }
-
-    /// The last read result that did not fit the scratch buffer.
-    #[napi]
-    pub fn take_pending(&mut self) -> Buffer {
-        Buffer::from(std::mem::take(&mut self.pending))
-    }
-
-    /// Current revision.
-    #[napi(getter)]
-    pub fn revision(&self) -> Result<i64> {
-        Ok(self.store()?.revision())
-    }
-
-    /// Number of live keys.
-    #[napi(getter)]
-    pub fn size(&self) -> Result<i64> {
-        Ok(self.store()?.len() as i64)
-    }
-
-    /// Frees the store; later calls fail.
-    #[napi]
-    pub fn close(&mut self) {
-        self.store = None;
-        self.read_buf = Vec::new();
-        self.pending = Vec::new();
-    }
-
-    /// Copies `read_buf` into the scratch buffer when it fits, else parks it in `pending`.
+impl Output {
+    /// Copies `buf` into the scratch buffer when it fits, else hands it to `pending`.
     fn deliver(&mut self) -> i32 {
-        let n = self.read_buf.len();
-        // SAFETY: the scratch array is only touched by JS between calls, never during one.
+        let n = self.buf.len();
+        // SAFETY: JS only touches the scratch array between calls, never during one.
         let scratch = unsafe { self.scratch.as_mut() };
         if n <= scratch.len() {
-            scratch[..n].copy_from_slice(&self.read_buf);
+            scratch[..n].copy_from_slice(&self.buf);
             n as i32
         } else {
-            self.pending = std::mem::take(&mut self.read_buf);
+            self.pending = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
             PENDING
         }
     }
+
+    fn get(&mut self, store: &Store, key: &[u8]) -> i32 {
+        let mut out = ResultWriter::bare(std::mem::take(&mut self.buf));
+        let found = store.with_kv(key, |kv| kv.map(|(k, kv)| out.kv(k, kv, false)).is_some());
+        self.buf = out.finish(0);
+        if found {
+            self.deliver()
+        } else {
+            ABSENT
+        }
+    }
+
+    fn range(&mut self, store: &Store, request: &[u8]) -> Result<i32> {
+        let buf = std::mem::take(&mut self.buf);
+        self.buf = guarded(|| store.range_request(request, buf).map_err(batch_error))?;
+        Ok(self.deliver())
+    }
+}
+
+/// A new, empty store. `scratch` receives results, `input` carries small requests; the engine
+/// keeps both.
+#[napi]
+pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<NativeEngineOptions>) -> External<Engine> {
+    let defaults = Config::default();
+    let mut config = defaults.clone();
+    if let Some(o) = options {
+        config.limits = Limits {
+            max_key_bytes: o.max_key_bytes.map_or(defaults.limits.max_key_bytes, |n| n as usize),
+            max_value_bytes: o.max_value_bytes.map_or(defaults.limits.max_value_bytes, |n| n as usize),
+        };
+        config.parallel_threshold = o.parallel_threshold.map_or(defaults.parallel_threshold, |n| n as usize);
+        config.threads = o.threads.map_or(0, |n| n as usize);
+    }
+    let io = Output { scratch, pending: Vec::new(), buf: Vec::with_capacity(64 * 1024) };
+    External::new(Engine { store: Some(Store::new(config)), input, io })
+}
+
+/// Applies one encoded batch. Returns the length of the packed results in the scratch buffer,
+/// or -2 when they wait in `engineTakePending`.
+#[napi]
+pub fn engine_apply_batch(engine: &mut External<Engine>, batch: &[u8]) -> Result<i32> {
+    let Engine { store, io, .. } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    let buf = std::mem::take(&mut io.buf);
+    io.buf = guarded(|| store.apply_batch_into(batch, buf).map_err(batch_error))?;
+    Ok(io.deliver())
+}
+
+/// Writes the latest KV of the key in `input[..keyLen]` into the scratch buffer; returns its
+/// length, -1 when the key is absent, -2 when it waits in `engineTakePending`.
+#[napi]
+pub fn engine_get(engine: &mut External<Engine>, key_len: u32) -> Result<i32> {
+    let Engine { store, input, io } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    let key = input.get(..key_len as usize).ok_or_else(|| bad_len(key_len))?;
+    Ok(io.get(store, key))
+}
+
+/// `engineGet` for a key too large for `input`.
+#[napi]
+pub fn engine_get_bytes(engine: &mut External<Engine>, key: &[u8]) -> Result<i32> {
+    let Engine { store, io, .. } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    Ok(io.get(store, key))
+}
+
+/// Serves the one-op RANGE batch in `input[..len]`: the bare RANGE result goes to the scratch
+/// buffer (length returned) or to `engineTakePending` (-2).
+#[napi]
+pub fn engine_range(engine: &mut External<Engine>, len: u32) -> Result<i32> {
+    let Engine { store, input, io } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    let request = input.get(..len as usize).ok_or_else(|| bad_len(len))?;
+    io.range(store, request)
+}
+
+/// `engineRange` for a request too large for `input`.
+#[napi]
+pub fn engine_range_bytes(engine: &mut External<Engine>, request: &[u8]) -> Result<i32> {
+    let Engine { store, io, .. } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    io.range(store, request)
+}
+
+/// The last result that did not fit the scratch buffer.
+#[napi]
+pub fn engine_take_pending(engine: &mut External<Engine>) -> Buffer {
+    Buffer::from(std::mem::take(&mut engine.io.pending))
+}
+
+/// Current revision.
+#[napi]
+pub fn engine_revision(engine: &External<Engine>) -> Result<i64> {
+    Ok(engine.store()?.revision())
+}
+
+/// Number of live keys.
+#[napi]
+pub fn engine_size(engine: &External<Engine>) -> Result<i64> {
+    Ok(engine.store()?.len() as i64)
+}
+
+/// Frees the store; later calls fail.
+#[napi]
+pub fn engine_close(engine: &mut External<Engine>) {
+    engine.store = None;
+    engine.io.buf = Vec::new();
+    engine.io.pending = Vec::new();
 }
 
 /// A call that does nothing, to measure the floor cost of crossing into the addon.

@@ -1,0 +1,41 @@
+//! Times the seed's stress shape (10,000 puts over 1,000 keys, one batch) and a 100-put batch
+//! straight on the core, without the FFI: `cargo run --release --example apply_timing`.
+//! Prints ns/op per configuration; the mitata suites in bench/ are the reported figures.
+
+use metastore_core::{BatchBuilder, Config, Store};
+use std::time::Instant;
+
+fn batch(n: usize, keys: usize) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    for i in 0..n {
+        b.put(format!("key-{}", i % keys).as_bytes(), format!("value-{i}").as_bytes(), 0, 0);
+    }
+    b.finish()
+}
+
+fn time(label: &str, store: &Store, batch: &[u8], ops: usize, rounds: usize) {
+    for _ in 0..rounds / 10 + 1 {
+        store.apply_batch(batch).unwrap();
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(store.apply_batch(batch).unwrap());
+        }
+        best = best.min(t.elapsed().as_nanos() as f64 / (rounds * ops) as f64);
+    }
+    println!("{label:<40} {best:>8.1} ns/op (best of 5)");
+}
+
+fn main() {
+    let stress = batch(10_000, 1000);
+    let hundred = batch(100, 100);
+    let one = batch(1, 1);
+    for (label, threshold, threads) in [("serial", usize::MAX, 0), ("parallel, 1 thread", 2, 1), ("parallel, 2 threads", 2, 2)] {
+        let store = Store::new(Config { parallel_threshold: threshold, threads, ..Config::default() });
+        time(&format!("stress 10k/1k keys, {label}"), &store, &stress, 10_000, 50);
+        time(&format!("batch of 100, {label}"), &store, &hundred, 100, 2000);
+    }
+    time("batch of 1", &Store::default(), &one, 1, 200_000);
+}
