@@ -835,5 +835,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeEngine = nativeBinding.NativeEngine
+module.exports.engineApplyBatch = nativeBinding.engineApplyBatch
+module.exports.engineClose = nativeBinding.engineClose
+module.exports.engineGet = nativeBinding.engineGet
+module.exports.engineGetBytes = nativeBinding.engineGetBytes
+module.exports.engineNew = nativeBinding.engineNew
+module.exports.engineRange = nativeBinding.engineRange
+module.exports.engineRangeBytes = nativeBinding.engineRangeBytes
+module.exports.engineRevision = nativeBinding.engineRevision
+module.exports.engineSize = nativeBinding.engineSize
+module.exports.engineTakePending = nativeBinding.engineTakePending
 module.exports.noop = nativeBinding.noop
