@@ -128,13 +128,16 @@ export class BatchWriter {
     if (fields?.keysOnly) flags |= RangeFlag.KEYS_ONLY;
     if (fields?.countOnly) flags |= RangeFlag.COUNT_ONLY;
     if (fields?.serializable) flags |= RangeFlag.SERIALIZABLE;
+    const sortOrder = fields?.sortOrder ?? 0;
+    const sortTarget = fields?.sortTarget ?? 0;
+    if (!isEnum(sortOrder, 2) || !isEnum(sortTarget, 4)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
     const start = this.pos;
     this.ensure(RANGE_FIXED + maxLen(key) + maxLen(end));
     const b = this.buf;
     b[start] = OpType.RANGE;
     b[start + 1] = flags;
-    b[start + 2] = fields?.sortOrder ?? 0;
-    b[start + 3] = fields?.sortTarget ?? 0;
+    b[start + 2] = sortOrder;
+    b[start + 3] = sortTarget;
     this.i64(start + 4, fields?.limit ?? 0);
     this.i64(start + 12, fields?.revision ?? 0);
     this.i64(start + 20, fields?.minModRevision ?? 0);
@@ -203,6 +206,10 @@ export class BatchWriter {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function isEnum(value: unknown, max: number): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
+}
 
 function maxLen(data: Bytes): number {
   return typeof data === 'string' ? data.length * 3 : data.length;
@@ -396,4 +403,50 @@ export function encodeBatch(ops: Iterable<Op>): Uint8Array {
   const w = new BatchWriter();
   for (const op of ops) w.op(op);
   return w.finish();
+}
+
+function rangeInt(request: Record<string, unknown>, name: string): number {
+  const value = request[name];
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be a safe integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks a range request given to an engine directly (not through a batch) and returns it
+ * complete: the same checks, in the same order, that a RANGE op of a batch gets, plus type checks
+ * of the fields. Both engines call it, so both reject the same requests with the same code.
+ */
+export function checkRangeOp(request: unknown, limits?: BatchLimits): RangeOp {
+  if (request === null || typeof request !== 'object') {
+    throw new MetaStoreError('ERR_INVALID_TYPE', `a range request must be an object, got ${request === null ? 'null' : typeof request}`);
+  }
+  const r = request as Record<string, unknown>;
+  const key = r.key;
+  const rangeEnd = r.rangeEnd ?? EMPTY;
+  if (!(key instanceof Uint8Array)) throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a Uint8Array');
+  if (!(rangeEnd instanceof Uint8Array)) throw new MetaStoreError('ERR_INVALID_TYPE', 'rangeEnd must be a Uint8Array');
+  const op: RangeOp = {
+    type: 'range',
+    key,
+    rangeEnd,
+    limit: rangeInt(r, 'limit'),
+    revision: rangeInt(r, 'revision'),
+    sortOrder: (r.sortOrder ?? 0) as SortOrder,
+    sortTarget: (r.sortTarget ?? 0) as SortTarget,
+    keysOnly: r.keysOnly === true,
+    countOnly: r.countOnly === true,
+    serializable: r.serializable === true,
+    minModRevision: rangeInt(r, 'minModRevision'),
+    maxModRevision: rangeInt(r, 'maxModRevision'),
+    minCreateRevision: rangeInt(r, 'minCreateRevision'),
+    maxCreateRevision: rangeInt(r, 'maxCreateRevision'),
+  };
+  const maxKey = limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
+  if (key.length === 0) throw errorFromNumber(ErrorNumber.KEY_NOT_PROVIDED);
+  if (key.length > maxKey) throw errorFromNumber(ErrorNumber.KEY_TOO_LARGE, undefined, `${key.length} > ${maxKey} bytes`);
+  if (!isEnum(op.sortOrder, 2) || !isEnum(op.sortTarget, 4)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
+  return op;
 }

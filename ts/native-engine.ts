@@ -1,7 +1,7 @@
 /** The native engine: the Rust store behind the Node-API binding, adapted to {@link Engine}. */
 
-import { BatchWriter } from './codec.js';
-import { errorFromNumber, MetaStoreError } from './errors.js';
+import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
 import { decodeKvScratch, decodeRangeScratch, PackedBatchResult } from './results.js';
 import type { BatchResult, Engine, EngineOptions, KeyValue, RangeOp, RangeResult } from './types.js';
@@ -36,7 +36,10 @@ export class NativeEngine implements Engine {
   private readonly input = new Uint8Array(INPUT_BYTES);
   private readonly request = new BatchWriter(this.input);
 
+  private readonly limits: BatchLimits;
+
   constructor(binding: NativeBinding, options?: EngineOptions) {
+    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes };
     this.binding = binding;
     this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
   }
@@ -64,6 +67,9 @@ export class NativeEngine implements Engine {
   }
 
   applyBatch(batch: Uint8Array): BatchResult {
+    if (!(batch instanceof Uint8Array)) {
+      throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, 'a batch must be a Uint8Array');
+    }
     let n: number;
     try {
       n = this.binding.engineApplyBatch(this.handle, batch);
@@ -75,6 +81,7 @@ export class NativeEngine implements Engine {
   }
 
   get(key: Uint8Array): KeyValue | undefined {
+    if (!(key instanceof Uint8Array)) throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a Uint8Array');
     let n: number;
     try {
       if (key.length <= INPUT_BYTES) {
@@ -92,7 +99,8 @@ export class NativeEngine implements Engine {
   }
 
   range(request: RangeOp): RangeResult {
-    const w = this.request.reset().range(request.key, request);
+    const op = checkRangeOp(request, this.limits);
+    const w = this.request.reset().range(op.key, op);
     let n: number;
     try {
       const bytes = w.peek();

@@ -54,7 +54,7 @@ const EMPTY = new Uint8Array(0);
 /** Resolves a selector to etcd's (key, rangeEnd) pair. */
 export function resolveSelector(sel: KeySelector | Bytes): { key: Uint8Array; rangeEnd: Uint8Array } {
   if (typeof sel === 'string' || sel instanceof Uint8Array) return { key: toBytes(sel), rangeEnd: EMPTY };
-  if (sel === null || typeof sel !== 'object') {
+  if (sel === null || typeof sel !== 'object' || Array.isArray(sel)) {
     throw new MetaStoreError('ERR_INVALID_TYPE', `expected a key or a key selector object, got ${describe(sel)}`);
   }
   const forms = [sel.key !== undefined, sel.prefix !== undefined, sel.start !== undefined, sel.fromKey !== undefined].filter(Boolean).length;
