@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.debugPanic = nativeBinding.debugPanic
 module.exports.engineApplyBatch = nativeBinding.engineApplyBatch
 module.exports.engineClose = nativeBinding.engineClose
 module.exports.engineGet = nativeBinding.engineGet

@@ -17,6 +17,12 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Test hook: panics inside the same guard every engine call runs in, so a test can show that a
+ * Rust panic reaches JS as error number 13 and the process keeps running.
+ */
+export declare function debugPanic(): void
+
+/**
  * Applies one encoded batch. Returns the length of the packed results in the scratch buffer,
  * or -2 when they wait in `engineTakePending`.
  */

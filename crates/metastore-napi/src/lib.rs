@@ -205,6 +205,13 @@ pub fn engine_close(engine: &mut External<Engine>) {
     engine.io.pending = Vec::new();
 }
 
+/// Test hook: panics inside the same guard every engine call runs in, so a test can show that a
+/// Rust panic reaches JS as error number 13 and the process keeps running.
+#[napi]
+pub fn debug_panic() -> Result<()> {
+    guarded(|| panic!("deliberate panic for tests"))
+}
+
 /// A call that does nothing, to measure the floor cost of crossing into the addon.
 #[napi]
 pub fn noop() {}
