@@ -23,13 +23,23 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare function debugPanic(): void
 
 /**
- * Applies one encoded batch. Returns the length of the packed results in the scratch buffer,
- * or -2 when they wait in `engineTakePending`.
+ * Applies one encoded batch with an events mode (0 none, 1 events, 2 with previous values).
+ * Returns the length of the packed results in the scratch buffer, or -2 when they wait in
+ * `engineTakePending`.
  */
-export declare function engineApplyBatch(engine: ExternalObject<Engine>, batch: Uint8Array): number
+export declare function engineApplyBatch(engine: ExternalObject<Engine>, batch: Uint8Array, events: number): number
+
+/**
+ * History replay: the events section (`u32 count | events`) of changes with revision ≥ `from`
+ * for keys in [key, rangeEnd), in the scratch buffer (length) or pending (-2).
+ */
+export declare function engineChanges(engine: ExternalObject<Engine>, from: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): number
 
 /** Frees the store; later calls fail. */
 export declare function engineClose(engine: ExternalObject<Engine>): void
+
+/** The compacted revision (-1 for a fresh store). */
+export declare function engineCompactRevision(engine: ExternalObject<Engine>): number
 
 /**
  * Writes the latest KV of the key in `input[..keyLen]` into the scratch buffer; returns its
@@ -39,6 +49,15 @@ export declare function engineGet(engine: ExternalObject<Engine>, keyLen: number
 
 /** `engineGet` for a key too large for `input`. */
 export declare function engineGetBytes(engine: ExternalObject<Engine>, key: Uint8Array): number
+
+/**
+ * A lease as `i64 ttl | u32 n | n × (u32 len | key)` in the scratch buffer (length), pending
+ * (-2), or -1 when it does not exist.
+ */
+export declare function engineLeaseInfo(engine: ExternalObject<Engine>, id: number): number
+
+/** Granted lease ids as `u32 n | n × i64`, ascending, in the scratch buffer (length) or pending (-2). */
+export declare function engineLeases(engine: ExternalObject<Engine>): number
 
 /**
  * A new, empty store. `scratch` receives results, `input` carries small requests; the engine
@@ -70,6 +89,8 @@ export interface NativeEngineOptions {
   maxValueBytes?: number
   parallelThreshold?: number
   threads?: number
+  maxTxnOps?: number
+  minLeaseTtl?: number
 }
 
 /** A call that does nothing, to measure the floor cost of crossing into the addon. */

@@ -9,7 +9,7 @@ import type { Engine, EngineOptions } from './types.js';
 export type EngineKind = 'native' | 'js';
 
 function checkOptions(options: EngineOptions): void {
-  for (const name of ['maxValueBytes', 'maxKeyBytes', 'parallelThreshold', 'threads'] as const) {
+  for (const name of ['maxValueBytes', 'maxKeyBytes', 'parallelThreshold', 'threads', 'maxTxnOps'] as const) {
     const v = options[name];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > 0xffff_ffff)) {
       throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be an integer in 0..2^32-1, got ${String(v)}`);
@@ -28,7 +28,13 @@ export function createEngine(kind: EngineKind, options: EngineOptions = {}): Eng
     maxKeyBytes: options.maxKeyBytes,
     parallelThreshold: options.parallelThreshold,
     threads: options.threads,
+    maxTxnOps: options.maxTxnOps,
+    minLeaseTtl: options.minLeaseTtl,
   };
+  const ttl = options.minLeaseTtl;
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1)) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `minLeaseTtl must be a positive integer, got ${String(ttl)}`);
+  }
   if (kind === 'js') return new JsEngine(engineOptions);
   if (kind !== 'native') throw new MetaStoreError('ERR_INVALID_OPTION', `unknown engine ${String(kind)}`);
   let binding;

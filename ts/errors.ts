@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'ERR_FUTURE_REV'
   | 'ERR_COMPACTED'
   | 'ERR_INTERNAL'
+  | 'ERR_TOO_MANY_OPS'
+  | 'ERR_DUPLICATE_KEY'
+  | 'ERR_LEASE_TTL_TOO_LARGE'
+  | 'ERR_LEASE_EXISTS'
   | 'ERR_INVALID_TYPE'
   | 'ERR_INVALID_RANGE'
   | 'ERR_INVALID_OPTION'
@@ -50,6 +54,10 @@ const BY_NUMBER: ReadonlyArray<ErrorInfo | undefined> = [
   { code: 'ERR_FUTURE_REV', category: 'OutOfRange', message: 'required revision is a future revision' },
   { code: 'ERR_COMPACTED', category: 'OutOfRange', message: 'required revision has been compacted' },
   { code: 'ERR_INTERNAL', category: 'Internal', message: 'internal engine error' },
+  { code: 'ERR_TOO_MANY_OPS', category: 'InvalidArgument', message: 'too many operations in txn request' },
+  { code: 'ERR_DUPLICATE_KEY', category: 'InvalidArgument', message: 'duplicate key given in txn request' },
+  { code: 'ERR_LEASE_TTL_TOO_LARGE', category: 'OutOfRange', message: 'too large lease TTL' },
+  { code: 'ERR_LEASE_EXISTS', category: 'FailedPrecondition', message: 'lease already exists' },
 ];
 
 /** Error numbers by name, as written into result buffers by both engines. */
@@ -67,6 +75,10 @@ export const ErrorNumber = {
   FUTURE_REV: 11,
   COMPACTED: 12,
   INTERNAL: 13,
+  TOO_MANY_OPS: 14,
+  DUPLICATE_KEY: 15,
+  LEASE_TTL_TOO_LARGE: 16,
+  LEASE_EXISTS: 17,
 } as const;
 export type ErrorNumber = (typeof ErrorNumber)[keyof typeof ErrorNumber];
 

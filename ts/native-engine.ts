@@ -3,8 +3,8 @@
 import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
-import { decodeKvScratch, decodeRangeScratch, PackedBatchResult } from './results.js';
-import type { BatchResult, Engine, EngineOptions, KeyValue, RangeOp, RangeResult } from './types.js';
+import { decodeEvents, decodeKvScratch, decodeRangeScratch, PackedBatchResult } from './results.js';
+import { EventsMode, type BatchResult, type Engine, type EngineOptions, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
 
 // Results up to this size are copied into a scratch buffer; larger ones come as their own Buffer.
 const SCRATCH_BYTES = 64 * 1024;
@@ -39,7 +39,7 @@ export class NativeEngine implements Engine {
   private readonly limits: BatchLimits;
 
   constructor(binding: NativeBinding, options?: EngineOptions) {
-    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes };
+    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes, maxTxnOps: options?.maxTxnOps };
     this.binding = binding;
     this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
   }
@@ -66,13 +66,21 @@ export class NativeEngine implements Engine {
     }
   }
 
-  applyBatch(batch: Uint8Array): BatchResult {
+  get compactRevision(): number {
+    try {
+      return this.binding.engineCompactRevision(this.handle);
+    } catch (e) {
+      throw translateNativeError(e);
+    }
+  }
+
+  applyBatch(batch: Uint8Array, events: EventsMode = EventsMode.NONE): BatchResult {
     if (!(batch instanceof Uint8Array)) {
       throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, 'a batch must be a Uint8Array');
     }
     let n: number;
     try {
-      n = this.binding.engineApplyBatch(this.handle, batch);
+      n = this.binding.engineApplyBatch(this.handle, batch, events);
     } catch (e) {
       throw translateNativeError(e);
     }
@@ -112,6 +120,59 @@ export class NativeEngine implements Engine {
     }
     const bytes = this.resultBytes(n, false);
     return decodeRangeScratch(bytes, bytes === this.scratch ? this.scratchView : viewOf(bytes));
+  }
+
+  changes(fromRevision: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): WatchEvent[] {
+    if (!(key instanceof Uint8Array) || !(rangeEnd instanceof Uint8Array)) {
+      throw new MetaStoreError('ERR_INVALID_TYPE', 'key and rangeEnd must be Uint8Arrays');
+    }
+    if (!Number.isSafeInteger(fromRevision)) throw new MetaStoreError('ERR_INVALID_OPTION', 'fromRevision must be an integer');
+    let n: number;
+    try {
+      n = this.binding.engineChanges(this.handle, fromRevision, key, rangeEnd, prevKv === true);
+    } catch (e) {
+      throw translateNativeError(e, false);
+    }
+    const bytes = this.resultBytes(n, false);
+    return decodeEvents(bytes, bytes === this.scratch ? this.scratchView : viewOf(bytes), 0, true);
+  }
+
+  leaseInfo(id: number): LeaseInfo | undefined {
+    if (!Number.isSafeInteger(id)) throw new MetaStoreError('ERR_INVALID_OPTION', 'a lease id must be an integer');
+    let n: number;
+    try {
+      n = this.binding.engineLeaseInfo(this.handle, id);
+    } catch (e) {
+      throw translateNativeError(e, false);
+    }
+    if (n === ABSENT) return undefined;
+    const bytes = this.resultBytes(n, false);
+    const view = bytes === this.scratch ? this.scratchView : viewOf(bytes);
+    const ttl = view.getInt32(4, true) * 0x1_0000_0000 + view.getUint32(0, true);
+    const count = view.getUint32(8, true);
+    const keys: Uint8Array[] = [];
+    let p = 12;
+    for (let i = 0; i < count; i++) {
+      const len = view.getUint32(p, true);
+      keys.push(bytes.slice(p + 4, p + 4 + len));
+      p += 4 + len;
+    }
+    return { id, ttl, keys };
+  }
+
+  leases(): number[] {
+    let n: number;
+    try {
+      n = this.binding.engineLeases(this.handle);
+    } catch (e) {
+      throw translateNativeError(e, false);
+    }
+    const bytes = this.resultBytes(n, false);
+    const view = bytes === this.scratch ? this.scratchView : viewOf(bytes);
+    const count = view.getUint32(0, true);
+    const ids: number[] = new Array(count);
+    for (let i = 0; i < count; i++) ids[i] = view.getInt32(8 + 8 * i, true) * 0x1_0000_0000 + view.getUint32(4 + 8 * i, true);
+    return ids;
   }
 
   close(): void {

@@ -4,12 +4,12 @@
  */
 
 import { errorFromNumber } from './errors.js';
-import type { BatchResult, KeyValue, OpResult, RangeResult } from './types.js';
+import type { BatchResult, DeleteRangeResult, KeyValue, OpResult, PutResult, RangeResult, TxnResult, WatchEvent } from './types.js';
 
-export const ResultKind = { PUT: 1, DELETE_RANGE: 2, RANGE: 3, ERROR: 255 } as const;
+export const ResultKind = { PUT: 1, DELETE_RANGE: 2, RANGE: 3, TXN: 4, LEASE_GRANT: 5, LEASE_REVOKE: 6, COMPACT: 7, ERROR: 255 } as const;
 
 const TWO_32 = 0x1_0000_0000;
-const RESULT_HEADER_BYTES = 16;
+const RESULT_HEADER_BYTES = 20;
 const KV_FIXED = 40;
 const EMPTY = new Uint8Array(0);
 
@@ -40,42 +40,84 @@ function readKv(bytes: Uint8Array, view: DataView, at: number, copy: boolean): [
   return [kv, end];
 }
 
-function readKvs(bytes: Uint8Array, view: DataView, at: number, n: number, copy: boolean): KeyValue[] {
+function readKvs(bytes: Uint8Array, view: DataView, at: number, n: number, copy: boolean): [KeyValue[], number] {
   const kvs: KeyValue[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const [kv, next] = readKv(bytes, view, at, copy);
     kvs[i] = kv;
     at = next;
   }
-  return kvs;
+  return [kvs, at];
 }
 
-/** Decodes the result that starts at `at`. `opIndex` only labels errors. */
-export function decodeResultAt(bytes: Uint8Array, view: DataView, at: number, opIndex: number, copy = false): OpResult {
+/** Decodes the result that starts at `at`; returns it and the offset after it. `opIndex` only labels errors. */
+export function decodeResultAt(bytes: Uint8Array, view: DataView, at: number, opIndex: number, copy = false): [OpResult, number] {
   const kind = bytes[at]!;
   const flags = bytes[at + 1]!;
   const revision = i64(view, at + 2);
   const body = at + 10;
   switch (kind) {
-    case ResultKind.PUT:
-      return (flags & 1) !== 0
-        ? { type: 'put', revision, prevKv: readKv(bytes, view, body, copy)[0] }
-        : { type: 'put', revision };
+    case ResultKind.PUT: {
+      if ((flags & 1) === 0) return [{ type: 'put', revision }, body];
+      const [prevKv, end] = readKv(bytes, view, body, copy);
+      return [{ type: 'put', revision, prevKv }, end];
+    }
     case ResultKind.DELETE_RANGE: {
       const deleted = i64(view, body);
       const n = view.getUint32(body + 8, true);
-      return { type: 'deleteRange', revision, deleted, prevKvs: readKvs(bytes, view, body + 12, n, copy) };
+      const [prevKvs, end] = readKvs(bytes, view, body + 12, n, copy);
+      return [{ type: 'deleteRange', revision, deleted, prevKvs }, end];
     }
     case ResultKind.RANGE: {
       const count = i64(view, body);
       const n = view.getUint32(body + 8, true);
-      return { type: 'range', revision, more: (flags & 1) !== 0, count, kvs: readKvs(bytes, view, body + 12, n, copy) };
+      const [kvs, end] = readKvs(bytes, view, body + 12, n, copy);
+      return [{ type: 'range', revision, more: (flags & 1) !== 0, count, kvs }, end];
     }
+    case ResultKind.TXN: {
+      const n = view.getUint32(body, true);
+      const responses: TxnResult['responses'] = [];
+      let p = body + 4;
+      for (let i = 0; i < n; i++) {
+        const [r, next] = decodeResultAt(bytes, view, p, opIndex, copy);
+        responses.push(r as PutResult | DeleteRangeResult | RangeResult | TxnResult);
+        p = next;
+      }
+      return [{ type: 'txn', revision, succeeded: (flags & 1) !== 0, responses }, p];
+    }
+    case ResultKind.LEASE_GRANT:
+      return [{ type: 'leaseGrant', revision, id: i64(view, body), ttl: i64(view, body + 8) }, body + 16];
+    case ResultKind.LEASE_REVOKE:
+      return [{ type: 'leaseRevoke', revision }, body];
+    case ResultKind.COMPACT:
+      return [{ type: 'compact', revision }, body];
     case ResultKind.ERROR:
-      return { type: 'error', revision, error: errorFromNumber(view.getUint16(body, true), opIndex) };
+      return [{ type: 'error', revision, error: errorFromNumber(view.getUint16(body, true), opIndex) }, body + 2];
     default:
-      return { type: 'error', revision, error: errorFromNumber(0, opIndex, `unknown result kind ${kind}`) };
+      return [{ type: 'error', revision, error: errorFromNumber(0, opIndex, `unknown result kind ${kind}`) }, body];
   }
+}
+
+/** Decodes an events section at `at` (docs/codec.md, "Events"). */
+export function decodeEvents(bytes: Uint8Array, view: DataView, at: number, copy = false): WatchEvent[] {
+  const n = view.getUint32(at, true);
+  const events: WatchEvent[] = new Array(n);
+  let p = at + 4;
+  for (let i = 0; i < n; i++) {
+    const type = bytes[p] === 0 ? 'put' : 'delete';
+    const hasPrev = (bytes[p + 1]! & 1) !== 0;
+    const subRevision = view.getUint32(p + 2, true);
+    const [kv, next] = readKv(bytes, view, p + 6, copy);
+    p = next;
+    if (hasPrev) {
+      const [prevKv, after] = readKv(bytes, view, p, copy);
+      p = after;
+      events[i] = { type, kv, prevKv, subRevision };
+    } else {
+      events[i] = { type, kv, subRevision };
+    }
+  }
+  return events;
 }
 
 /** A batch result over a packed buffer the caller hands over (it must not be reused). */
@@ -96,13 +138,18 @@ export class PackedBatchResult implements BatchResult {
   result(index: number): OpResult {
     if (!(index >= 0 && index < this.size)) throw new RangeError(`result index ${index} out of 0..${this.size - 1}`);
     const at = this.view.getUint32(RESULT_HEADER_BYTES + 4 * index, true);
-    return decodeResultAt(this.bytes, this.view, at, index);
+    return decodeResultAt(this.bytes, this.view, at, index)[0];
+  }
+
+  events(): WatchEvent[] {
+    const at = this.view.getUint32(16, true);
+    return at === 0 ? [] : decodeEvents(this.bytes, this.view, at);
   }
 }
 
 /** Decodes a single RANGE result at offset 0 of a reused scratch buffer (keys and values are copied). */
 export function decodeRangeScratch(bytes: Uint8Array, view: DataView): RangeResult {
-  return decodeResultAt(bytes, view, 0, 0, true) as RangeResult;
+  return decodeResultAt(bytes, view, 0, 0, true)[0] as RangeResult;
 }
 
 /** Decodes one KV at offset 0 of a reused scratch buffer (copied). */

@@ -1,15 +1,13 @@
-//! Batched apply. Consecutive ops of one type form a group; a large group of puts (or of
-//! single-key deletes) is applied shard by shard in parallel. Revisions are fixed in op order
-//! before any parallel work, so the outcome is the same as applying the ops one by one, on any
-//! thread count.
+//! Batched apply. Ops run in batch order; a long run of puts (or of single-key deletes) is
+//! applied shard by shard in parallel. Revisions are fixed in op order before any parallel work,
+//! so the outcome is the same as applying the ops one by one, on any thread count.
 
 use crate::codec::{DeleteRangeRef, OpRef, PutRef, OP_DELETE_RANGE, OP_PUT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
 use crate::error::ErrorNumber;
-use crate::index::KeyIndex;
-use crate::kv::{Key, KeyEntry, KeyValue};
-use crate::kvstore::{check_put, lease_exists, new_entry, update_entry, Store};
+use crate::kv::{Key, KeyValue, Version};
+use crate::kvstore::{check_put, put_in_shard, Apply, PutEffect};
 use crate::results::ResultWriter;
-use crate::shards::{find, find_mut, hash_key, insert_new, remove, shard_of, SHARD_COUNT};
+use crate::shards::{find, find_mut, hash_key, shard_of, SHARD_COUNT};
 use rayon::prelude::*;
 use std::collections::HashSet;
 
@@ -55,11 +53,13 @@ impl ShardBuckets {
     }
 }
 
-impl Store {
-    pub(crate) fn apply_ops(&self, ops: &[OpRef<'_>], rev: &mut i64, buf: Vec<u8>) -> ResultWriter {
+impl Apply<'_> {
+    /// Applies the ops of one batch in order and writes their results.
+    pub(crate) fn run(&mut self, ops: &[OpRef<'_>], buf: Vec<u8>) -> ResultWriter {
         let mut out = ResultWriter::for_batch(ops.len(), buf);
-        let mut index = self.index.write();
-        let threshold = self.config.parallel_threshold.max(2);
+        let threshold = self.store.config().parallel_threshold.max(2);
+        // Parallel apply does not produce events; with watchers the batch applies op by op.
+        let parallel = self.events.is_none();
         let mut i = 0;
         while i < ops.len() {
             let kind = ops[i].type_byte();
@@ -68,27 +68,20 @@ impl Store {
                 j += 1;
             }
             let group = &ops[i..j];
-            if group.len() >= threshold && kind == OP_PUT {
+            if parallel && group.len() >= threshold && kind == OP_PUT {
                 let puts: Vec<PutRef<'_>> = group.iter().map(|op| if let OpRef::Put(p) = op { *p } else { unreachable!() }).collect();
-                self.put_group(&puts, &mut index, rev, &mut out);
-            } else if group.len() >= threshold
+                self.put_group(&puts, &mut out);
+            } else if parallel
+                && group.len() >= threshold
                 && kind == OP_DELETE_RANGE
                 && group.iter().all(|op| matches!(op, OpRef::DeleteRange(d) if d.range_end.is_empty()))
             {
                 let dels: Vec<DeleteRangeRef<'_>> =
                     group.iter().map(|op| if let OpRef::DeleteRange(d) = op { *d } else { unreachable!() }).collect();
-                self.delete_group(&dels, &mut index, rev, &mut out);
+                self.delete_group(&dels, &mut out);
             } else {
                 for op in group {
-                    match op {
-                        OpRef::Put(p) => self.put(p, &mut index, rev, &mut out),
-                        OpRef::DeleteRange(d) => self.delete_range(d, &mut index, rev, &mut out),
-                        OpRef::Range(r) => {
-                            if let Err(number) = self.range_into(&index, r, *rev, &mut out) {
-                                out.error(*rev, number);
-                            }
-                        }
-                    }
+                    self.one(op, &mut out);
                 }
             }
             i = j;
@@ -96,32 +89,53 @@ impl Store {
         out
     }
 
+    /// One op, on the calling thread.
+    fn one(&mut self, op: &OpRef<'_>, out: &mut ResultWriter) {
+        match op {
+            OpRef::Put(p) => self.put(p, out),
+            OpRef::DeleteRange(d) => self.delete_range(d, out),
+            OpRef::Range(r) => {
+                let index = &*self.index;
+                if let Err(number) = self.store.range_into(index, r, self.rev, self.compact_rev, out) {
+                    out.error(self.rev, number);
+                }
+            }
+            OpRef::Txn(t) => self.txn(t, out),
+            OpRef::LeaseGrant { id, ttl } => self.lease_grant(*id, *ttl, out),
+            OpRef::LeaseRevoke { id } => self.lease_revoke(*id, out),
+            OpRef::Compact { revision } => self.compact(*revision, out),
+        }
+    }
+
     /// A run of puts, shard by shard in parallel.
-    fn put_group(&self, ops: &[PutRef<'_>], index: &mut KeyIndex, rev: &mut i64, out: &mut ResultWriter) {
+    fn put_group(&mut self, ops: &[PutRef<'_>], out: &mut ResultWriter) {
+        let store = self.store;
         let buckets = ShardBuckets::new(ops.iter().map(|op| op.key));
-        let chunks = buckets.chunks(self.pool().current_num_threads());
-        let pool = self.pool();
+        let pool = store.pool();
+        let chunks = buckets.chunks(pool.current_num_threads());
 
         // 1. Which puts fail. Only ops with ignore flags or a lease can; within a run of puts a
-        //    key only ever comes into existence, so a shard-local walk in op order decides.
+        //    key only ever becomes live, so a shard-local walk in op order decides.
         let may_fail = ops.iter().any(|op| op.lease != 0 || op.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0);
         let mut failure: Vec<Option<ErrorNumber>> = Vec::new();
         if may_fail {
             failure = vec![None; ops.len()];
+            let leases = &*self.leases;
             let decided: Vec<Vec<(u32, ErrorNumber)>> = pool.install(|| {
                 chunks
                     .par_iter()
                     .map(|chunk| {
                         let mut failed = Vec::new();
                         for &(s, positions) in chunk.iter() {
-                            let shard = self.shards.shard(s).read();
-                            let mut created: HashSet<&[u8]> = HashSet::new();
+                            let shard = store.shards.shard(s).read();
+                            let mut live: HashSet<&[u8]> = HashSet::new();
                             for &pos in positions {
                                 let op = &ops[pos as usize];
-                                let exists = created.contains(op.key) || find(&shard, buckets.hashes[pos as usize], op.key).is_some();
-                                match check_put(op, exists, lease_exists) {
+                                let exists = live.contains(op.key)
+                                    || find(&shard, buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
+                                match check_put(op, exists, |id| leases.exists(id)) {
                                     Ok(()) => {
-                                        created.insert(op.key);
+                                        live.insert(op.key);
                                     }
                                     Err(number) => failed.push((pos, number)),
                                 }
@@ -139,7 +153,7 @@ impl Store {
 
         // 2. Revisions, in op order, before any write.
         let mut revisions = vec![0i64; ops.len()];
-        let mut r = *rev;
+        let mut r = self.rev;
         for (p, slot) in revisions.iter_mut().enumerate() {
             if failed(p).is_none() {
                 r += 1;
@@ -147,57 +161,43 @@ impl Store {
             }
         }
 
-        // 3. The writes, shard by shard. Each chunk returns the keys it created and, where asked
-        //    for, the previous key-values.
-        let per_chunk: Vec<(Vec<Key>, Vec<(u32, KeyValue)>)> = pool.install(|| {
+        // 3. The writes, shard by shard; each chunk returns the effects that touch shared state.
+        let per_chunk: Vec<Vec<(u32, PutEffect)>> = pool.install(|| {
             chunks
                 .par_iter()
                 .map(|chunk| {
-                    let mut created = Vec::new();
-                    let mut prevs = Vec::new();
+                    let mut effects = Vec::new();
                     for &(s, positions) in chunk.iter() {
-                        let mut shard = self.shards.shard(s).write();
+                        let mut shard = store.shards.shard(s).write();
                         for &pos in positions {
                             let p = pos as usize;
                             if failed(p).is_some() {
                                 continue;
                             }
                             let op = &ops[p];
-                            let hash = buckets.hashes[p];
-                            match find_mut(&mut shard, hash, op.key) {
-                                Some(entry) => {
-                                    if op.flags & PUT_PREV_KV != 0 {
-                                        prevs.push((pos, entry.current.clone()));
-                                    }
-                                    update_entry(entry, op, revisions[p]);
-                                }
-                                None => {
-                                    let key: Key = op.key.into();
-                                    insert_new(&mut shard, hash, new_entry(key.clone(), op, revisions[p]));
-                                    created.push(key);
-                                }
+                            let effect = put_in_shard(&mut shard, buckets.hashes[p], op, revisions[p], 0, op.flags & PUT_PREV_KV != 0, None);
+                            if effect.prev.is_some() || effect.revived.is_some() || effect.lease_move.is_some() {
+                                effects.push((pos, effect));
                             }
                         }
                     }
-                    (created, prevs)
+                    effects
                 })
                 .collect()
         });
 
-        // 4. Index and results, in op order.
+        // 4. Indexes, lease table and results, in op order.
         let mut prev_of: Vec<Option<KeyValue>> = Vec::new();
-        for (created, prevs) in per_chunk {
-            for key in created {
-                index.insert(key);
-            }
-            if !prevs.is_empty() && prev_of.is_empty() {
-                prev_of.resize_with(ops.len(), || None);
-            }
-            for (pos, kv) in prevs {
-                prev_of[pos as usize] = Some(kv);
+        for (pos, mut effect) in per_chunk.into_iter().flatten() {
+            self.settle_put(&mut effect);
+            if let Some(prev) = effect.prev {
+                if prev_of.is_empty() {
+                    prev_of.resize_with(ops.len(), || None);
+                }
+                prev_of[pos as usize] = Some(prev);
             }
         }
-        let mut current = *rev;
+        let mut current = self.rev;
         for p in 0..ops.len() {
             if let Some(number) = failed(p) {
                 out.error(current, number);
@@ -207,47 +207,94 @@ impl Store {
             let prev = prev_of.get(p).and_then(|kv| kv.as_ref());
             out.put(current, prev.map(|kv| (ops[p].key, kv)));
         }
-        *rev = r;
+        self.rev = r;
     }
 
     /// A run of single-key deletes, shard by shard in parallel. A delete bumps the revision only
-    /// if its key existed, which the shard-local walk finds out; revisions are then numbered in
-    /// op order (no state holds a delete's revision yet, so this needs no second pass).
-    fn delete_group(&self, ops: &[DeleteRangeRef<'_>], index: &mut KeyIndex, rev: &mut i64, out: &mut ResultWriter) {
+    /// if its key is live, which a shard-local walk in op order finds out; revisions are then
+    /// numbered in op order and the tombstones written with them.
+    fn delete_group(&mut self, ops: &[DeleteRangeRef<'_>], out: &mut ResultWriter) {
+        let store = self.store;
         let buckets = ShardBuckets::new(ops.iter().map(|op| op.key));
-        let chunks = buckets.chunks(self.pool().current_num_threads());
-        let removed: Vec<Vec<(u32, KeyEntry)>> = self.pool().install(|| {
+        let pool = store.pool();
+        let chunks = buckets.chunks(pool.current_num_threads());
+        // 1. Which deletes find a live key.
+        let hits: Vec<Vec<u32>> = pool.install(|| {
+            chunks
+                .par_iter()
+                .map(|chunk| {
+                    let mut hits = Vec::new();
+                    for &(s, positions) in chunk.iter() {
+                        let shard = store.shards.shard(s).read();
+                        let mut gone: HashSet<&[u8]> = HashSet::new();
+                        for &pos in positions {
+                            let key = ops[pos as usize].key;
+                            if !gone.contains(key) && find(&shard, buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
+                                gone.insert(key);
+                                hits.push(pos);
+                            }
+                        }
+                    }
+                    hits
+                })
+                .collect()
+        });
+        // 2. Revisions in op order.
+        let mut revisions = vec![0i64; ops.len()];
+        for pos in hits.into_iter().flatten() {
+            revisions[pos as usize] = 1;
+        }
+        let mut r = self.rev;
+        for slot in revisions.iter_mut() {
+            if *slot != 0 {
+                r += 1;
+                *slot = r;
+            }
+        }
+        // 3. Tombstones, shard by shard.
+        let removed: Vec<Vec<(u32, Key, KeyValue)>> = pool.install(|| {
             chunks
                 .par_iter()
                 .map(|chunk| {
                     let mut removed = Vec::new();
                     for &(s, positions) in chunk.iter() {
-                        let mut shard = self.shards.shard(s).write();
+                        let mut shard = store.shards.shard(s).write();
                         for &pos in positions {
-                            if let Some(entry) = remove(&mut shard, buckets.hashes[pos as usize], ops[pos as usize].key) {
-                                removed.push((pos, entry));
+                            let p = pos as usize;
+                            if revisions[p] == 0 {
+                                continue;
                             }
+                            let entry = find_mut(&mut shard, buckets.hashes[p], ops[p].key).expect("checked live");
+                            let prev = entry.live().expect("checked live").clone();
+                            entry.history.push(Version { kv: KeyValue::tombstone(revisions[p]), sub: 0 });
+                            removed.push((pos, entry.key.clone(), prev));
                         }
                     }
                     removed
                 })
                 .collect()
         });
-        let mut by_pos: Vec<Option<KeyEntry>> = Vec::with_capacity(ops.len());
+        // 4. Indexes, leases and results, in op order.
+        let mut by_pos: Vec<Option<(Key, KeyValue)>> = Vec::with_capacity(ops.len());
         by_pos.resize_with(ops.len(), || None);
-        for (pos, entry) in removed.into_iter().flatten() {
-            by_pos[pos as usize] = Some(entry);
+        for (pos, key, prev) in removed.into_iter().flatten() {
+            by_pos[pos as usize] = Some((key, prev));
         }
-        for (p, entry) in by_pos.into_iter().enumerate() {
-            match entry {
-                Some(entry) => {
-                    *rev += 1;
-                    index.remove(&entry.key);
-                    let prev = ops[p].prev_kv.then_some((&*entry.key, &entry.current));
-                    out.delete_range(*rev, 1, prev.into_iter());
+        let mut current = self.rev;
+        for (p, hit) in by_pos.into_iter().enumerate() {
+            match hit {
+                Some((key, prev)) => {
+                    current = revisions[p];
+                    self.index.remove(&key);
+                    if prev.lease != 0 {
+                        self.leases.reattach(&key, prev.lease, 0);
+                    }
+                    let shown = ops[p].prev_kv.then_some((&*key, &prev));
+                    out.delete_range(revisions[p], 1, shown.into_iter());
                 }
-                None => out.delete_range(*rev, 0, std::iter::empty()),
+                None => out.delete_range(current, 0, std::iter::empty()),
             }
         }
+        self.rev = r;
     }
 }

@@ -10,6 +10,10 @@ const MAGIC: [u8; 3] = *b"MSB";
 pub const OP_PUT: u8 = 1;
 pub const OP_DELETE_RANGE: u8 = 2;
 pub const OP_RANGE: u8 = 3;
+pub const OP_TXN: u8 = 4;
+pub const OP_LEASE_GRANT: u8 = 5;
+pub const OP_LEASE_REVOKE: u8 = 6;
+pub const OP_COMPACT: u8 = 7;
 
 pub const PUT_PREV_KV: u8 = 1;
 pub const PUT_IGNORE_VALUE: u8 = 2;
@@ -18,22 +22,31 @@ pub const DELETE_PREV_KV: u8 = 1;
 pub const RANGE_KEYS_ONLY: u8 = 1;
 pub const RANGE_COUNT_ONLY: u8 = 2;
 pub const RANGE_SERIALIZABLE: u8 = 4;
+pub const COMPACT_PHYSICAL: u8 = 1;
 
 const PUT_FIXED: usize = 18;
 const DELETE_FIXED: usize = 10;
 const RANGE_FIXED: usize = 60;
+pub(crate) const TXN_FIXED: usize = 14;
+pub(crate) const COMPARE_FIXED: usize = 22;
+const LEASE_GRANT_FIXED: usize = 18;
+const ID_OP_FIXED: usize = 10;
 const MAX_SAFE: i64 = (1 << 53) - 1;
+/// etcd's largest lease TTL, in seconds.
+pub const MAX_LEASE_TTL: i64 = 9_000_000_000;
 
-/// Size limits checked by validation.
+/// Limits checked by validation.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_key_bytes: usize,
     pub max_value_bytes: usize,
+    /// Most ops in one TXN list (etcd's --max-txn-ops).
+    pub max_txn_ops: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_key_bytes: 1_572_864, max_value_bytes: 1_572_864 }
+        Limits { max_key_bytes: 1_572_864, max_value_bytes: 1_572_864, max_txn_ops: 128 }
     }
 }
 
@@ -84,12 +97,50 @@ pub struct RangeRef<'a> {
     pub max_create_revision: i64,
 }
 
-/// One op, borrowing its bytes from the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareTarget {
+    Version = 0,
+    Create = 1,
+    Mod = 2,
+    Value = 3,
+    Lease = 4,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareResult {
+    Equal = 0,
+    Greater = 1,
+    Less = 2,
+    NotEqual = 3,
+}
+
 #[derive(Clone, Copy, Debug)]
+pub struct CompareRef<'a> {
+    pub key: &'a [u8],
+    pub range_end: &'a [u8],
+    pub target: CompareTarget,
+    pub result: CompareResult,
+    pub operand: i64,
+    pub value: &'a [u8],
+}
+
+#[derive(Clone, Debug)]
+pub struct TxnRef<'a> {
+    pub compare: Vec<CompareRef<'a>>,
+    pub success: Vec<OpRef<'a>>,
+    pub failure: Vec<OpRef<'a>>,
+}
+
+/// One op, borrowing its bytes from the batch.
+#[derive(Clone, Debug)]
 pub enum OpRef<'a> {
     Put(PutRef<'a>),
     DeleteRange(DeleteRangeRef<'a>),
     Range(RangeRef<'a>),
+    Txn(Box<TxnRef<'a>>),
+    LeaseGrant { id: i64, ttl: i64 },
+    LeaseRevoke { id: i64 },
+    Compact { revision: i64 },
 }
 
 impl OpRef<'_> {
@@ -98,17 +149,21 @@ impl OpRef<'_> {
             OpRef::Put(_) => OP_PUT,
             OpRef::DeleteRange(_) => OP_DELETE_RANGE,
             OpRef::Range(_) => OP_RANGE,
+            OpRef::Txn(_) => OP_TXN,
+            OpRef::LeaseGrant { .. } => OP_LEASE_GRANT,
+            OpRef::LeaseRevoke { .. } => OP_LEASE_REVOKE,
+            OpRef::Compact { .. } => OP_COMPACT,
         }
     }
 }
 
 #[inline]
-fn u32_at(b: &[u8], at: usize) -> usize {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> usize {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
 }
 
 #[inline]
-fn i64_at(b: &[u8], at: usize) -> i64 {
+pub(crate) fn i64_at(b: &[u8], at: usize) -> i64 {
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&b[at..at + 8]);
     i64::from_le_bytes(raw)
@@ -118,7 +173,9 @@ fn defined_flags(op_type: u8) -> u8 {
     match op_type {
         OP_PUT => PUT_PREV_KV | PUT_IGNORE_VALUE | PUT_IGNORE_LEASE,
         OP_DELETE_RANGE => DELETE_PREV_KV,
-        _ => RANGE_KEYS_ONLY | RANGE_COUNT_ONLY | RANGE_SERIALIZABLE,
+        OP_RANGE => RANGE_KEYS_ONLY | RANGE_COUNT_ONLY | RANGE_SERIALIZABLE,
+        OP_COMPACT => COMPACT_PHYSICAL,
+        _ => 0,
     }
 }
 
@@ -155,7 +212,7 @@ pub fn decode_batch<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Vec<OpRef<'a
     let mut ops = Vec::with_capacity(count.min((len - BATCH_HEADER_BYTES) / DELETE_FIXED));
     let mut p = BATCH_HEADER_BYTES;
     for i in 0..count {
-        ops.push(decode_op(bytes, &mut p, i as i64, limits)?);
+        ops.push(decode_op(bytes, &mut p, i as i64, limits, limits.max_txn_ops, false)?);
     }
     if p != len {
         return Err(BatchError::new(ErrorNumber::MalformedBatch, -1, format!("{} bytes after the last op", len - p)));
@@ -163,7 +220,28 @@ pub fn decode_batch<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Vec<OpRef<'a
     Ok(ops)
 }
 
-fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits) -> Result<OpRef<'a>, BatchError> {
+pub(crate) fn check_safe(b: &[u8], from: usize, to: usize, index: i64) -> Result<(), BatchError> {
+    for at in (from..to).step_by(8) {
+        if !(-MAX_SAFE..=MAX_SAFE).contains(&i64_at(b, at)) {
+            return Err(BatchError::new(ErrorNumber::MalformedBatch, index, "integer field is not a safe integer"));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_key(key_len: usize, index: i64, limits: &Limits) -> Result<(), BatchError> {
+    if key_len == 0 {
+        return Err(BatchError::new(ErrorNumber::KeyNotProvided, index, ""));
+    }
+    if key_len > limits.max_key_bytes {
+        return Err(BatchError::new(ErrorNumber::KeyTooLarge, index, format!("{key_len} > {} bytes", limits.max_key_bytes)));
+    }
+    Ok(())
+}
+
+/// Decodes and validates the op at `*pos`. `budget`: most ops a TXN list may hold here;
+/// `in_txn`: only ops of types 1–4 are allowed inside a TXN branch.
+pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize, in_txn: bool) -> Result<OpRef<'a>, BatchError> {
     let fail = |n: ErrorNumber, detail: String| Err(BatchError::new(n, index, detail));
     let p = *pos;
     let len = b.len();
@@ -172,20 +250,48 @@ fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits) -> R
     }
     let op_type = b[p];
     let flags = b[p + 1];
-    if !(OP_PUT..=OP_RANGE).contains(&op_type) {
-        return fail(ErrorNumber::MalformedBatch, format!("unknown op type {op_type}"));
+    let max_type = if in_txn { OP_TXN } else { OP_COMPACT };
+    if !(OP_PUT..=max_type).contains(&op_type) {
+        return fail(ErrorNumber::MalformedBatch, format!("unknown op type {op_type}{}", if in_txn { " in a txn" } else { "" }));
     }
     if flags & !defined_flags(op_type) != 0 {
         return fail(ErrorNumber::MalformedBatch, format!("undefined flags {flags}"));
     }
-    let (fixed, len_at) = match op_type {
-        OP_PUT => (PUT_FIXED, p + 10),
-        OP_DELETE_RANGE => (DELETE_FIXED, p + 2),
-        _ => (RANGE_FIXED, p + 52),
+    let fixed = match op_type {
+        OP_PUT => PUT_FIXED,
+        OP_DELETE_RANGE => DELETE_FIXED,
+        OP_RANGE => RANGE_FIXED,
+        OP_TXN => TXN_FIXED,
+        OP_LEASE_GRANT => LEASE_GRANT_FIXED,
+        _ => ID_OP_FIXED,
     };
     if p + fixed > len {
         return fail(ErrorNumber::MalformedBatch, "truncated op".into());
     }
+    match op_type {
+        OP_TXN => return crate::txn_check::decode_txn(b, pos, index, limits, budget),
+        OP_LEASE_GRANT => {
+            check_safe(b, p + 2, p + 18, index)?;
+            let ttl = i64_at(b, p + 10);
+            if ttl > MAX_LEASE_TTL {
+                return fail(ErrorNumber::LeaseTtlTooLarge, String::new());
+            }
+            *pos = p + fixed;
+            return Ok(OpRef::LeaseGrant { id: i64_at(b, p + 2), ttl });
+        }
+        OP_LEASE_REVOKE | OP_COMPACT => {
+            check_safe(b, p + 2, p + 10, index)?;
+            *pos = p + fixed;
+            let n = i64_at(b, p + 2);
+            return Ok(if op_type == OP_COMPACT { OpRef::Compact { revision: n } } else { OpRef::LeaseRevoke { id: n } });
+        }
+        _ => {}
+    }
+    let len_at = match op_type {
+        OP_PUT => p + 10,
+        OP_DELETE_RANGE => p + 2,
+        _ => p + 52,
+    };
     let key_len = u32_at(b, len_at);
     let data_len = u32_at(b, len_at + 4);
     let key_start = p + fixed;
@@ -194,23 +300,12 @@ fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits) -> R
         return fail(ErrorNumber::MalformedBatch, "truncated op".into());
     }
     let end = end as usize;
-    let ints: &[usize] = match op_type {
-        OP_PUT => &[2],
-        OP_DELETE_RANGE => &[],
-        _ => &[4, 12, 20, 28, 36, 44],
-    };
-    for &at in ints {
-        let n = i64_at(b, p + at);
-        if !(-MAX_SAFE..=MAX_SAFE).contains(&n) {
-            return fail(ErrorNumber::MalformedBatch, "integer field is not a safe integer".into());
-        }
+    match op_type {
+        OP_PUT => check_safe(b, p + 2, p + 10, index)?,
+        OP_RANGE => check_safe(b, p + 4, p + 52, index)?,
+        _ => {}
     }
-    if key_len == 0 {
-        return fail(ErrorNumber::KeyNotProvided, String::new());
-    }
-    if key_len > limits.max_key_bytes {
-        return fail(ErrorNumber::KeyTooLarge, format!("{key_len} > {} bytes", limits.max_key_bytes));
-    }
+    check_key(key_len, index, limits)?;
     let key = &b[key_start..key_start + key_len];
     let data = &b[key_start + key_len..end];
     *pos = end;
@@ -299,6 +394,55 @@ impl BatchBuilder {
         self.buf.extend_from_slice(&(range_end.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(key);
         self.buf.extend_from_slice(range_end);
+        self.count += 1;
+        self
+    }
+
+    /// A TXN whose branches are written by `success` and `failure` on this builder.
+    pub fn txn(&mut self, compares: &[(u8, u8, i64, &[u8], &[u8], &[u8])], success: impl FnOnce(&mut Self), failure: impl FnOnce(&mut Self)) -> &mut Self {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[OP_TXN, 0]);
+        self.buf.extend_from_slice(&(compares.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(&[0; 8]);
+        for &(target, result, operand, key, end, value) in compares {
+            self.buf.extend_from_slice(&[target, result]);
+            self.buf.extend_from_slice(&operand.to_le_bytes());
+            for part in [key, end, value] {
+                self.buf.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            }
+            self.buf.extend_from_slice(key);
+            self.buf.extend_from_slice(end);
+            self.buf.extend_from_slice(value);
+        }
+        let top = self.count;
+        success(self);
+        let n_success = self.count - top;
+        failure(self);
+        let n_failure = self.count - top - n_success;
+        self.buf[start + 6..start + 10].copy_from_slice(&n_success.to_le_bytes());
+        self.buf[start + 10..start + 14].copy_from_slice(&n_failure.to_le_bytes());
+        self.count = top + 1;
+        self
+    }
+
+    pub fn lease_grant(&mut self, id: i64, ttl: i64) -> &mut Self {
+        self.buf.extend_from_slice(&[OP_LEASE_GRANT, 0]);
+        self.buf.extend_from_slice(&id.to_le_bytes());
+        self.buf.extend_from_slice(&ttl.to_le_bytes());
+        self.count += 1;
+        self
+    }
+
+    pub fn lease_revoke(&mut self, id: i64) -> &mut Self {
+        self.buf.extend_from_slice(&[OP_LEASE_REVOKE, 0]);
+        self.buf.extend_from_slice(&id.to_le_bytes());
+        self.count += 1;
+        self
+    }
+
+    pub fn compact(&mut self, revision: i64) -> &mut Self {
+        self.buf.extend_from_slice(&[OP_COMPACT, 0]);
+        self.buf.extend_from_slice(&revision.to_le_bytes());
         self.count += 1;
         self
     }

@@ -19,6 +19,10 @@ pub enum ErrorNumber {
     FutureRev = 11,
     Compacted = 12,
     Internal = 13,
+    TooManyOps = 14,
+    DuplicateKey = 15,
+    LeaseTtlTooLarge = 16,
+    LeaseExists = 17,
 }
 
 impl ErrorNumber {
@@ -38,6 +42,10 @@ impl ErrorNumber {
             ErrorNumber::FutureRev => "ERR_FUTURE_REV",
             ErrorNumber::Compacted => "ERR_COMPACTED",
             ErrorNumber::Internal => "ERR_INTERNAL",
+            ErrorNumber::TooManyOps => "ERR_TOO_MANY_OPS",
+            ErrorNumber::DuplicateKey => "ERR_DUPLICATE_KEY",
+            ErrorNumber::LeaseTtlTooLarge => "ERR_LEASE_TTL_TOO_LARGE",
+            ErrorNumber::LeaseExists => "ERR_LEASE_EXISTS",
         }
     }
 }

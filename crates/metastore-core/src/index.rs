@@ -1,7 +1,11 @@
-//! The ordered key index beside the hash shards (etcd's `mvcc/index.go` plays this part): live
-//! keys in bytewise order, with O(log n) rank so a range's count never scans the range.
+//! The ordered key indexes beside the hash shards (etcd's `mvcc/index.go` plays this part):
+//! live keys in bytewise order with O(log n) rank, so a latest range's count never scans the
+//! range; and the keys whose latest version is a deletion but whose history is still kept, which
+//! reads at past revisions walk together with the live ones.
 
 use crate::kv::Key;
+use std::collections::BTreeSet;
+use std::ops::Bound;
 
 /// Where a range ends (docs/codec.md, "Key ranges").
 #[derive(Clone, Copy, Debug)]
@@ -27,9 +31,11 @@ impl<'a> RangeEnd<'a> {
 #[derive(Default)]
 pub struct KeyIndex {
     keys: indexset::BTreeSet<Key>,
+    dead: BTreeSet<Key>,
 }
 
 impl KeyIndex {
+    /// Number of live keys.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -38,16 +44,57 @@ impl KeyIndex {
         self.keys.is_empty()
     }
 
+    /// A key became live (created, or re-created after a deletion).
     pub fn insert(&mut self, key: Key) {
+        self.dead.remove(&*key);
         self.keys.insert(key);
     }
 
-    pub fn remove(&mut self, key: &[u8]) {
-        self.keys.remove(key);
+    /// A key was deleted; its history stays until compaction.
+    pub fn remove(&mut self, key: &Key) {
+        self.keys.remove(&**key);
+        self.dead.insert(key.clone());
+    }
+
+    /// Compaction dropped the whole history of a deleted key.
+    pub fn forget(&mut self, key: &[u8]) {
+        self.dead.remove(key);
     }
 
     pub fn clear(&mut self) {
         self.keys.clear();
+        self.dead.clear();
+    }
+
+    /// Every key with history in the range, live or not, ascending.
+    pub fn all_in_range(&self, key: &[u8], end: RangeEnd<'_>) -> Vec<Key> {
+        let (from, to) = self.span(key, end);
+        let live = self.keys.range_idx(from..to);
+        let upper = match end {
+            RangeEnd::Single => Bound::Included(key),
+            RangeEnd::FromKey => Bound::Unbounded,
+            RangeEnd::Before(end) if end <= key => return Vec::new(),
+            RangeEnd::Before(end) => Bound::Excluded(end),
+        };
+        let dead = self.dead.range::<[u8], _>((Bound::Included(key), upper));
+        let mut out = Vec::with_capacity(to - from);
+        let (mut a, mut b) = (live.peekable(), dead.peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => {
+                    if x <= y {
+                        a.next()
+                    } else {
+                        b.next()
+                    }
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            out.extend(next.cloned());
+        }
+        out
     }
 
     /// Positions [from, to) of the keys in the range; empty when the range is.

@@ -1,13 +1,16 @@
-//! The store: hash shards, the ordered index and the revision counter, with the one-op write
-//! paths (put, delete range) and the entry points for batches and reads.
+//! The store: hash shards holding each key's history, the ordered indexes, the lease table and
+//! the revision counters; the write primitives every op is built from; entry points for
+//! batches and reads.
 
 use crate::codec::{decode_batch, DeleteRangeRef, Limits, OpRef, PutRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
 use crate::error::{BatchError, ErrorNumber};
 use crate::index::{KeyIndex, RangeEnd};
-use crate::kv::{Key, KeyEntry, KeyValue};
-use crate::results::ResultWriter;
-use crate::shards::{find_mut, hash_key, insert_new, remove, shard_of, Shards};
+use crate::kv::{Key, KeyEntry, KeyValue, Version};
+use crate::lease::Leases;
+use crate::results::{EventWriter, ResultWriter};
+use crate::shards::{find_mut, hash_key, insert_new, shard_of, Shard, Shards};
 use parking_lot::{Mutex, RwLock};
+use smallvec::smallvec;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::OnceLock;
 
@@ -20,13 +23,33 @@ pub struct Config {
     pub parallel_threshold: usize,
     /// Threads of the store's rayon pool; 0 = one per core.
     pub threads: usize,
+    /// Smallest lease TTL in seconds; shorter grants are raised to it (etcd: 2 s).
+    pub min_lease_ttl: i64,
 }
 
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 4096;
 
 impl Default for Config {
     fn default() -> Self {
-        Config { limits: Limits::default(), parallel_threshold: DEFAULT_PARALLEL_THRESHOLD, threads: 0 }
+        Config { limits: Limits::default(), parallel_threshold: DEFAULT_PARALLEL_THRESHOLD, threads: 0, min_lease_ttl: 2 }
+    }
+}
+
+/// How much of a batch's changes apply reports (docs/codec.md, "Events").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventsMode {
+    None,
+    Events,
+    EventsWithPrev,
+}
+
+impl EventsMode {
+    pub fn from_u32(n: u32) -> Self {
+        match n {
+            0 => EventsMode::None,
+            1 => EventsMode::Events,
+            _ => EventsMode::EventsWithPrev,
+        }
     }
 }
 
@@ -34,7 +57,9 @@ pub struct Store {
     pub(crate) config: Config,
     pub(crate) shards: Shards,
     pub(crate) index: RwLock<KeyIndex>,
+    pub(crate) leases: RwLock<Leases>,
     revision: AtomicI64,
+    compact_revision: AtomicI64,
     /// Serialises writers: apply is single-writer, readers take shard and index locks.
     writer: Mutex<()>,
     pool: OnceLock<rayon::ThreadPool>,
@@ -48,13 +73,26 @@ impl Default for Store {
     }
 }
 
+/// The mutable state one batch works on, with the locks it holds for the whole batch.
+pub(crate) struct Apply<'s> {
+    pub store: &'s Store,
+    pub index: parking_lot::RwLockWriteGuard<'s, KeyIndex>,
+    pub leases: parking_lot::RwLockWriteGuard<'s, Leases>,
+    /// Current revision (published when the batch ends).
+    pub rev: i64,
+    pub compact_rev: i64,
+    pub events: Option<EventWriter>,
+}
+
 impl Store {
     pub fn new(config: Config) -> Self {
         Store {
             config,
             shards: Shards::default(),
             index: RwLock::new(KeyIndex::default()),
+            leases: RwLock::new(Leases::default()),
             revision: AtomicI64::new(1),
+            compact_revision: AtomicI64::new(-1),
             writer: Mutex::new(()),
             pool: OnceLock::new(),
             poisoned: AtomicBool::new(false),
@@ -68,6 +106,11 @@ impl Store {
     /// Current revision (1 for a fresh store).
     pub fn revision(&self) -> i64 {
         self.revision.load(Ordering::Acquire)
+    }
+
+    /// The compacted revision (-1 for a fresh store).
+    pub fn compact_revision(&self) -> i64 {
+        self.compact_revision.load(Ordering::Acquire)
     }
 
     /// Number of live keys.
@@ -95,34 +138,49 @@ impl Store {
 
     /// Latest value of `key`.
     pub fn get(&self, key: &[u8]) -> Option<KeyValue> {
-        self.shards.with_entry(key, |e| e.map(|e| e.current.clone()))
+        self.shards.with_entry(key, |e| e.and_then(KeyEntry::live).cloned())
     }
 
     /// Runs `f` on the latest value of `key` without copying it.
     pub fn with_kv<R>(&self, key: &[u8], f: impl FnOnce(Option<(&[u8], &KeyValue)>) -> R) -> R {
-        self.shards.with_entry(key, |e| f(e.map(|e| (&*e.key, &e.current))))
+        self.shards.with_entry(key, |e| f(e.and_then(|e| e.live().map(|kv| (&*e.key, kv)))))
     }
 
     /// Applies one encoded batch and returns the packed results (docs/codec.md). A batch that
     /// fails validation is refused whole, before anything is applied.
     pub fn apply_batch(&self, bytes: &[u8]) -> Result<Vec<u8>, BatchError> {
-        self.apply_batch_into(bytes, Vec::new())
+        self.apply_batch_into(bytes, Vec::new(), EventsMode::None)
     }
 
     /// [`Store::apply_batch`] writing the results into `buf` (cleared first), so a caller can
-    /// reuse one allocation across batches.
-    pub fn apply_batch_into(&self, bytes: &[u8], buf: Vec<u8>) -> Result<Vec<u8>, BatchError> {
+    /// reuse one allocation across batches, with the events the mode asks for.
+    pub fn apply_batch_into(&self, bytes: &[u8], buf: Vec<u8>, events: EventsMode) -> Result<Vec<u8>, BatchError> {
         let _writer = self.writer.lock();
         if self.is_poisoned() {
             return Err(BatchError::new(ErrorNumber::Internal, -1, "an earlier apply failed midway; reopen the store"));
         }
         let ops = decode_batch(bytes, &self.config.limits)?;
         self.poisoned.store(true, Ordering::Release);
-        let mut rev = self.revision();
-        let out = self.apply_ops(&ops, &mut rev, buf);
+        let mut apply = Apply {
+            store: self,
+            index: self.index.write(),
+            leases: self.leases.write(),
+            rev: self.revision(),
+            compact_rev: self.compact_revision(),
+            events: match events {
+                EventsMode::None => None,
+                EventsMode::Events => Some(EventWriter::new(false)),
+                EventsMode::EventsWithPrev => Some(EventWriter::new(true)),
+            },
+        };
+        let out = apply.run(&ops, buf);
+        let (rev, compact_rev) = (apply.rev, apply.compact_rev);
+        let out = out.finish_with_events(rev, apply.events.as_ref());
+        drop(apply);
+        self.compact_revision.store(compact_rev, Ordering::Release);
         self.revision.store(rev, Ordering::Release);
         self.poisoned.store(false, Ordering::Release);
-        Ok(out.finish(rev))
+        Ok(out)
     }
 
     /// Serves a standalone read given as a one-op batch holding a RANGE op. `buf` is reused for
@@ -134,91 +192,203 @@ impl Store {
         };
         let mut out = ResultWriter::bare(buf);
         let index = self.index.read();
-        self.range_into(&index, op, self.revision(), &mut out).map_err(|n| BatchError::new(n, 0, ""))?;
+        self.range_into(&index, op, self.revision(), self.compact_revision(), &mut out)
+            .map_err(|n| BatchError::new(n, 0, ""))?;
         drop(index);
         Ok(out.finish(0))
     }
 
-    /// One put, on the calling thread.
-    pub(crate) fn put(&self, op: &PutRef<'_>, index: &mut KeyIndex, rev: &mut i64, out: &mut ResultWriter) {
-        let hash = hash_key(op.key);
-        let mut shard = self.shards.shard(shard_of(hash)).write();
-        let entry = find_mut(&mut shard, hash, op.key);
-        if let Err(number) = check_put(op, entry.is_some(), lease_exists) {
-            out.error(*rev, number);
-            return;
-        }
-        *rev += 1;
-        match entry {
-            Some(entry) => {
-                let prev = (op.flags & PUT_PREV_KV != 0).then(|| entry.current.clone());
-                update_entry(entry, op, *rev);
-                out.put(*rev, prev.as_ref().map(|kv| (op.key, kv)));
-            }
-            None => {
-                let key: Key = op.key.into();
-                insert_new(&mut shard, hash, new_entry(key.clone(), op, *rev));
-                drop(shard);
-                index.insert(key);
-                out.put(*rev, None);
-            }
-        }
-    }
-
-    /// One delete of a key or a range, on the calling thread.
-    pub(crate) fn delete_range(&self, op: &DeleteRangeRef<'_>, index: &mut KeyIndex, rev: &mut i64, out: &mut ResultWriter) {
-        let keys: Vec<Key> = match RangeEnd::parse(op.range_end) {
-            RangeEnd::Single => {
-                let hash = hash_key(op.key);
-                let removed = remove(&mut self.shards.shard(shard_of(hash)).write(), hash, op.key);
-                let Some(entry) = removed else {
-                    out.delete_range(*rev, 0, std::iter::empty());
-                    return;
-                };
-                *rev += 1;
-                index.remove(op.key);
-                let prev = op.prev_kv.then_some((&*entry.key, &entry.current));
-                out.delete_range(*rev, 1, prev.into_iter());
-                return;
-            }
-            end => index.collect_range(op.key, end),
-        };
-        if keys.is_empty() {
-            out.delete_range(*rev, 0, std::iter::empty());
-            return;
-        }
-        *rev += 1;
-        let mut removed = Vec::with_capacity(if op.prev_kv { keys.len() } else { 0 });
-        for key in &keys {
-            let hash = hash_key(key);
-            let entry = remove(&mut self.shards.shard(shard_of(hash)).write(), hash, key);
-            index.remove(key);
-            if let (true, Some(entry)) = (op.prev_kv, entry) {
-                removed.push(entry);
-            }
-        }
-        out.delete_range(*rev, keys.len() as i64, removed.iter().map(|e| (&*e.key, &e.current)));
-    }
-
-    /// Drops every key and resets the revision to 1 (used by tests and benchmarks).
+    /// Drops every key and lease and resets the revision to 1 (used by tests and benchmarks).
     pub fn clear(&self) {
         let _writer = self.writer.lock();
         let mut index = self.index.write();
         self.shards.clear();
         index.clear();
+        self.leases.write().clear();
         self.revision.store(1, Ordering::Release);
+        self.compact_revision.store(-1, Ordering::Release);
         self.poisoned.store(false, Ordering::Release);
     }
 }
 
-/// Leases arrive with their own issue; until then no lease exists.
-pub(crate) fn lease_exists(_lease: i64) -> bool {
-    false
+/// What a put did, for results, indexes and the lease table.
+#[derive(Default)]
+pub(crate) struct PutEffect {
+    /// The live key-value before the put, when asked for.
+    pub prev: Option<KeyValue>,
+    /// Set when the key became live (new, or re-created after a deletion).
+    pub revived: Option<Key>,
+    /// (key, old lease, new lease) when the attachment changed.
+    pub lease_move: Option<(Key, i64, i64)>,
+}
+
+/// Applies a put at (`rev`, `sub`) to a locked shard. The caller checked the op against the
+/// state. `events` receives the event when given.
+pub(crate) fn put_in_shard(
+    shard: &mut Shard,
+    hash: u64,
+    op: &PutRef<'_>,
+    rev: i64,
+    sub: u32,
+    want_prev: bool,
+    events: Option<&mut EventWriter>,
+) -> PutEffect {
+    let mut effect = PutEffect::default();
+    let want_prev = want_prev || events.as_ref().is_some_and(|e| e.with_prev);
+    let ignore_value = op.flags & PUT_IGNORE_VALUE != 0;
+    let ignore_lease = op.flags & PUT_IGNORE_LEASE != 0;
+    match find_mut(shard, hash, op.key) {
+        Some(entry) => {
+            let live = entry.live().cloned_if(want_prev);
+            let last = &entry.history.last().expect("an entry has history").kv;
+            let (create, version, old_lease) = if last.is_tombstone() { (rev, 1, 0) } else { (last.create_revision, last.version + 1, last.lease) };
+            let value: Box<[u8]> = if ignore_value { last.value.clone() } else { op.value.into() };
+            let lease = if ignore_lease { old_lease } else { op.lease };
+            if last.is_tombstone() {
+                effect.revived = Some(entry.key.clone());
+            }
+            if old_lease != lease {
+                effect.lease_move = Some((entry.key.clone(), old_lease, lease));
+            }
+            let kv = KeyValue { value, create_revision: create, mod_revision: rev, version, lease };
+            if let Some(events) = events {
+                events.event(&entry.key, &kv, sub, live.as_ref());
+            }
+            push_version(entry, Version { kv, sub });
+            effect.prev = live.filter(|_| op.flags & PUT_PREV_KV != 0);
+        }
+        None => {
+            let key: Key = op.key.into();
+            let kv = KeyValue { value: op.value.into(), create_revision: rev, mod_revision: rev, version: 1, lease: op.lease };
+            if let Some(events) = events {
+                events.event(&key, &kv, sub, None);
+            }
+            if op.lease != 0 {
+                effect.lease_move = Some((key.clone(), 0, op.lease));
+            }
+            insert_new(shard, hash, KeyEntry { key: key.clone(), history: smallvec![Version { kv, sub }] });
+            effect.revived = Some(key);
+        }
+    }
+    effect
+}
+
+/// Appends a version. The single version of a key nobody reads history of is replaced in place
+/// only by compaction; here history always grows.
+#[inline]
+fn push_version(entry: &mut KeyEntry, version: Version) {
+    entry.history.push(version);
+}
+
+trait ClonedIf {
+    fn cloned_if(self, yes: bool) -> Option<KeyValue>;
+}
+
+impl ClonedIf for Option<&KeyValue> {
+    #[inline]
+    fn cloned_if(self, yes: bool) -> Option<KeyValue> {
+        if yes {
+            self.cloned()
+        } else {
+            None
+        }
+    }
+}
+
+impl Apply<'_> {
+    /// Applies the effect of a put on the indexes and the lease table.
+    pub(crate) fn settle_put(&mut self, effect: &mut PutEffect) {
+        if let Some(key) = effect.revived.take() {
+            self.index.insert(key);
+        }
+        if let Some((key, from, to)) = effect.lease_move.take() {
+            self.leases.reattach(&key, from, to);
+        }
+    }
+
+    /// The state-dependent checks of a put, in the order docs/codec.md gives.
+    pub(crate) fn check_put(&self, op: &PutRef<'_>, exists: bool) -> Result<(), ErrorNumber> {
+        check_put(op, exists, |id| self.leases.exists(id))
+    }
+
+    /// A put at (`rev`, `sub`), checks done.
+    pub(crate) fn put_at(&mut self, op: &PutRef<'_>, rev: i64, sub: u32) -> Option<KeyValue> {
+        let hash = hash_key(op.key);
+        let store = self.store;
+        let mut shard = store.shards.shard(shard_of(hash)).write();
+        let mut effect = put_in_shard(&mut shard, hash, op, rev, sub, op.flags & PUT_PREV_KV != 0, self.events.as_mut());
+        drop(shard);
+        self.settle_put(&mut effect);
+        effect.prev
+    }
+
+    /// Whether `key` is live now.
+    pub(crate) fn exists(&self, key: &[u8]) -> bool {
+        self.store.shards.with_entry(key, |e| e.is_some_and(|e| e.live().is_some()))
+    }
+
+    /// Deletes a live key at (`rev`, `sub`); returns its last key-value.
+    pub(crate) fn delete_at(&mut self, key: &Key, rev: i64, sub: u32) -> Option<KeyValue> {
+        let hash = hash_key(key);
+        let store = self.store;
+        let mut shard = store.shards.shard(shard_of(hash)).write();
+        let entry = find_mut(&mut shard, hash, key)?;
+        let prev = entry.live()?.clone();
+        let tomb = KeyValue::tombstone(rev);
+        if let Some(events) = self.events.as_mut() {
+            events.event(key, &tomb, sub, Some(&prev));
+        }
+        push_version(entry, Version { kv: tomb, sub });
+        drop(shard);
+        self.index.remove(key);
+        if prev.lease != 0 {
+            self.leases.reattach(key, prev.lease, 0);
+        }
+        Some(prev)
+    }
+
+    /// One put request.
+    pub(crate) fn put(&mut self, op: &PutRef<'_>, out: &mut ResultWriter) {
+        if let Err(number) = self.check_put(op, self.exists(op.key)) {
+            out.error(self.rev, number);
+            return;
+        }
+        self.rev += 1;
+        let prev = self.put_at(op, self.rev, 0);
+        out.put(self.rev, prev.as_ref().map(|kv| (op.key, kv)));
+    }
+
+    /// Live keys of a delete's range, in key order.
+    pub(crate) fn doomed(&self, op: &DeleteRangeRef<'_>) -> Vec<Key> {
+        match RangeEnd::parse(op.range_end) {
+            RangeEnd::Single => self.store.shards.with_entry(op.key, |e| e.filter(|e| e.live().is_some()).map(|e| vec![e.key.clone()]).unwrap_or_default()),
+            end => self.index.collect_range(op.key, end),
+        }
+    }
+
+    /// One delete request (a key or a range): one revision for all of it.
+    pub(crate) fn delete_range(&mut self, op: &DeleteRangeRef<'_>, out: &mut ResultWriter) {
+        let keys = self.doomed(op);
+        if keys.is_empty() {
+            out.delete_range(self.rev, 0, std::iter::empty());
+            return;
+        }
+        self.rev += 1;
+        let rev = self.rev;
+        let mut prevs = Vec::with_capacity(if op.prev_kv { keys.len() } else { 0 });
+        for (sub, key) in keys.iter().enumerate() {
+            let prev = self.delete_at(key, rev, sub as u32);
+            if let (true, Some(prev)) = (op.prev_kv, prev) {
+                prevs.push(prev);
+            }
+        }
+        out.delete_range(rev, keys.len() as i64, keys.iter().zip(prevs.iter()).map(|(k, kv)| (&**k, kv)));
+    }
 }
 
 /// The state-dependent checks of a put, in the order docs/codec.md gives.
 #[inline]
-pub(crate) fn check_put(op: &PutRef<'_>, exists: bool, lease_exists: fn(i64) -> bool) -> Result<(), ErrorNumber> {
+pub(crate) fn check_put(op: &PutRef<'_>, exists: bool, lease_exists: impl Fn(i64) -> bool) -> Result<(), ErrorNumber> {
     if op.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0 && !exists {
         return Err(ErrorNumber::KeyNotFound);
     }
@@ -226,29 +396,4 @@ pub(crate) fn check_put(op: &PutRef<'_>, exists: bool, lease_exists: fn(i64) -> 
         return Err(ErrorNumber::LeaseNotFound);
     }
     Ok(())
-}
-
-#[inline]
-pub(crate) fn new_entry(key: Key, op: &PutRef<'_>, rev: i64) -> KeyEntry {
-    KeyEntry {
-        key,
-        current: KeyValue { value: op.value.into(), create_revision: rev, mod_revision: rev, version: 1, lease: op.lease },
-    }
-}
-
-#[inline]
-pub(crate) fn update_entry(entry: &mut KeyEntry, op: &PutRef<'_>, rev: i64) {
-    let kv = &mut entry.current;
-    kv.mod_revision = rev;
-    kv.version += 1;
-    if op.flags & PUT_IGNORE_VALUE == 0 {
-        if kv.value.len() == op.value.len() {
-            kv.value.copy_from_slice(op.value);
-        } else {
-            kv.value = op.value.into();
-        }
-    }
-    if op.flags & PUT_IGNORE_LEASE == 0 {
-        kv.lease = op.lease;
-    }
 }

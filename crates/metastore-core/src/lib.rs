@@ -5,16 +5,21 @@
 //! Writes arrive as batches in the op codec (docs/codec.md); results leave as one packed buffer.
 
 mod apply;
+mod changes;
 pub mod codec;
+mod compact;
 pub mod error;
 pub mod index;
 pub mod kv;
 pub mod kvstore;
+pub mod lease;
 mod range;
 pub mod results;
 pub mod shards;
+mod txn;
+mod txn_check;
 
 pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
 pub use kv::KeyValue;
-pub use kvstore::{Config, Store, DEFAULT_PARALLEL_THRESHOLD};
+pub use kvstore::{Config, EventsMode, Store, DEFAULT_PARALLEL_THRESHOLD};

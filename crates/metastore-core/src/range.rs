@@ -11,14 +11,16 @@ use crate::results::ResultWriter;
 use std::cmp::Ordering;
 
 impl Store {
-    /// Writes the RANGE result of `op` read at the latest state, whose revision is `rev`.
-    pub(crate) fn range_into(&self, index: &KeyIndex, op: &RangeRef<'_>, rev: i64, out: &mut ResultWriter) -> Result<(), ErrorNumber> {
+    /// Writes the RANGE result of `op`; the store is at revision `rev`, compacted at `compact_rev`.
+    pub(crate) fn range_into(&self, index: &KeyIndex, op: &RangeRef<'_>, rev: i64, compact_rev: i64, out: &mut ResultWriter) -> Result<(), ErrorNumber> {
         if op.revision > rev {
             return Err(ErrorNumber::FutureRev);
         }
-        // No history is kept yet: only the current revision can be read.
-        if op.revision > 0 && op.revision < rev {
+        if op.revision > 0 && op.revision < compact_rev {
             return Err(ErrorNumber::Compacted);
+        }
+        if op.revision > 0 && op.revision < rev {
+            return self.range_past(index, op, rev, out);
         }
         let (from, to) = index.span(op.key, RangeEnd::parse(op.range_end));
         let count = to - from;
@@ -51,6 +53,47 @@ impl Store {
                 }
             }
         }
+        finish_range(op, rev, count, kvs, out);
+        Ok(())
+    }
+
+    /// A read at a past revision: walks every key with history in the range.
+    fn range_past(&self, index: &KeyIndex, op: &RangeRef<'_>, rev: i64, out: &mut ResultWriter) -> Result<(), ErrorNumber> {
+        let mut count = 0;
+        let mut kvs: Vec<(Key, KeyValue)> = Vec::new();
+        for key in index.all_in_range(op.key, RangeEnd::parse(op.range_end)) {
+            let kv = self.shards.with_entry(&key, |e| e.and_then(|e| e.at(op.revision)).cloned());
+            if let Some(kv) = kv {
+                count += 1;
+                if !op.count_only && passes_filters(op, &kv) {
+                    kvs.push((key, kv));
+                }
+            }
+        }
+        if op.count_only {
+            out.range_header(rev, false, count, 0);
+            return Ok(());
+        }
+        finish_range(op, rev, count as usize, kvs, out);
+        Ok(())
+    }
+
+    #[inline]
+    fn write_kv(&self, key: &[u8], keys_only: bool, out: &mut ResultWriter) {
+        self.shards.with_entry(key, |entry| {
+            // The index and the shards change together under the writer lock.
+            let entry = entry.expect("index key missing from its shard");
+            let kv = entry.live().expect("index key is live");
+            out.kv(&entry.key, kv, keys_only);
+        });
+    }
+}
+
+/// Orders, limits and writes keys that passed the filters (in ascending key order).
+fn finish_range(op: &RangeRef<'_>, rev: i64, count: usize, mut kvs: Vec<(Key, KeyValue)>, out: &mut ResultWriter) {
+    let limit = if op.limit > 0 { op.limit as usize } else { usize::MAX };
+    let key_order = op.sort_target == SortTarget::Key;
+    {
         // The input is in ascending key order and sort_by is stable, so ties keep key order.
         let descend = op.sort_order == SortOrder::Descend;
         if !key_order || descend {
@@ -68,16 +111,6 @@ impl Store {
         for (key, kv) in &kvs[..n] {
             out.kv(key, kv, op.keys_only);
         }
-        Ok(())
-    }
-
-    #[inline]
-    fn write_kv(&self, key: &[u8], keys_only: bool, out: &mut ResultWriter) {
-        self.shards.with_entry(key, |entry| {
-            // The index and the shards change together under the writer lock.
-            let entry = entry.expect("index key missing from its shard");
-            out.kv(&entry.key, &entry.current, keys_only);
-        });
     }
 }
 

@@ -7,13 +7,19 @@ pub const RESULT_PUT: u8 = 1;
 pub const RESULT_DELETE_RANGE: u8 = 2;
 pub const RESULT_RANGE: u8 = 3;
 pub const RESULT_ERROR: u8 = 255;
-pub const RESULT_HEADER_BYTES: usize = 16;
+pub const RESULT_TXN: u8 = 4;
+pub const RESULT_LEASE_GRANT: u8 = 5;
+pub const RESULT_LEASE_REVOKE: u8 = 6;
+pub const RESULT_COMPACT: u8 = 7;
+pub const RESULT_HEADER_BYTES: usize = 20;
 
 /// Appends results to one buffer; a batch's buffer starts with a header and an offset table.
 pub struct ResultWriter {
     pub buf: Vec<u8>,
     batch: bool,
     next: usize,
+    /// > 0 while writing the results nested in a TXN result.
+    depth: usize,
 }
 
 impl ResultWriter {
@@ -24,20 +30,22 @@ impl ResultWriter {
         buf.extend_from_slice(b"MSR\x01");
         buf.extend_from_slice(&(count as u32).to_le_bytes());
         buf.extend_from_slice(&0i64.to_le_bytes());
+        buf.extend_from_slice(&0u32.to_le_bytes());
         buf.resize(RESULT_HEADER_BYTES + 4 * count, 0);
-        ResultWriter { buf, batch: true, next: 0 }
+        ResultWriter { buf, batch: true, next: 0, depth: 0 }
     }
 
     /// A writer for one bare result at offset 0 (standalone reads), reusing `buf`.
     pub fn bare(mut buf: Vec<u8>) -> Self {
         buf.clear();
-        ResultWriter { buf, batch: false, next: 0 }
+        ResultWriter { buf, batch: false, next: 0, depth: 0 }
     }
 
-    /// Records where the next op's result starts.
+    /// Records where the next op's result starts. Results nested in a TXN result are not
+    /// top-level ops: write them with `self.batch` off (see [`ResultWriter::nested`]).
     #[inline]
     fn begin(&mut self, kind: u8, flags: u8, revision: i64) {
-        if self.batch {
+        if self.batch && self.depth == 0 {
             let at = RESULT_HEADER_BYTES + 4 * self.next;
             let offset = self.buf.len() as u32;
             self.buf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
@@ -72,6 +80,47 @@ impl ResultWriter {
         self.buf.extend_from_slice(&(n as u32).to_le_bytes());
     }
 
+    /// Starts a TXN result; returns the position of its flags and count, for [`ResultWriter::end_txn`].
+    pub fn begin_txn(&mut self) -> usize {
+        self.begin(RESULT_TXN, 0, 0);
+        let at = self.buf.len() - 10;
+        self.buf.extend_from_slice(&0u32.to_le_bytes());
+        self.depth += 1;
+        at
+    }
+
+    /// Completes the TXN result started at `at`.
+    pub fn end_txn(&mut self, at: usize, succeeded: bool, revision: i64, n: usize) {
+        self.depth -= 1;
+        self.buf[at + 1] = succeeded as u8;
+        self.buf[at + 2..at + 10].copy_from_slice(&revision.to_le_bytes());
+        self.buf[at + 10..at + 14].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    /// Drops everything written since `len` (a TXN that failed its checks midway).
+    pub fn truncate(&mut self, len: usize, depth: usize) {
+        self.buf.truncate(len);
+        self.depth = depth;
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    pub fn lease_grant(&mut self, revision: i64, id: i64, ttl: i64) {
+        self.begin(RESULT_LEASE_GRANT, 0, revision);
+        self.buf.extend_from_slice(&id.to_le_bytes());
+        self.buf.extend_from_slice(&ttl.to_le_bytes());
+    }
+
+    pub fn lease_revoke(&mut self, revision: i64) {
+        self.begin(RESULT_LEASE_REVOKE, 0, revision);
+    }
+
+    pub fn compact(&mut self, revision: i64) {
+        self.begin(RESULT_COMPACT, 0, revision);
+    }
+
     pub fn error(&mut self, revision: i64, number: ErrorNumber) {
         self.begin(RESULT_ERROR, 0, revision);
         self.buf.extend_from_slice(&(number as u16).to_le_bytes());
@@ -79,23 +128,75 @@ impl ResultWriter {
 
     #[inline]
     pub fn kv(&mut self, key: &[u8], kv: &KeyValue, keys_only: bool) {
-        let value: &[u8] = if keys_only { &[] } else { &kv.value };
-        self.buf.reserve(40 + key.len() + value.len());
-        self.buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        self.buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        self.buf.extend_from_slice(&kv.create_revision.to_le_bytes());
-        self.buf.extend_from_slice(&kv.mod_revision.to_le_bytes());
-        self.buf.extend_from_slice(&kv.version.to_le_bytes());
-        self.buf.extend_from_slice(&kv.lease.to_le_bytes());
-        self.buf.extend_from_slice(key);
-        self.buf.extend_from_slice(value);
+        write_kv(&mut self.buf, key, kv, keys_only);
     }
 
-    /// The finished buffer; a batch buffer gets the revision after the batch in its header.
+    /// The finished buffer; a batch buffer gets the revision after the batch in its header and,
+    /// when events were asked for, the events section after the results.
     pub fn finish(mut self, revision: i64) -> Vec<u8> {
         if self.batch {
             self.buf[8..16].copy_from_slice(&revision.to_le_bytes());
         }
         self.buf
     }
+
+    /// [`ResultWriter::finish`] with an events section (docs/codec.md, "Events").
+    pub fn finish_with_events(mut self, revision: i64, events: Option<&EventWriter>) -> Vec<u8> {
+        if let (true, Some(events)) = (self.batch, events) {
+            let at = self.buf.len() as u32;
+            self.buf[16..20].copy_from_slice(&at.to_le_bytes());
+            self.buf.extend_from_slice(&events.count.to_le_bytes());
+            self.buf.extend_from_slice(&events.buf);
+        }
+        self.finish(revision)
+    }
+}
+
+/// Collects the events of a batch, in the order the changes happen (revision, then sub-revision).
+pub struct EventWriter {
+    buf: Vec<u8>,
+    count: u32,
+    /// Whether each event carries the key's previous key-value.
+    pub with_prev: bool,
+}
+
+impl EventWriter {
+    pub fn new(with_prev: bool) -> Self {
+        EventWriter { buf: Vec::new(), count: 0, with_prev }
+    }
+
+    /// Writes one event. `kv` is the key after the change (a tombstone for a delete).
+    pub fn event(&mut self, key: &[u8], kv: &KeyValue, sub: u32, prev: Option<&KeyValue>) {
+        let prev = if self.with_prev { prev.filter(|p| !p.is_tombstone()) } else { None };
+        self.buf.push(if kv.is_tombstone() { 1 } else { 0 });
+        self.buf.push(prev.is_some() as u8);
+        self.buf.extend_from_slice(&sub.to_le_bytes());
+        write_kv(&mut self.buf, key, kv, false);
+        if let Some(prev) = prev {
+            write_kv(&mut self.buf, key, prev, false);
+        }
+        self.count += 1;
+    }
+
+    /// The events as a bare section: `u32 count | events`.
+    pub fn into_section(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + self.buf.len());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.buf);
+        out
+    }
+}
+
+#[inline]
+fn write_kv(buf: &mut Vec<u8>, key: &[u8], kv: &KeyValue, keys_only: bool) {
+    let value: &[u8] = if keys_only { &[] } else { &kv.value };
+    buf.reserve(40 + key.len() + value.len());
+    buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&kv.create_revision.to_le_bytes());
+    buf.extend_from_slice(&kv.mod_revision.to_le_bytes());
+    buf.extend_from_slice(&kv.version.to_le_bytes());
+    buf.extend_from_slice(&kv.lease.to_le_bytes());
+    buf.extend_from_slice(key);
+    buf.extend_from_slice(value);
 }

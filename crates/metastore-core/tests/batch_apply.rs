@@ -166,6 +166,7 @@ pub fn split_ops(batch: &[u8]) -> Vec<Vec<u8>> {
                     r.sort_target as u8,
                     [r.limit, r.revision, r.min_mod_revision, r.max_mod_revision, r.min_create_revision, r.max_create_revision],
                 ),
+                other => unimplemented!("these tests split only puts, deletes and ranges: {other:?}"),
             };
             b.finish()
         })

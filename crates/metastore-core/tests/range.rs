@@ -66,12 +66,18 @@ fn order_targets_and_filters() {
 }
 
 #[test]
-fn revisions_outside_the_present_are_errors() {
+fn past_revisions_read_history_until_compacted() {
     let s = store_abcde();
     assert_eq!(s.revision(), 7);
     assert!(range(&s, b"a", b"", 0, 0, 0, [0, 7, 0, 0, 0, 0]).is_ok());
     assert_eq!(range(&s, b"a", b"", 0, 0, 0, [0, 8, 0, 0, 0, 0]), Err(ErrorNumber::FutureRev));
-    assert_eq!(range(&s, b"a", b"", 0, 0, 0, [0, 3, 0, 0, 0, 0]), Err(ErrorNumber::Compacted));
+    // History: at revision 3 only a (2) and b (3) existed.
+    assert_eq!(range(&s, &[0], &[0], 0, 0, 0, [0, 3, 0, 0, 0, 0]), Ok((false, 2, keys(&["a", "b"]))));
+    let mut b = BatchBuilder::new();
+    b.compact(5);
+    apply(&s, &b.finish());
+    assert_eq!(range(&s, b"a", b"", 0, 0, 0, [0, 4, 0, 0, 0, 0]), Err(ErrorNumber::Compacted));
+    assert_eq!(range(&s, &[0], &[0], 0, 0, 0, [0, 5, 0, 0, 0, 0]).unwrap().2, keys(&["a", "b", "c", "d"]));
 }
 
 #[test]

@@ -16,7 +16,7 @@ fn good_then(bad: impl FnOnce(&mut BatchBuilder)) -> Vec<u8> {
 
 #[test]
 fn invalid_batches_are_refused_whole() {
-    let limits = Limits { max_key_bytes: 8, max_value_bytes: 16 };
+    let limits = Limits { max_key_bytes: 8, max_value_bytes: 16, ..Limits::default() };
     let valid = good_then(|_| {});
     let mut cases: Vec<(&str, Vec<u8>, ErrorNumber, i64)> = vec![
         ("empty key", good_then(|b| { b.put(b"", b"x", 0, 0); }), ErrorNumber::KeyNotProvided, 1),

@@ -10,7 +10,7 @@
 
 use metastore_core::codec::Limits;
 use metastore_core::results::ResultWriter;
-use metastore_core::{BatchError, Config, ErrorNumber, Store};
+use metastore_core::{BatchError, Config, ErrorNumber, EventsMode, Store};
 use napi::bindgen_prelude::{Buffer, External, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -23,6 +23,8 @@ pub struct NativeEngineOptions {
     pub max_value_bytes: Option<u32>,
     pub parallel_threshold: Option<u32>,
     pub threads: Option<u32>,
+    pub max_txn_ops: Option<u32>,
+    pub min_lease_ttl: Option<i64>,
 }
 
 /// Returned by `get` and `range` when the answer did not fit the scratch buffer; fetch it with
@@ -124,23 +126,73 @@ pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<Native
         config.limits = Limits {
             max_key_bytes: o.max_key_bytes.map_or(defaults.limits.max_key_bytes, |n| n as usize),
             max_value_bytes: o.max_value_bytes.map_or(defaults.limits.max_value_bytes, |n| n as usize),
+            max_txn_ops: o.max_txn_ops.map_or(defaults.limits.max_txn_ops, |n| n as usize),
         };
         config.parallel_threshold = o.parallel_threshold.map_or(defaults.parallel_threshold, |n| n as usize);
         config.threads = o.threads.map_or(0, |n| n as usize);
+        config.min_lease_ttl = o.min_lease_ttl.unwrap_or(defaults.min_lease_ttl);
     }
     let io = Output { scratch, pending: Vec::new(), buf: Vec::with_capacity(64 * 1024) };
     External::new(Engine { store: Some(Store::new(config)), input, io })
 }
 
-/// Applies one encoded batch. Returns the length of the packed results in the scratch buffer,
-/// or -2 when they wait in `engineTakePending`.
+/// Applies one encoded batch with an events mode (0 none, 1 events, 2 with previous values).
+/// Returns the length of the packed results in the scratch buffer, or -2 when they wait in
+/// `engineTakePending`.
 #[napi]
-pub fn engine_apply_batch(engine: &mut External<Engine>, batch: &[u8]) -> Result<i32> {
+pub fn engine_apply_batch(engine: &mut External<Engine>, batch: &[u8], events: u32) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
     let buf = std::mem::take(&mut io.buf);
-    io.buf = guarded(|| store.apply_batch_into(batch, buf).map_err(batch_error))?;
+    io.buf = guarded(|| store.apply_batch_into(batch, buf, EventsMode::from_u32(events)).map_err(batch_error))?;
     Ok(io.deliver())
+}
+
+/// History replay: the events section (`u32 count | events`) of changes with revision ≥ `from`
+/// for keys in [key, rangeEnd), in the scratch buffer (length) or pending (-2).
+#[napi]
+pub fn engine_changes(engine: &mut External<Engine>, from: i64, key: &[u8], range_end: &[u8], prev_kv: bool) -> Result<i32> {
+    let Engine { store, io, .. } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    io.buf = guarded(|| store.changes(from, key, range_end, prev_kv).map_err(|n| batch_error(BatchError::new(n, -1, ""))))?;
+    Ok(io.deliver())
+}
+
+/// A lease as `i64 ttl | u32 n | n × (u32 len | key)` in the scratch buffer (length), pending
+/// (-2), or -1 when it does not exist.
+#[napi]
+pub fn engine_lease_info(engine: &mut External<Engine>, id: i64) -> Result<i32> {
+    let Engine { store, io, .. } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    let Some((ttl, keys)) = store.lease_info(id) else { return Ok(ABSENT) };
+    io.buf.clear();
+    io.buf.extend_from_slice(&ttl.to_le_bytes());
+    io.buf.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+    for key in keys {
+        io.buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        io.buf.extend_from_slice(&key);
+    }
+    Ok(io.deliver())
+}
+
+/// Granted lease ids as `u32 n | n × i64`, ascending, in the scratch buffer (length) or pending (-2).
+#[napi]
+pub fn engine_leases(engine: &mut External<Engine>) -> Result<i32> {
+    let Engine { store, io, .. } = &mut **engine;
+    let store = store.as_ref().ok_or_else(closed)?;
+    let ids = store.lease_ids();
+    io.buf.clear();
+    io.buf.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+    for id in ids {
+        io.buf.extend_from_slice(&id.to_le_bytes());
+    }
+    Ok(io.deliver())
+}
+
+/// The compacted revision (-1 for a fresh store).
+#[napi]
+pub fn engine_compact_revision(engine: &External<Engine>) -> Result<i64> {
+    Ok(engine.store()?.compact_revision())
 }
 
 /// Writes the latest KV of the key in `input[..keyLen]` into the scratch buffer; returns its

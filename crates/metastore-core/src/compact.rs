@@ -1,0 +1,57 @@
+//! Compaction (etcd's kvstore.compact / key_index.compact): history below a revision goes,
+//! keeping per key the newest version at or below it.
+
+use crate::error::ErrorNumber;
+use crate::kv::Key;
+use crate::kvstore::Apply;
+use crate::results::ResultWriter;
+use crate::shards::SHARD_COUNT;
+use rayon::prelude::*;
+
+impl Apply<'_> {
+    /// One COMPACT request: no revision change.
+    pub(crate) fn compact(&mut self, revision: i64, out: &mut ResultWriter) {
+        if revision <= self.compact_rev {
+            out.error(self.rev, ErrorNumber::Compacted);
+            return;
+        }
+        if revision > self.rev {
+            out.error(self.rev, ErrorNumber::FutureRev);
+            return;
+        }
+        let store = self.store;
+        // Shards compact independently; the outcome does not depend on the thread count.
+        let gone: Vec<Vec<Key>> = store.pool().install(|| {
+            (0..SHARD_COUNT)
+                .into_par_iter()
+                .map(|s| {
+                    let mut shard = store.shards.shard(s).write();
+                    let mut gone = Vec::new();
+                    shard.retain(|entry| {
+                        let h = &mut entry.history;
+                        // Newest version at or below `revision`: it and everything after stay.
+                        let keep_from = h.partition_point(|v| v.kv.mod_revision <= revision).saturating_sub(1);
+                        h.drain(..keep_from);
+                        if let Some(first) = h.first() {
+                            if first.kv.is_tombstone() && first.kv.mod_revision < revision {
+                                h.remove(0);
+                            }
+                        }
+                        if h.is_empty() {
+                            gone.push(entry.key.clone());
+                            return false;
+                        }
+                        h.shrink_to_fit();
+                        true
+                    });
+                    gone
+                })
+                .collect()
+        });
+        for key in gone.iter().flatten() {
+            self.index.forget(key);
+        }
+        self.compact_rev = revision;
+        out.compact(self.rev);
+    }
+}

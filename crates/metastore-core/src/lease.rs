@@ -1,0 +1,114 @@
+//! The lease table as apply keeps it (etcd's lessor, minus the clock): ids, granted TTLs and
+//! attached keys. Deadlines live outside the engine; expiry arrives as a LEASE_REVOKE op.
+
+use crate::kv::Key;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Default)]
+pub struct Lease {
+    /// Granted TTL in seconds.
+    pub ttl: i64,
+    /// Attached keys, in key order (revoke deletes them in this order).
+    pub keys: BTreeSet<Key>,
+}
+
+#[derive(Debug)]
+pub struct Leases {
+    leases: BTreeMap<i64, Lease>,
+    /// Next id handed out for a grant with id 0.
+    next_id: i64,
+}
+
+impl Default for Leases {
+    fn default() -> Self {
+        Leases { leases: BTreeMap::new(), next_id: 1 }
+    }
+}
+
+impl Leases {
+    pub fn exists(&self, id: i64) -> bool {
+        self.leases.contains_key(&id)
+    }
+
+    pub fn get(&self, id: i64) -> Option<&Lease> {
+        self.leases.get(&id)
+    }
+
+    /// Ids, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.leases.keys().copied()
+    }
+
+    /// Grants a lease; `id` 0 takes the next free id. Returns the id, or None when it exists.
+    pub fn grant(&mut self, id: i64, ttl: i64) -> Option<i64> {
+        let id = if id == 0 {
+            while self.leases.contains_key(&self.next_id) || self.next_id == 0 {
+                self.next_id += 1;
+            }
+            self.next_id
+        } else {
+            id
+        };
+        if self.leases.contains_key(&id) {
+            return None;
+        }
+        self.leases.insert(id, Lease { ttl, keys: BTreeSet::new() });
+        Some(id)
+    }
+
+    pub fn remove(&mut self, id: i64) -> Option<Lease> {
+        self.leases.remove(&id)
+    }
+
+    /// Moves `key` from lease `from` to lease `to` (0 = none).
+    pub fn reattach(&mut self, key: &Key, from: i64, to: i64) {
+        if from == to {
+            return;
+        }
+        if from != 0 {
+            if let Some(lease) = self.leases.get_mut(&from) {
+                lease.keys.remove(key);
+            }
+        }
+        if to != 0 {
+            if let Some(lease) = self.leases.get_mut(&to) {
+                lease.keys.insert(key.clone());
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Leases::default();
+    }
+}
+
+use crate::error::ErrorNumber;
+use crate::kvstore::Apply;
+use crate::results::ResultWriter;
+
+impl Apply<'_> {
+    /// One LEASE_GRANT request: no revision change.
+    pub(crate) fn lease_grant(&mut self, id: i64, ttl: i64, out: &mut ResultWriter) {
+        let ttl = ttl.max(self.store.config().min_lease_ttl);
+        match self.leases.grant(id, ttl) {
+            Some(id) => out.lease_grant(self.rev, id, ttl),
+            None => out.error(self.rev, ErrorNumber::LeaseExists),
+        }
+    }
+
+    /// One LEASE_REVOKE request: the attached keys go in key order under one revision.
+    pub(crate) fn lease_revoke(&mut self, id: i64, out: &mut ResultWriter) {
+        let Some(lease) = self.leases.remove(id) else {
+            out.error(self.rev, ErrorNumber::LeaseNotFound);
+            return;
+        };
+        if !lease.keys.is_empty() {
+            self.rev += 1;
+            let rev = self.rev;
+            for (sub, key) in lease.keys.iter().enumerate() {
+                self.delete_at(key, rev, sub as u32);
+            }
+        }
+        out.lease_revoke(self.rev);
+    }
+}

@@ -1,0 +1,140 @@
+//! Decoding and static checks of TXN ops (etcd's `checkTxnRequest` and `checkIntervals`):
+//! op budget, compares, branch ops, then duplicate keys. Runs before anything is applied.
+
+use crate::codec::{
+    check_key, check_safe, decode_op, i64_at, u32_at, CompareRef, CompareResult, CompareTarget, Limits, OpRef, TxnRef, COMPARE_FIXED,
+    TXN_FIXED,
+};
+use crate::error::{BatchError, ErrorNumber};
+use std::collections::HashSet;
+
+fn target_of(b: u8) -> CompareTarget {
+    match b {
+        0 => CompareTarget::Version,
+        1 => CompareTarget::Create,
+        2 => CompareTarget::Mod,
+        3 => CompareTarget::Value,
+        _ => CompareTarget::Lease,
+    }
+}
+
+fn result_of(b: u8) -> CompareResult {
+    match b {
+        0 => CompareResult::Equal,
+        1 => CompareResult::Greater,
+        2 => CompareResult::Less,
+        _ => CompareResult::NotEqual,
+    }
+}
+
+/// Decodes the TXN at `*pos` (its fixed part is known to be in bounds) with its checks.
+pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize) -> Result<OpRef<'a>, BatchError> {
+    let malformed = |detail: &str| Err(BatchError::new(ErrorNumber::MalformedBatch, index, detail));
+    let p = *pos;
+    let n_compare = u32_at(b, p + 2);
+    let n_success = u32_at(b, p + 6);
+    let n_failure = u32_at(b, p + 10);
+    let opc = n_compare.max(n_success).max(n_failure);
+    if opc > budget {
+        return Err(BatchError::new(ErrorNumber::TooManyOps, index, format!("{opc} > {budget}")));
+    }
+    let mut q = p + TXN_FIXED;
+    let mut compare = Vec::with_capacity(n_compare);
+    for _ in 0..n_compare {
+        if q + COMPARE_FIXED > b.len() {
+            return malformed("truncated compare");
+        }
+        let (target, result) = (b[q], b[q + 1]);
+        if target > 4 || result > 3 {
+            return malformed("compare target or result out of range");
+        }
+        check_safe(b, q + 2, q + 10, index)?;
+        let (key_len, end_len, value_len) = (u32_at(b, q + 10), u32_at(b, q + 14), u32_at(b, q + 18));
+        let k = q + COMPARE_FIXED;
+        if k as u64 + key_len as u64 + end_len as u64 + value_len as u64 > b.len() as u64 {
+            return malformed("truncated compare");
+        }
+        let operand = i64_at(b, q + 2);
+        let is_value = target == CompareTarget::Value as u8;
+        if (is_value && operand != 0) || (!is_value && value_len != 0) {
+            return malformed("compare operand does not match its target");
+        }
+        check_key(key_len, index, limits)?;
+        if value_len > limits.max_value_bytes {
+            return Err(BatchError::new(ErrorNumber::ValueTooLarge, index, format!("{value_len} > {} bytes", limits.max_value_bytes)));
+        }
+        compare.push(CompareRef {
+            key: &b[k..k + key_len],
+            range_end: &b[k + key_len..k + key_len + end_len],
+            target: target_of(target),
+            result: result_of(result),
+            operand,
+            value: &b[k + key_len + end_len..k + key_len + end_len + value_len],
+        });
+        q = k + key_len + end_len + value_len;
+    }
+    let branch = |n: usize, q: &mut usize| -> Result<Vec<OpRef<'a>>, BatchError> {
+        let mut ops = Vec::with_capacity(n.min(b.len()));
+        for _ in 0..n {
+            ops.push(decode_op(b, q, index, limits, budget - opc, true)?);
+        }
+        Ok(ops)
+    };
+    let success = branch(n_success, &mut q)?;
+    let failure = branch(n_failure, &mut q)?;
+    for list in [&success, &failure] {
+        check_intervals(list).map_err(|()| BatchError::new(ErrorNumber::DuplicateKey, index, ""))?;
+    }
+    *pos = q;
+    Ok(OpRef::Txn(Box::new(TxnRef { compare, success, failure })))
+}
+
+/// A delete interval: a point (`end` empty) or [start, end) compared bytewise, where an `end` of
+/// `[0x00]` is an ordinary byte string (so such an interval holds no key, as in etcd).
+struct Interval<'a> {
+    start: &'a [u8],
+    end: &'a [u8],
+}
+
+fn intersects(dels: &[Interval<'_>], key: &[u8]) -> bool {
+    dels.iter().any(|d| if d.end.is_empty() { d.start == key } else { d.start <= key && key < d.end })
+}
+
+/// etcd's checkIntervals over one op list: its put keys and delete intervals, or Err on a duplicate.
+fn check_intervals<'a>(ops: &[OpRef<'a>]) -> Result<(HashSet<&'a [u8]>, Vec<Interval<'a>>), ()> {
+    let mut dels: Vec<Interval<'a>> = ops
+        .iter()
+        .filter_map(|op| match op {
+            OpRef::DeleteRange(d) => Some(Interval { start: d.key, end: d.range_end }),
+            _ => None,
+        })
+        .collect();
+    let mut puts: HashSet<&'a [u8]> = HashSet::new();
+    for op in ops {
+        let OpRef::Txn(t) = op else { continue };
+        let (puts_then, dels_then) = check_intervals(&t.success)?;
+        let (puts_else, dels_else) = check_intervals(&t.failure)?;
+        for &k in &puts_then {
+            if puts.contains(k) || intersects(&dels, k) {
+                return Err(());
+            }
+            puts.insert(k);
+        }
+        for &k in &puts_else {
+            if (puts.contains(k) && !puts_then.contains(k)) || intersects(&dels, k) {
+                return Err(());
+            }
+            puts.insert(k);
+        }
+        dels.extend(dels_then);
+        dels.extend(dels_else);
+    }
+    for op in ops {
+        let OpRef::Put(put) = op else { continue };
+        if puts.contains(put.key) || intersects(&dels, put.key) {
+            return Err(());
+        }
+        puts.insert(put.key);
+    }
+    Ok((puts, dels))
+}

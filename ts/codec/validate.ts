@@ -1,0 +1,304 @@
+/**
+ * Validation of a whole batch before anything is applied (docs/codec.md, "Validation"), and of
+ * range requests given to an engine directly. Both engines call these, so both refuse the same
+ * input with the same code.
+ */
+
+import { compareBytes } from '../bytes.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
+import {
+  DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_TXN_OPS,
+  DEFAULT_MAX_VALUE_BYTES,
+  MAX_LEASE_TTL,
+  type Op,
+  type RangeOp,
+  type RequestOp,
+  type SortOrder,
+  type SortTarget,
+} from '../types.js';
+import {
+  BATCH_HEADER_BYTES,
+  CODEC_VERSION,
+  COMPACT_FIXED,
+  COMPARE_FIXED,
+  DEFINED_FLAGS,
+  DELETE_FIXED,
+  isEnum,
+  LEASE_GRANT_FIXED,
+  LEASE_REVOKE_FIXED,
+  OpType,
+  PUT_FIXED,
+  PutFlag,
+  RANGE_FIXED,
+  readI64,
+  TXN_FIXED,
+} from './constants.js';
+import { decodeOpAt } from './reader.js';
+
+/** Limits a reader checks while validating. */
+export interface BatchLimits {
+  maxKeyBytes?: number;
+  maxValueBytes?: number;
+  maxTxnOps?: number;
+}
+
+interface Ctx {
+  bytes: Uint8Array;
+  view: DataView;
+  len: number;
+  maxKey: number;
+  maxValue: number;
+  /** Top-level op index, for error reports. */
+  index: number;
+}
+
+function fail(ctx: Ctx, num: number, detail?: string): never {
+  throw errorFromNumber(num, ctx.index, detail);
+}
+
+const FIXED: Record<number, number> = {
+  [OpType.PUT]: PUT_FIXED,
+  [OpType.DELETE_RANGE]: DELETE_FIXED,
+  [OpType.RANGE]: RANGE_FIXED,
+  [OpType.TXN]: TXN_FIXED,
+  [OpType.LEASE_GRANT]: LEASE_GRANT_FIXED,
+  [OpType.LEASE_REVOKE]: LEASE_REVOKE_FIXED,
+  [OpType.COMPACT]: COMPACT_FIXED,
+};
+
+function checkKey(ctx: Ctx, keyLen: number): void {
+  if (keyLen === 0) fail(ctx, ErrorNumber.KEY_NOT_PROVIDED);
+  if (keyLen > ctx.maxKey) fail(ctx, ErrorNumber.KEY_TOO_LARGE, `${keyLen} > ${ctx.maxKey} bytes`);
+}
+
+function safeInts(ctx: Ctx, from: number, to: number): void {
+  for (let at = from; at < to; at += 8) {
+    if (Number.isNaN(readI64(ctx.view, at))) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'integer field is not a safe integer');
+  }
+}
+
+/** Validates the op at `p` and returns the offset after it. `budget`: ops allowed per TXN list. */
+function validateOp(ctx: Ctx, p: number, budget: number, inTxn: boolean): number {
+  const { bytes, view, len } = ctx;
+  if (p + 2 > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
+  const type = bytes[p]!;
+  const flags = bytes[p + 1]!;
+  const maxType = inTxn ? OpType.TXN : OpType.COMPACT;
+  if (type < OpType.PUT || type > maxType) fail(ctx, ErrorNumber.MALFORMED_BATCH, `unknown op type ${type}${inTxn ? ' in a txn' : ''}`);
+  if ((flags & ~DEFINED_FLAGS[type]!) !== 0) fail(ctx, ErrorNumber.MALFORMED_BATCH, `undefined flags ${flags}`);
+  const fixed = FIXED[type]!;
+  if (p + fixed > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
+  switch (type) {
+    case OpType.TXN:
+      return validateTxn(ctx, p, budget);
+    case OpType.LEASE_GRANT:
+      safeInts(ctx, p + 2, p + 18);
+      if (readI64(view, p + 10) > MAX_LEASE_TTL) fail(ctx, ErrorNumber.LEASE_TTL_TOO_LARGE);
+      return p + fixed;
+    case OpType.LEASE_REVOKE:
+    case OpType.COMPACT:
+      safeInts(ctx, p + 2, p + 10);
+      return p + fixed;
+  }
+  const lenAt = type === OpType.PUT ? p + 10 : type === OpType.DELETE_RANGE ? p + 2 : p + 52;
+  const keyLen = view.getUint32(lenAt, true);
+  const dataLen = view.getUint32(lenAt + 4, true);
+  const end = p + fixed + keyLen + dataLen;
+  if (end > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
+  if (type === OpType.PUT) safeInts(ctx, p + 2, p + 10);
+  else if (type === OpType.RANGE) safeInts(ctx, p + 4, p + 52);
+  checkKey(ctx, keyLen);
+  if (type === OpType.PUT) {
+    if (dataLen > ctx.maxValue) fail(ctx, ErrorNumber.VALUE_TOO_LARGE, `${dataLen} > ${ctx.maxValue} bytes`);
+    if ((flags & PutFlag.IGNORE_VALUE) !== 0 && dataLen !== 0) fail(ctx, ErrorNumber.VALUE_PROVIDED);
+    if ((flags & PutFlag.IGNORE_LEASE) !== 0 && readI64(view, p + 2) !== 0) fail(ctx, ErrorNumber.LEASE_PROVIDED);
+  } else if (type === OpType.RANGE) {
+    if (bytes[p + 2]! > 2 || bytes[p + 3]! > 4) fail(ctx, ErrorNumber.INVALID_SORT);
+  }
+  return end;
+}
+
+function validateTxn(ctx: Ctx, p: number, budget: number): number {
+  const { view, len } = ctx;
+  const nCompare = view.getUint32(p + 2, true);
+  const nSuccess = view.getUint32(p + 6, true);
+  const nFailure = view.getUint32(p + 10, true);
+  const opc = Math.max(nCompare, nSuccess, nFailure);
+  if (opc > budget) fail(ctx, ErrorNumber.TOO_MANY_OPS, `${opc} > ${budget}`);
+  let q = p + TXN_FIXED;
+  for (let i = 0; i < nCompare; i++) {
+    if (q + COMPARE_FIXED > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated compare');
+    const target = ctx.bytes[q]!;
+    const result = ctx.bytes[q + 1]!;
+    if (target > 4 || result > 3) fail(ctx, ErrorNumber.MALFORMED_BATCH, `compare target ${target} / result ${result}`);
+    safeInts(ctx, q + 2, q + 10);
+    const keyLen = view.getUint32(q + 10, true);
+    const endLen = view.getUint32(q + 14, true);
+    const valueLen = view.getUint32(q + 18, true);
+    if (q + COMPARE_FIXED + keyLen + endLen + valueLen > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated compare');
+    const isValue = target === 3;
+    if ((isValue && readI64(view, q + 2) !== 0) || (!isValue && valueLen !== 0)) {
+      fail(ctx, ErrorNumber.MALFORMED_BATCH, 'compare operand does not match its target');
+    }
+    checkKey(ctx, keyLen);
+    if (valueLen > ctx.maxValue) fail(ctx, ErrorNumber.VALUE_TOO_LARGE, `${valueLen} > ${ctx.maxValue} bytes`);
+    q += COMPARE_FIXED + keyLen + endLen + valueLen;
+  }
+  for (let i = 0; i < nSuccess + nFailure; i++) q = validateOp(ctx, q, budget - opc, true);
+  // Duplicate keys, once the structure is known to be sound.
+  const [op] = decodeOpAt(ctx.bytes, view, p);
+  if (op.type === 'txn') {
+    checkIntervals(ctx, op.success);
+    checkIntervals(ctx, op.failure);
+  }
+  return q;
+}
+
+/** A delete interval [start, end); a point has end = undefined. */
+interface Interval {
+  start: Uint8Array;
+  end: Uint8Array | undefined;
+}
+
+function intersects(dels: Interval[], key: Uint8Array): boolean {
+  for (const d of dels) {
+    if (d.end === undefined) {
+      if (compareBytes(d.start, key) === 0) return true;
+    } else if (compareBytes(d.start, key) <= 0 && compareBytes(key, d.end) < 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+/** etcd's checkIntervals: returns the put keys and delete intervals of a list of ops. */
+function checkIntervals(ctx: Ctx, ops: readonly RequestOp[]): [Set<string>, Interval[]] {
+  const dels: Interval[] = [];
+  for (const op of ops) {
+    if (op.type === 'deleteRange') dels.push({ start: op.key, end: op.rangeEnd.length === 0 ? undefined : op.rangeEnd });
+  }
+  const puts = new Set<string>();
+  for (const op of ops) {
+    if (op.type !== 'txn') continue;
+    const [putsThen, delsThen] = checkIntervals(ctx, op.success);
+    const [putsElse, delsElse] = checkIntervals(ctx, op.failure);
+    for (const [list, isElse] of [[putsThen, false], [putsElse, true]] as const) {
+      for (const k of list) {
+        if (puts.has(k) && !(isElse && putsThen.has(k))) fail(ctx, ErrorNumber.DUPLICATE_KEY);
+        const key = Uint8Array.from(k, (c) => c.charCodeAt(0));
+        if (intersects(dels, key)) fail(ctx, ErrorNumber.DUPLICATE_KEY);
+        puts.add(k);
+      }
+    }
+    dels.push(...delsThen, ...delsElse);
+  }
+  for (const op of ops) {
+    if (op.type !== 'put') continue;
+    const k = latin1(op.key);
+    if (puts.has(k) || intersects(dels, op.key)) fail(ctx, ErrorNumber.DUPLICATE_KEY);
+    puts.add(k);
+  }
+  return [puts, dels];
+}
+
+/**
+ * Checks a whole batch against docs/codec.md ("Validation") and returns its op count. Throws the
+ * MetaStoreError of the first failing op; nothing has been applied when it throws.
+ */
+export function validateBatch(bytes: Uint8Array, limits?: BatchLimits): number {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new MetaStoreError('ERR_MALFORMED_BATCH', 'malformed batch (batch header): a batch must be a Uint8Array', { opIndex: -1 });
+  }
+  const len = bytes.length;
+  if (len < BATCH_HEADER_BYTES || bytes[0] !== 0x4d || bytes[1] !== 0x53 || bytes[2] !== 0x42) {
+    throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, 'bad magic or short header');
+  }
+  if (bytes[3] !== CODEC_VERSION) throw errorFromNumber(ErrorNumber.UNSUPPORTED_VERSION, -1, `version ${bytes[3]}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ctx: Ctx = {
+    bytes,
+    view,
+    len,
+    maxKey: limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES,
+    maxValue: limits?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+    index: 0,
+  };
+  const budget = limits?.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+  const count = view.getUint32(4, true);
+  let p = BATCH_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    ctx.index = i;
+    p = validateOp(ctx, p, budget, false);
+  }
+  if (p !== len) throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, `${len - p} bytes after the last op`);
+  return count;
+}
+
+/** Validates and decodes a batch into op objects (keys and values are views of `bytes`). */
+export function decodeBatch(bytes: Uint8Array, limits?: BatchLimits): Op[] {
+  const count = validateBatch(bytes, limits);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ops: Op[] = [];
+  let p = BATCH_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    const [op, next] = decodeOpAt(bytes, view, p);
+    ops.push(op);
+    p = next;
+  }
+  return ops;
+}
+
+function rangeInt(request: Record<string, unknown>, name: string): number {
+  const value = request[name];
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be a safe integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Checks a range request given to an engine directly (not through a batch) and returns it
+ * complete: the same checks, in the same order, that a RANGE op of a batch gets, plus type checks
+ * of the fields.
+ */
+export function checkRangeOp(request: unknown, limits?: BatchLimits): RangeOp {
+  if (request === null || typeof request !== 'object') {
+    throw new MetaStoreError('ERR_INVALID_TYPE', `a range request must be an object, got ${request === null ? 'null' : typeof request}`);
+  }
+  const r = request as Record<string, unknown>;
+  const key = r.key;
+  const rangeEnd = r.rangeEnd ?? EMPTY;
+  if (!(key instanceof Uint8Array)) throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a Uint8Array');
+  if (!(rangeEnd instanceof Uint8Array)) throw new MetaStoreError('ERR_INVALID_TYPE', 'rangeEnd must be a Uint8Array');
+  const op: RangeOp = {
+    type: 'range',
+    key,
+    rangeEnd,
+    limit: rangeInt(r, 'limit'),
+    revision: rangeInt(r, 'revision'),
+    sortOrder: (r.sortOrder ?? 0) as SortOrder,
+    sortTarget: (r.sortTarget ?? 0) as SortTarget,
+    keysOnly: r.keysOnly === true,
+    countOnly: r.countOnly === true,
+    serializable: r.serializable === true,
+    minModRevision: rangeInt(r, 'minModRevision'),
+    maxModRevision: rangeInt(r, 'maxModRevision'),
+    minCreateRevision: rangeInt(r, 'minCreateRevision'),
+    maxCreateRevision: rangeInt(r, 'maxCreateRevision'),
+  };
+  const maxKey = limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
+  if (key.length === 0) throw errorFromNumber(ErrorNumber.KEY_NOT_PROVIDED);
+  if (key.length > maxKey) throw errorFromNumber(ErrorNumber.KEY_TOO_LARGE, undefined, `${key.length} > ${maxKey} bytes`);
+  if (!isEnum(op.sortOrder, 2) || !isEnum(op.sortTarget, 4)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
+  return op;
+}

@@ -1,0 +1,308 @@
+/** Writing batches in the op codec, version 1 (docs/codec.md). */
+
+import type { Bytes } from '../bytes.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
+import type { CompareResult, CompareTarget, Op, RangeOp } from '../types.js';
+import {
+  BATCH_HEADER_BYTES,
+  CODEC_VERSION,
+  COMPARE_FIXED,
+  CompactFlag,
+  DELETE_FIXED,
+  DeleteFlag,
+  isEnum,
+  LEASE_GRANT_FIXED,
+  OpType,
+  PUT_FIXED,
+  PutFlag,
+  RANGE_FIXED,
+  RangeFlag,
+  TWO_32,
+  TXN_FIXED,
+} from './constants.js';
+
+const utf8 = new TextEncoder();
+
+/** Options of a put as the codec carries them. */
+export interface PutFields {
+  lease?: number;
+  prevKv?: boolean;
+  ignoreValue?: boolean;
+  ignoreLease?: boolean;
+}
+
+/** Fields of a range request; see {@link RangeOp}. */
+export type RangeFields = Partial<Omit<RangeOp, 'type' | 'key'>>;
+
+/** A compare as the writer takes it (unset numbers are 0, unset bytes empty). */
+export interface CompareFields {
+  key: Bytes;
+  rangeEnd?: Bytes;
+  target: CompareTarget;
+  result: CompareResult;
+  operand?: number;
+  value?: Bytes;
+}
+
+/**
+ * Builds one batch. Strings are UTF-8 encoded straight into the batch buffer. The writer can be
+ * reused: {@link BatchWriter.reset} starts a new batch in the same memory.
+ */
+export class BatchWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = BATCH_HEADER_BYTES;
+  private ops = 0;
+
+  /** `initial`: a starting size in bytes, or a buffer to write into until it is outgrown. */
+  constructor(initial: number | Uint8Array = 256) {
+    this.buf = typeof initial === 'number' ? new Uint8Array(Math.max(initial, 64)) : initial;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.reset();
+  }
+
+  /** Number of ops written so far. */
+  get count(): number {
+    return this.ops;
+  }
+
+  /** Bytes written so far, header included. */
+  get byteLength(): number {
+    return this.pos;
+  }
+
+  reset(): this {
+    this.buf[0] = 0x4d; // M
+    this.buf[1] = 0x53; // S
+    this.buf[2] = 0x42; // B
+    this.buf[3] = CODEC_VERSION;
+    this.pos = BATCH_HEADER_BYTES;
+    this.ops = 0;
+    return this;
+  }
+
+  put(key: Bytes, value: Bytes, fields?: PutFields): this {
+    const lease = fields?.lease ?? 0;
+    let flags = 0;
+    if (fields?.prevKv) flags |= PutFlag.PREV_KV;
+    if (fields?.ignoreValue) flags |= PutFlag.IGNORE_VALUE;
+    if (fields?.ignoreLease) flags |= PutFlag.IGNORE_LEASE;
+    const start = this.pos;
+    this.ensure(PUT_FIXED + maxLen(key) + maxLen(value));
+    this.buf[start] = OpType.PUT;
+    this.buf[start + 1] = flags;
+    this.i64(start + 2, lease);
+    let p = start + PUT_FIXED;
+    const keyLen = this.bytes(p, key);
+    p += keyLen;
+    const valueLen = this.bytes(p, value);
+    this.view.setUint32(start + 10, keyLen, true);
+    this.view.setUint32(start + 14, valueLen, true);
+    this.pos = p + valueLen;
+    this.ops++;
+    return this;
+  }
+
+  /** Deletes `key`, or the range [key, rangeEnd) when `rangeEnd` is non-empty. */
+  deleteRange(key: Bytes, rangeEnd?: Bytes, prevKv = false): this {
+    const end = rangeEnd ?? EMPTY;
+    const start = this.pos;
+    this.ensure(DELETE_FIXED + maxLen(key) + maxLen(end));
+    this.buf[start] = OpType.DELETE_RANGE;
+    this.buf[start + 1] = prevKv ? DeleteFlag.PREV_KV : 0;
+    let p = start + DELETE_FIXED;
+    const keyLen = this.bytes(p, key);
+    p += keyLen;
+    const endLen = this.bytes(p, end);
+    this.view.setUint32(start + 2, keyLen, true);
+    this.view.setUint32(start + 6, endLen, true);
+    this.pos = p + endLen;
+    this.ops++;
+    return this;
+  }
+
+  range(key: Bytes, fields?: RangeFields): this {
+    const end = fields?.rangeEnd ?? EMPTY;
+    let flags = 0;
+    if (fields?.keysOnly) flags |= RangeFlag.KEYS_ONLY;
+    if (fields?.countOnly) flags |= RangeFlag.COUNT_ONLY;
+    if (fields?.serializable) flags |= RangeFlag.SERIALIZABLE;
+    const sortOrder = fields?.sortOrder ?? 0;
+    const sortTarget = fields?.sortTarget ?? 0;
+    if (!isEnum(sortOrder, 2) || !isEnum(sortTarget, 4)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
+    const start = this.pos;
+    this.ensure(RANGE_FIXED + maxLen(key) + maxLen(end));
+    const b = this.buf;
+    b[start] = OpType.RANGE;
+    b[start + 1] = flags;
+    b[start + 2] = sortOrder;
+    b[start + 3] = sortTarget;
+    this.i64(start + 4, fields?.limit ?? 0);
+    this.i64(start + 12, fields?.revision ?? 0);
+    this.i64(start + 20, fields?.minModRevision ?? 0);
+    this.i64(start + 28, fields?.maxModRevision ?? 0);
+    this.i64(start + 36, fields?.minCreateRevision ?? 0);
+    this.i64(start + 44, fields?.maxCreateRevision ?? 0);
+    let p = start + RANGE_FIXED;
+    const keyLen = this.bytes(p, key);
+    p += keyLen;
+    const endLen = this.bytes(p, end);
+    this.view.setUint32(start + 52, keyLen, true);
+    this.view.setUint32(start + 56, endLen, true);
+    this.pos = p + endLen;
+    this.ops++;
+    return this;
+  }
+
+  /**
+   * A transaction. Its branches' ops are written by `success` and `failure`, which receive this
+   * writer (nested transactions included); their ops do not count as top-level ops.
+   */
+  txn(compare: readonly CompareFields[], success: (w: BatchWriter) => void, failure: (w: BatchWriter) => void): this {
+    const start = this.pos;
+    this.ensure(TXN_FIXED);
+    this.buf[start] = OpType.TXN;
+    this.buf[start + 1] = 0;
+    this.view.setUint32(start + 2, compare.length, true);
+    this.pos = start + TXN_FIXED;
+    for (const c of compare) this.compare(c);
+    const top = this.ops;
+    success(this);
+    const successCount = this.ops - top;
+    failure(this);
+    const failureCount = this.ops - top - successCount;
+    this.view.setUint32(start + 6, successCount, true);
+    this.view.setUint32(start + 10, failureCount, true);
+    this.ops = top + 1;
+    return this;
+  }
+
+  leaseGrant(id: number, ttl: number): this {
+    const start = this.pos;
+    this.ensure(LEASE_GRANT_FIXED);
+    this.buf[start] = OpType.LEASE_GRANT;
+    this.buf[start + 1] = 0;
+    this.i64(start + 2, id);
+    this.i64(start + 10, ttl);
+    this.pos = start + LEASE_GRANT_FIXED;
+    this.ops++;
+    return this;
+  }
+
+  leaseRevoke(id: number): this {
+    return this.idOp(OpType.LEASE_REVOKE, 0, id);
+  }
+
+  compact(revision: number, physical = false): this {
+    return this.idOp(OpType.COMPACT, physical ? CompactFlag.PHYSICAL : 0, revision);
+  }
+
+  private idOp(type: number, flags: number, n: number): this {
+    const start = this.pos;
+    this.ensure(10);
+    this.buf[start] = type;
+    this.buf[start + 1] = flags;
+    this.i64(start + 2, n);
+    this.pos = start + 10;
+    this.ops++;
+    return this;
+  }
+
+  private compare(c: CompareFields): void {
+    if (!isEnum(c.target, 4) || !isEnum(c.result, 3)) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', `invalid compare target ${String(c.target)} or result ${String(c.result)}`);
+    }
+    const end = c.rangeEnd ?? EMPTY;
+    const value = c.value ?? EMPTY;
+    const start = this.pos;
+    this.ensure(COMPARE_FIXED + maxLen(c.key) + maxLen(end) + maxLen(value));
+    this.buf[start] = c.target;
+    this.buf[start + 1] = c.result;
+    this.i64(start + 2, c.operand ?? 0);
+    let p = start + COMPARE_FIXED;
+    const keyLen = this.bytes(p, c.key);
+    p += keyLen;
+    const endLen = this.bytes(p, end);
+    p += endLen;
+    const valueLen = this.bytes(p, value);
+    this.view.setUint32(start + 10, keyLen, true);
+    this.view.setUint32(start + 14, endLen, true);
+    this.view.setUint32(start + 18, valueLen, true);
+    this.pos = p + valueLen;
+  }
+
+  /** Writes any decoded op (the inverse of {@link decodeBatch}). */
+  op(op: Op): this {
+    switch (op.type) {
+      case 'put':
+        return this.put(op.key, op.value, op);
+      case 'deleteRange':
+        return this.deleteRange(op.key, op.rangeEnd, op.prevKv);
+      case 'range':
+        return this.range(op.key, op);
+      case 'txn':
+        return this.txn(
+          op.compare,
+          (w) => op.success.forEach((o) => w.op(o)),
+          (w) => op.failure.forEach((o) => w.op(o)),
+        );
+      case 'leaseGrant':
+        return this.leaseGrant(op.id, op.ttl);
+      case 'leaseRevoke':
+        return this.leaseRevoke(op.id);
+      case 'compact':
+        return this.compact(op.revision, op.physical);
+    }
+  }
+
+  /** The batch so far, as a view of the writer's memory (valid until the next write or reset). */
+  peek(): Uint8Array {
+    this.view.setUint32(4, this.ops, true);
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** A copy of the batch, safe to keep. */
+  finish(): Uint8Array {
+    return this.peek().slice();
+  }
+
+  private ensure(extra: number): void {
+    const need = this.pos + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  private i64(at: number, n: number): void {
+    if (!Number.isSafeInteger(n)) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', `expected a safe integer, got ${String(n)}`);
+    }
+    const hi = Math.floor(n / TWO_32);
+    this.view.setUint32(at, n - hi * TWO_32, true);
+    this.view.setInt32(at + 4, hi, true);
+  }
+
+  private bytes(at: number, data: Bytes): number {
+    if (typeof data === 'string') return utf8.encodeInto(data, this.buf.subarray(at)).written;
+    this.buf.set(data, at);
+    return data.length;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function maxLen(data: Bytes): number {
+  return typeof data === 'string' ? data.length * 3 : data.length;
+}
+
+
+/** Encodes ops into one batch. */
+export function encodeBatch(ops: Iterable<Op>): Uint8Array {
+  const w = new BatchWriter();
+  for (const op of ops) w.op(op);
+  return w.finish();
+}
