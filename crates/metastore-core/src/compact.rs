@@ -41,7 +41,10 @@ impl Apply<'_> {
                             gone.push(entry.key.clone());
                             return false;
                         }
-                        h.shrink_to_fit();
+                        // Give memory back only when most of it is idle; steady writers regrow it.
+                        if h.capacity() > 4 * h.len().max(1) {
+                            h.shrink_to_fit();
+                        }
                         true
                     });
                     gone

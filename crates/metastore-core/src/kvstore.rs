@@ -347,15 +347,21 @@ impl Apply<'_> {
         Some(prev)
     }
 
-    /// One put request.
+    /// One put request: one shard lock for the checks and the write.
     pub(crate) fn put(&mut self, op: &PutRef<'_>, out: &mut ResultWriter) {
-        if let Err(number) = self.check_put(op, self.exists(op.key)) {
+        let hash = hash_key(op.key);
+        let store = self.store;
+        let mut shard = store.shards.shard(shard_of(hash)).write();
+        let exists = crate::shards::find(&shard, hash, op.key).is_some_and(|e| e.live().is_some());
+        if let Err(number) = self.check_put(op, exists) {
             out.error(self.rev, number);
             return;
         }
         self.rev += 1;
-        let prev = self.put_at(op, self.rev, 0);
-        out.put(self.rev, prev.as_ref().map(|kv| (op.key, kv)));
+        let mut effect = put_in_shard(&mut shard, hash, op, self.rev, 0, op.flags & PUT_PREV_KV != 0, self.events.as_mut());
+        drop(shard);
+        self.settle_put(&mut effect);
+        out.put(self.rev, effect.prev.as_ref().map(|kv| (op.key, kv)));
     }
 
     /// Live keys of a delete's range, in key order.
