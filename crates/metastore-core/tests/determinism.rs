@@ -12,7 +12,12 @@ use proptest::prelude::*;
 enum TestOp {
     Put { key: u8, value: Vec<u8>, flags: u8, lease: i64 },
     Delete { key: u8, end: Option<u8>, prev: bool },
-    Range { key: u8, end: u8, limit: i64, order: u8, target: u8, flags: u8 },
+    Range { key: u8, end: u8, limit: i64, order: u8, target: u8, flags: u8, revision: i64 },
+    Grant { id: i64 },
+    Revoke { id: i64 },
+    Compact { back: i64 },
+    /// if version(key) > n then put key2 else delete key2
+    Txn { key: u8, n: i64, key2: u8 },
 }
 
 fn key(k: u8) -> Vec<u8> {
@@ -21,7 +26,7 @@ fn key(k: u8) -> Vec<u8> {
 
 fn op_strategy() -> impl Strategy<Value = TestOp> {
     prop_oneof![
-        6 => (0u8..10, proptest::collection::vec(any::<u8>(), 0..4), 0u8..8, prop_oneof![9 => Just(0i64), 1 => Just(1i64)]).prop_map(
+        6 => (0u8..10, proptest::collection::vec(any::<u8>(), 0..4), 0u8..8, prop_oneof![6 => Just(0i64), 1 => Just(1i64), 1 => Just(2i64)]).prop_map(
             |(key, value, flags, lease)| {
                 // ignoreValue needs an empty value and ignoreLease lease 0 (else the batch is refused).
                 let value = if flags & PUT_IGNORE_VALUE != 0 { vec![] } else { value };
@@ -30,17 +35,31 @@ fn op_strategy() -> impl Strategy<Value = TestOp> {
             }
         ),
         3 => (0u8..10, proptest::option::weighted(0.3, 0u8..11), any::<bool>()).prop_map(|(key, end, prev)| TestOp::Delete { key, end, prev }),
-        1 => (0u8..10, 0u8..11, 0i64..4, 0u8..3, 0u8..5, 0u8..4).prop_map(|(key, end, limit, order, target, flags)| TestOp::Range { key, end, limit, order, target, flags }),
+        1 => (0u8..10, 0u8..11, 0i64..4, 0u8..3, 0u8..5, 0u8..4, 0i64..6).prop_map(|(key, end, limit, order, target, flags, revision)| TestOp::Range { key, end, limit, order, target, flags, revision }),
+        1 => (1i64..3).prop_map(|id| TestOp::Grant { id }),
+        1 => (1i64..3).prop_map(|id| TestOp::Revoke { id }),
+        1 => (0i64..4).prop_map(|back| TestOp::Compact { back }),
+        1 => (0u8..10, 0i64..3, 0u8..10).prop_map(|(key, n, key2)| TestOp::Txn { key, n, key2 }),
     ]
 }
 
+/// Ops that name a revision (ranges, compactions) use small absolute ones: every run starts from a
+/// fresh store, so the outcome, errors for future or compacted revisions included, must agree.
 fn encode(ops: &[TestOp]) -> Vec<u8> {
     let mut b = BatchBuilder::new();
     for op in ops {
         match op {
             TestOp::Put { key: k, value, flags, lease } => b.put(&key(*k), value, *lease, *flags),
             TestOp::Delete { key: k, end, prev } => b.delete_range(&key(*k), &end.map(key).unwrap_or_default(), *prev),
-            TestOp::Range { key: k, end, limit, order, target, flags } => b.range(&key(*k), &key(*end), *flags, *order, *target, [*limit, 0, 0, 0, 0, 0]),
+            TestOp::Range { key: k, end, limit, order, target, flags, revision } => b.range(&key(*k), &key(*end), *flags, *order, *target, [*limit, *revision, 0, 0, 0, 0]),
+            TestOp::Grant { id } => b.lease_grant(*id, 60),
+            TestOp::Revoke { id } => b.lease_revoke(*id),
+            TestOp::Compact { back } => b.compact(*back),
+            TestOp::Txn { key: k, n, key2 } => b.txn(&[(0, 1, *n, &key(*k), &[], &[])], |w| {
+                w.put(&key(*key2), b"t", 0, 0);
+            }, |w| {
+                w.delete_range(&key(*key2), &[], true);
+            }),
         };
     }
     b.finish()
