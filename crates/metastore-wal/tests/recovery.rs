@@ -1,0 +1,142 @@
+//! Crash and damage cases: reopen after appends, a torn last record at every byte offset, zeroed
+//! tails, flipped bits mid-log (refused with segment and offset), segment rotation.
+
+use metastore_wal::{Options, Wal, WalError};
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("metastore-wal-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn small() -> Options {
+    Options { segment_size: 4096 }
+}
+
+fn entry(i: u64) -> Vec<u8> {
+    format!("entry-{i}-{}", "x".repeat((i % 50) as usize)).into_bytes()
+}
+
+/// Appends `groups` groups of 3 entries and returns the segment paths.
+fn fill(dir: &Path, groups: u64) -> Vec<PathBuf> {
+    let (mut wal, entries, _) = Wal::open(dir, small()).unwrap();
+    assert!(entries.is_empty());
+    for g in 0..groups {
+        let data: Vec<Vec<u8>> = (0..3).map(|k| entry(g * 3 + k + 1)).collect();
+        let refs: Vec<&[u8]> = data.iter().map(|d| d.as_slice()).collect();
+        assert_eq!(wal.append(1, &refs).unwrap(), g * 3 + 1);
+    }
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "wal")).collect();
+    segs.sort();
+    segs
+}
+
+#[test]
+fn reopen_returns_every_entry_in_order_across_segments() {
+    let dir = temp_dir("reopen");
+    let segs = fill(&dir, 60);
+    assert!(segs.len() > 2, "small segments rotate");
+    let (mut wal, entries, recovery) = Wal::open(&dir, small()).unwrap();
+    assert_eq!(recovery.truncated, None);
+    assert_eq!(entries.len(), 180);
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!((e.index, e.term, &e.data), (i as u64 + 1, 1, &entry(i as u64 + 1)));
+    }
+    assert_eq!(wal.append(2, &[b"after"]).unwrap(), 181);
+    let (_, entries, _) = Wal::open(&dir, small()).unwrap();
+    assert_eq!(entries.last().unwrap().data, b"after");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Offset of the last record in a segment: the end of the data before the zero tail, found by
+/// reopening after dropping one group.
+fn last_record_span(path: &Path) -> (usize, usize) {
+    let data = std::fs::read(path).unwrap();
+    let end = data.iter().rposition(|&b| b != 0).unwrap() + 1;
+    let end = end.next_multiple_of(8);
+    // Records start at 32 and are 8-aligned; walk them by their length fields.
+    let mut at = 32;
+    let mut last = at;
+    while at < end {
+        let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        last = at;
+        at += (12 + len).next_multiple_of(8);
+    }
+    (last, at)
+}
+
+#[test]
+fn a_last_record_cut_at_any_byte_is_a_torn_tail_and_is_truncated() {
+    let dir = temp_dir("torn");
+    let segs = fill(&dir, 5);
+    let last_seg = segs.last().unwrap().clone();
+    let pristine = std::fs::read(&last_seg).unwrap();
+    let (start, end) = last_record_span(&last_seg);
+    for cut in start..end {
+        std::fs::write(&last_seg, &pristine[..cut]).unwrap();
+        let (mut wal, entries, recovery) = Wal::open(&dir, small()).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(entries.len(), 12, "cut at {cut}: the torn group is gone, the rest stays");
+        if cut > start {
+            assert_eq!(recovery.truncated, Some((last_seg.clone(), start as u64)), "cut at {cut}");
+        }
+        assert_eq!(wal.append(1, &[b"next"]).unwrap(), 13, "cut at {cut}: appends continue after the cut");
+        drop(wal);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_record_zeroed_from_a_sector_boundary_is_torn_but_a_flipped_bit_is_corruption() {
+    let dir = temp_dir("flip");
+    let segs = fill(&dir, 40);
+    let first = segs[0].clone();
+    // A flipped bit in the middle of the first segment: refused, naming segment and offset.
+    let mut data = std::fs::read(&first).unwrap();
+    data[100] ^= 0x10;
+    std::fs::write(&first, &data).unwrap();
+    match Wal::open(&dir, small()) {
+        Err(WalError::Corrupt { segment, offset, .. }) => assert_eq!((segment, offset <= 100), (first.clone(), true)),
+        Ok(_) => panic!("a flipped bit mid-log must refuse to open"),
+        Err(e) => panic!("unexpected {e}"),
+    }
+    data[100] ^= 0x10;
+    std::fs::write(&first, &data).unwrap();
+    assert!(Wal::open(&dir, small()).is_ok());
+    // A flipped bit inside the last record with nothing after it is still corruption (the record
+    // was written whole), not a torn tail.
+    let last = segs.last().unwrap().clone();
+    let (start, end) = last_record_span(&last);
+    let mut data = std::fs::read(&last).unwrap();
+    data[start + 14] ^= 0x01;
+    std::fs::write(&last, &data).unwrap();
+    assert!(matches!(Wal::open(&dir, small()), Err(WalError::Corrupt { .. })));
+    data[start + 14] ^= 0x01;
+    // The same record with its part in a later sector zeroed (a write that reached the disk only
+    // in part) is torn.
+    if end - start > 512 || (start / 512) != ((end - 1) / 512) {
+        let boundary = (start / 512 + 1) * 512;
+        for b in &mut data[boundary..end] {
+            *b = 0;
+        }
+        std::fs::write(&last, &data).unwrap();
+        let (_, _, recovery) = Wal::open(&dir, small()).unwrap();
+        assert_eq!(recovery.truncated, Some((last.clone(), start as u64)));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bytes_after_a_bad_record_make_it_corruption_not_a_torn_tail() {
+    let dir = temp_dir("after");
+    let segs = fill(&dir, 3);
+    let last = segs.last().unwrap().clone();
+    let (_, end) = last_record_span(&last);
+    let f = OpenOptions::new().write(true).open(&last).unwrap();
+    use std::os::unix::fs::FileExt;
+    // Garbage after the last record: it reads as a bad record followed by non-zero bytes.
+    f.write_all_at(&[0xAB; 40], end as u64).unwrap();
+    assert!(matches!(Wal::open(&dir, small()), Err(WalError::Corrupt { .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
