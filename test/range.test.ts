@@ -253,7 +253,7 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
       expect(catchSync(() => e.range(rangeOp('a', { revision: 2 }))).code).toBe('ERR_FUTURE_REV');
     });
 
-    it('0, negative and current are served; future → ERR_FUTURE_REV; older → ERR_COMPACTED', async () => {
+    it('0, negative and current are served; future → ERR_FUTURE_REV; older reads history until compacted', async () => {
       e = fresh(kind);
       put(e, ['a', '1'], ['b', '2'], ['a', '3']); // revision 4
       for (const revision of [0, -1, -1000, 4]) {
@@ -261,14 +261,21 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
         expect({ revision, keys: r.kvs.map((x) => show(x.key)), header: r.revision }).toEqual({ revision, keys: ['a', 'b'], header: 4 });
       }
       for (const revision of [5, 6, Number.MAX_SAFE_INTEGER]) expect({ revision, code: catchSync(() => e.range(rangeOp('a', { revision }))).code }).toEqual({ revision, code: 'ERR_FUTURE_REV' });
-      for (const revision of [1, 2, 3]) expect({ revision, code: catchSync(() => e.range(rangeOp('a', { revision }))).code }).toEqual({ revision, code: 'ERR_COMPACTED' });
+      // History: at 1 nothing, at 2 a=1, at 3 a=1 and b=2.
+      expect([1, 2, 3].map((revision) => e.range(rangeOp('a', { rangeEnd: 'z', revision })).kvs.map((x) => `${show(x.key)}=${show(x.value)}`))).toEqual([[], ['a=1'], ['a=1', 'b=2']]);
       // Inside a batch: per-op errors, the other ops apply.
       const r = applyOps(e, [rangeOp('a', { revision: 5 }), putOp('c', '1'), rangeOp('a', { revision: 4 }), rangeOp('a', { revision: 5 })]);
       expect(results(r)).toEqual([
         { type: 'error', revision: 4, code: 'ERR_FUTURE_REV' },
         { type: 'put', revision: 5 },
-        { type: 'error', revision: 5, code: 'ERR_COMPACTED' },
         { type: 'range', revision: 5, count: 1, more: false, kvs: [kv('a', '3', 2, 4, 2)] },
+        { type: 'range', revision: 5, count: 1, more: false, kvs: [kv('a', '3', 2, 4, 2)] },
+      ]);
+      // Below the compacted revision: ERR_COMPACTED.
+      expect(results(applyOps(e, [{ type: 'compact', revision: 3, physical: false }, rangeOp('a', { revision: 2 }), rangeOp('a', { revision: 3 })]))).toEqual([
+        { type: 'compact', revision: 5 },
+        { type: 'error', revision: 5, code: 'ERR_COMPACTED' },
+        { type: 'range', revision: 5, count: 1, more: false, kvs: [kv('a', '1', 2, 2, 1)] },
       ]);
       // Through the façade.
       const s = await MetaStore.open({ engine: kind });
@@ -277,6 +284,8 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
         await s.put('a', '2');
         expect(s.range({ key: 'a', revision: 3 }).count).toBe(1);
         expect(catchSync(() => s.range({ key: 'a', revision: 4 })).code).toBe('ERR_FUTURE_REV');
+        expect(s.range({ key: 'a', revision: 2 }).kvs.map((x) => show(x.value))).toEqual(['1']);
+        await s.compact(3);
         expect(catchSync(() => s.range({ key: 'a', revision: 2 })).code).toBe('ERR_COMPACTED');
       } finally {
         await s.close();
@@ -309,7 +318,7 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
       { type: 'put', revision: 3 },
       { type: 'put', revision: 4 },
       { type: 'range', revision: 4, count: 2, more: false, kvs: [kv('a', '2', 2, 3, 2), kv('b', '1', 4, 4, 1)] },
-      { type: 'error', revision: 4, code: 'ERR_COMPACTED' },
+      { type: 'range', revision: 4, count: 1, more: false, kvs: [kv('a', '1', 2, 2, 1)] },
       { type: 'error', revision: 4, code: 'ERR_FUTURE_REV' },
       { type: 'deleteRange', revision: 5, deleted: 1, prevKvs: [] },
       { type: 'range', revision: 5, count: 1, more: false, kvs: [] },

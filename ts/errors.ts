@@ -26,11 +26,12 @@ export type ErrorCode =
   | 'ERR_INVALID_TYPE'
   | 'ERR_INVALID_RANGE'
   | 'ERR_INVALID_OPTION'
+  | 'ERR_WATCH_OVERFLOW'
   | 'ERR_CLOSED'
   | 'ERR_NATIVE_UNAVAILABLE';
 
 /** The etcd (gRPC status) category an error belongs to, for callers that map to etcd's API. */
-export type ErrorCategory = 'InvalidArgument' | 'NotFound' | 'OutOfRange' | 'FailedPrecondition' | 'Internal' | 'Unavailable';
+export type ErrorCategory = 'InvalidArgument' | 'NotFound' | 'OutOfRange' | 'FailedPrecondition' | 'ResourceExhausted' | 'Internal' | 'Unavailable';
 
 interface ErrorInfo {
   readonly code: ErrorCode;
@@ -87,6 +88,7 @@ const CATEGORY_OF: Partial<Record<ErrorCode, ErrorCategory>> = {
   ERR_INVALID_RANGE: 'InvalidArgument',
   ERR_INVALID_OPTION: 'InvalidArgument',
   ERR_CLOSED: 'Unavailable',
+  ERR_WATCH_OVERFLOW: 'ResourceExhausted',
   ERR_NATIVE_UNAVAILABLE: 'Unavailable',
 };
 

@@ -5,8 +5,17 @@
  */
 
 export { MetaStore, WriteBatch } from './store.js';
-export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse } from './store.js';
-export type { KeySelector, RangeOptions, SortTargetName, SortOrderName } from './options.js';
+export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './store.js';
+export type { KeySelector, RangeOptions, SortTargetName, SortOrderName, WatchOptions, WatchFilter } from './options.js';
+export { Txn, op } from './txn.js';
+export type { TxnRequest, TxnRequestOp, TxnCompare, TxnPut, TxnDelete, TxnResponse, TxnOpResponse, CompareTargetName, CompareOp } from './txn.js';
+export { LeaseClient } from './lease.js';
+export type { LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse, LeaseTimeToLiveResponse } from './lease.js';
+export { DEFAULT_LEASE_CHECK_INTERVAL_MS, monotonicClock } from './lessor.js';
+export type { LeaseClock } from './lessor.js';
+export type { AutoCompactionOptions } from './compactor.js';
+export { Watcher, DEFAULT_MAX_QUEUED_EVENTS } from './watch/watcher.js';
+export type { WatchResponse, WatchCancel, WatchCancelReason } from './watch/watcher.js';
 export { MetaStoreError } from './errors.js';
 export type { ErrorCode, ErrorCategory } from './errors.js';
 export { createEngine } from './engine.js';
@@ -15,7 +24,18 @@ export { BatchWriter, decodeBatch, encodeBatch, validateBatch, CODEC_VERSION } f
 export type { PutFields, RangeFields, BatchLimits } from './codec.js';
 export { prefixEnd, bytesToString, toBytes } from './bytes.js';
 export type { Bytes } from './bytes.js';
-export { SortOrder, SortTarget, DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES } from './types.js';
+export {
+  SortOrder,
+  SortTarget,
+  CompareTarget,
+  CompareResult,
+  EventsMode,
+  DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_VALUE_BYTES,
+  DEFAULT_MAX_TXN_OPS,
+  DEFAULT_MIN_LEASE_TTL,
+  MAX_LEASE_TTL,
+} from './types.js';
 export type {
   KeyValue,
   Engine,
@@ -30,4 +50,16 @@ export type {
   PutOp,
   DeleteRangeOp,
   RangeOp,
+  TxnOp,
+  Compare,
+  RequestOp,
+  LeaseGrantOp,
+  LeaseRevokeOp,
+  CompactOp,
+  TxnResult,
+  LeaseGrantResult,
+  LeaseRevokeResult,
+  CompactResult,
+  WatchEvent,
+  LeaseInfo,
 } from './types.js';

@@ -140,3 +140,68 @@ export function keyArg(key: unknown): Bytes {
   if (typeof key === 'string' || key instanceof Uint8Array) return key;
   throw new MetaStoreError('ERR_INVALID_TYPE', `key must be a string or a Uint8Array, got ${describe(key)}`);
 }
+
+/** A watch filter (etcd's WatchCreateRequest.filters): drop put or delete events. */
+export type WatchFilter = 'noPut' | 'noDelete';
+
+/** Options of {@link MetaStore.watch}: what to watch (a key selector) and how. */
+export interface WatchOptions extends KeySelector {
+  /**
+   * First revision to deliver, inclusive: history from it is replayed, then live events follow.
+   * 0 or absent: from now (the first event is above the current revision). Above the current
+   * revision: silent until reached. Below the compacted revision: the watcher is cancelled with
+   * reason `'compacted'` and `compactRevision`.
+   */
+  startRevision?: number;
+  /** Events carry the key-value as it was before (`prevKv`), when known. */
+  prevKv?: boolean;
+  /** Drop put and/or delete events. */
+  filters?: WatchFilter[];
+  /**
+   * Most events held for a consumer that has not taken them (default 10,000; replayed history
+   * does not count). Past it the watcher is cancelled with reason `'overflow'` and the revision
+   * to resume from; events are never dropped silently.
+   */
+  maxQueuedEvents?: number;
+  /** Emit `'progress'` every this many ms while the watcher is idle and synced (0 / absent: never). */
+  progressNotifyMs?: number;
+}
+
+/** Watch options, checked and resolved. */
+export interface ResolvedWatchOptions {
+  key: Uint8Array;
+  rangeEnd: Uint8Array;
+  startRevision: number;
+  prevKv: boolean;
+  noPut: boolean;
+  noDelete: boolean;
+  maxQueuedEvents: number;
+  progressNotifyMs: number;
+}
+
+/** Checks watch options (typed errors) and resolves the selector. */
+export function checkWatchOptions(options: WatchOptions): ResolvedWatchOptions {
+  const { key, rangeEnd } = resolveSelector(options);
+  const filters = options.filters ?? [];
+  if (!Array.isArray(filters) || filters.some((f) => f !== 'noPut' && f !== 'noDelete')) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `filters must be an array of 'noPut' / 'noDelete', got ${JSON.stringify(filters)}`);
+  }
+  const maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
+  if (!Number.isSafeInteger(maxQueuedEvents) || maxQueuedEvents < 1) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `maxQueuedEvents must be an integer ≥ 1, got ${String(maxQueuedEvents)}`);
+  }
+  const progressNotifyMs = options.progressNotifyMs ?? 0;
+  if (typeof progressNotifyMs !== 'number' || !Number.isFinite(progressNotifyMs) || progressNotifyMs < 0) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `progressNotifyMs must be a number ≥ 0, got ${String(progressNotifyMs)}`);
+  }
+  return {
+    key,
+    rangeEnd,
+    startRevision: revisionOption('startRevision', options.startRevision),
+    prevKv: options.prevKv === true,
+    noPut: filters.includes('noPut'),
+    noDelete: filters.includes('noDelete'),
+    maxQueuedEvents,
+    progressNotifyMs,
+  };
+}

@@ -2,14 +2,24 @@
  * The façade: `MetaStore`, in the idioms of the etcd3 npm client. Writes are encoded once into
  * the op codec and applied by the engine (later: proposed to the log first); reads go to the
  * engine directly and are synchronous.
+ *
+ * Every write goes through one path ({@link MetaStore.applyBatch}): apply, then hand the batch's
+ * events to the watchers, then let auto-compaction look at the new revision. Clocks (lease
+ * expiry, periodic compaction) live outside apply and act by proposing ops on that same path.
  */
 
 import { bytesToString, toBytes, type Bytes } from './bytes.js';
 import { BatchWriter } from './codec.js';
+import { AutoCompactor, checkAutoCompaction, type AutoCompactionOptions } from './compactor.js';
 import { createEngine, type EngineKind } from './engine.js';
 import { MetaStoreError } from './errors.js';
-import { keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './options.js';
-import type { BatchResult, DeleteRangeResult, Engine, EngineOptions, KeyValue, OpResult, PutResult, RangeResult } from './types.js';
+import { LeaseClient } from './lease.js';
+import { Lessor, monotonicClock, type LeaseClock } from './lessor.js';
+import { checkWatchOptions, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './options.js';
+import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './txn.js';
+import { EventsMode, type BatchResult, type DeleteRangeResult, type Engine, type EngineOptions, type KeyValue, type OpResult, type PutResult, type RangeResult } from './types.js';
+import { WatchableStore } from './watch/watchable-store.js';
+import { Watcher, type WatcherHost } from './watch/watcher.js';
 
 /** Options of {@link MetaStore.open}. */
 export interface OpenOptions extends EngineOptions {
@@ -19,6 +29,31 @@ export interface OpenOptions extends EngineOptions {
    * the pure-TS engine.
    */
   engine?: 'auto' | EngineKind;
+  /**
+   * The clock of lease expiry and periodic compaction, in ms (`{ now() }`). Default:
+   * `performance.now()`. Inject a fake one in tests; apply never reads it.
+   */
+  clock?: LeaseClock;
+  /** Period of the lease expiry check in ms (etcd's 500 ms, the default); 0: no timer. */
+  leaseCheckIntervalMs?: number;
+  /**
+   * Automatic compaction, etcd's retention modes: `{ mode: 'revision', retention: N }` keeps
+   * the last N revisions; `{ mode: 'periodic', periodMs }` keeps `periodMs` of history.
+   * Default: none (call {@link MetaStore.compact}).
+   */
+  autoCompaction?: AutoCompactionOptions;
+}
+
+/** Options of {@link MetaStore.compact}. */
+export interface CompactOptions {
+  /** etcd's `physical` (wait until the space is reclaimed): accepted; compaction here is always immediate. */
+  physical?: boolean;
+}
+
+/** Response of {@link MetaStore.compact}. */
+export interface CompactResponse {
+  /** The store revision (compaction does not change it). */
+  revision: number;
 }
 
 /** Options of {@link MetaStore.put}. */
@@ -130,13 +165,72 @@ export class WriteBatch {
 export class MetaStore implements AsyncDisposable {
   private engineInstance: Engine | undefined;
   private readonly writer = new BatchWriter(512);
+  private readonly watchable = new WatchableStore();
+  private readonly watcherHost: WatcherHost;
+  private nextWatchId = 0;
+  /** The revision at close, for watchers still flushing. */
+  private finalRevision = 0;
+  private readonly lessor: Lessor;
+  private readonly compactor: AutoCompactor | undefined;
+  /**
+   * Leases: `grant(ttl, { id })`, `revoke(id)`, `keepAlive(id)`, `timeToLive(id, { keys })`,
+   * `list()`. See {@link LeaseClient}.
+   */
+  readonly lease: LeaseClient;
 
   private constructor(
     engine: Engine,
     /** Why the native engine did not load, when `engine: 'auto'` fell back to the pure-TS one. */
     readonly nativeLoadError: Error | undefined,
+    options: OpenOptions,
+    autoCompaction: AutoCompactionOptions | undefined,
   ) {
     this.engineInstance = engine;
+    const clock = options.clock ?? monotonicClock;
+    this.watcherHost = {
+      revision: () => this.engineInstance?.revision ?? this.finalRevision,
+      unregister: (w) => this.watchable.remove(w),
+    };
+    this.lessor = new Lessor(
+      {
+        engine: () => this.live(),
+        revokeExpired: (ids) => {
+          const w = this.writer.reset();
+          for (const id of ids) w.leaseRevoke(id);
+          this.apply(w.peek()); // a lease gone meanwhile is an op error in its slot: fine
+        },
+      },
+      { clock, checkIntervalMs: options.leaseCheckIntervalMs },
+    );
+    // A store opened over existing state (later: after a restart) gives every lease a full TTL.
+    this.lessor.promote();
+    this.lease = new LeaseClient({
+      lessor: () => {
+        this.live();
+        return this.lessor;
+      },
+      grant: (id, ttl) => this.applyOne(this.writer.reset().leaseGrant(id, ttl).peek()),
+      revoke: (id) => this.applyOne(this.writer.reset().leaseRevoke(id).peek()),
+      leases: () => this.live().leases(),
+    });
+    this.compactor =
+      autoCompaction === undefined
+        ? undefined
+        : new AutoCompactor(
+            {
+              revisions: () => {
+                const e = this.live();
+                return { revision: e.revision, compactRevision: e.compactRevision, size: e.size };
+              },
+              compact: (revision) => {
+                // A separate writer: this runs right after another write, inside its call.
+                const r = this.apply(new BatchWriter(64).compact(revision).peek()).result(0);
+                if (r.type === 'error' && r.error.code !== 'ERR_COMPACTED') throw r.error;
+              },
+            },
+            autoCompaction,
+            clock,
+          );
   }
 
   /** Opens an in-memory store. */
@@ -145,13 +239,26 @@ export class MetaStore implements AsyncDisposable {
     if (choice !== 'auto' && choice !== 'native' && choice !== 'js') {
       throw new MetaStoreError('ERR_INVALID_OPTION', `engine must be 'auto', 'native' or 'js', got ${String(choice)}`);
     }
-    if (choice !== 'auto') return new MetaStore(createEngine(choice, options), undefined);
+    const clock = options.clock;
+    if (clock !== undefined && (clock === null || typeof clock.now !== 'function')) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', 'clock must be an object with a now() method returning milliseconds');
+    }
+    const interval = options.leaseCheckIntervalMs;
+    if (interval !== undefined && (typeof interval !== 'number' || !(interval >= 0) || !Number.isFinite(interval))) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', `leaseCheckIntervalMs must be a number ≥ 0, got ${String(interval)}`);
+    }
+    const autoCompaction = checkAutoCompaction(options.autoCompaction);
+    if (choice !== 'auto') return new MetaStore(createEngine(choice, options), undefined, options, autoCompaction);
+    let engine: Engine;
+    let loadError: MetaStoreError | undefined;
     try {
-      return new MetaStore(createEngine('native', options), undefined);
+      engine = createEngine('native', options);
     } catch (e) {
       if (!(e instanceof MetaStoreError) || e.code !== 'ERR_NATIVE_UNAVAILABLE') throw e;
-      return new MetaStore(createEngine('js', options), e);
+      engine = createEngine('js', options);
+      loadError = e;
     }
+    return new MetaStore(engine, loadError, options, autoCompaction);
   }
 
   /** Which engine serves this store. */
@@ -169,17 +276,22 @@ export class MetaStore implements AsyncDisposable {
     return this.live().size;
   }
 
+  /** The compacted revision: reads and watches below it fail with ERR_COMPACTED (−1: never compacted). */
+  get compactRevision(): number {
+    return this.live().compactRevision;
+  }
+
   /** Sets `key` to `value`. Rejects with ERR_LEASE_NOT_FOUND, ERR_KEY_NOT_FOUND (ignore flags) or an input error. */
   async put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
     const w = this.writer.reset().put(keyArg(key), valueArg(value), options === undefined ? undefined : { ...options, lease: leaseOption(options.lease) });
-    return toPutResponse(unwrap<PutResult>(this.applyBatch(w.peek()).result(0)));
+    return toPutResponse(unwrap<PutResult>(this.applyOne(w.peek())));
   }
 
   /** Deletes one key, or the keys a selector covers. A delete that matches nothing does not bump the revision. */
   async delete(selector: Bytes | KeySelector, options?: DeleteOptions): Promise<DeleteResponse> {
     const { key, rangeEnd } = resolveSelector(selector);
     const w = this.writer.reset().deleteRange(key, rangeEnd, options?.prevKv === true);
-    return toDeleteResponse(unwrap<DeleteRangeResult>(this.applyBatch(w.peek()).result(0)));
+    return toDeleteResponse(unwrap<DeleteRangeResult>(this.applyOne(w.peek())));
   }
 
   /** The latest key-value of `key`, or undefined. Synchronous: reads are local. */
@@ -196,10 +308,96 @@ export class MetaStore implements AsyncDisposable {
     return kv === undefined ? undefined : bytesToString(kv.value);
   }
 
-  /** etcd's Range: keys of a selector with limit, sort, filters, count. Synchronous. */
+  /**
+   * etcd's Range: keys of a selector with limit, sort, filters, count. Synchronous. With
+   * `revision`, reads the store as it was then: ERR_COMPACTED below the compacted revision,
+   * ERR_FUTURE_REV above the current one.
+   */
   range(options: RangeOptions): RangeResponse {
     const engine = this.live();
     return toRangeResponse(engine.range(toRangeOp(options)));
+  }
+
+  /**
+   * A transaction. Without an argument, a builder in the etcd3 client's idiom:
+   * `store.txn().if(key, 'value' | 'version' | 'create' | 'mod' | 'lease', '==' | '!=' | '>' | '<', v)
+   * .then(op.put(...), op.get(...)).else(...).commit()`. With a plain object
+   * (`{ compare, success, failure }`), applies it at once. Either way all its changes share one
+   * revision and its watch events arrive together. See {@link Txn.commit} for the errors.
+   */
+  txn(): Txn;
+  txn(request: TxnRequest): Promise<TxnResponse>;
+  txn(request?: TxnRequest): Txn | Promise<TxnResponse> {
+    this.live();
+    const run = async (r: TxnRequest): Promise<TxnResponse> => {
+      const w = this.writer.reset();
+      writeTxn(w, r);
+      return toTxnResponse(this.applyOne(w.peek()));
+    };
+    return request === undefined ? new Txn(run) : run(request);
+  }
+
+  /**
+   * etcd's Compact: drops the history below `revision` (per key, the newest version at or below
+   * it stays). Rejects with ERR_COMPACTED when `revision` ≤ the compacted revision (so compacting
+   * twice at one revision fails), ERR_FUTURE_REV above the current revision. The revision does
+   * not change. Watches already running are not affected.
+   */
+  async compact(revision: number, options?: CompactOptions): Promise<CompactResponse> {
+    if (typeof revision !== 'number' || !Number.isSafeInteger(revision)) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', `revision must be an integer, got ${String(revision)}`);
+    }
+    const r = this.applyOne(this.writer.reset().compact(revision, options?.physical === true).peek());
+    if (r.type === 'error') throw r.error;
+    return { revision: r.revision };
+  }
+
+  /**
+   * Runs the auto-compaction check now (its timer or the write path does it otherwise) and
+   * returns the revision compacted to, or undefined (nothing due, or no `autoCompaction`). For
+   * tests with an injected clock.
+   */
+  checkAutoCompaction(): number | undefined {
+    this.live();
+    return this.compactor?.check();
+  }
+
+  /**
+   * etcd's Watch: the changes of a key (`key`), a prefix (`prefix`) or a range (`start`+`end`,
+   * `key`+`end`, `fromKey`), from `startRevision` (inclusive; history is replayed first) or from
+   * now. Returns a {@link Watcher}: an EventEmitter (`'put'`, `'delete'`, `'data'`, `'progress'`,
+   * `'cancel'`, `'error'`) and an async iterator of responses; stop it with `cancel()`.
+   * A start revision below the compacted one gives a watcher cancelled with reason `'compacted'`
+   * and the `compactRevision`.
+   */
+  watch(options: WatchOptions): Watcher {
+    const engine = this.live();
+    const settings = checkWatchOptions(options);
+    const current = engine.revision;
+    const start = settings.startRevision;
+    const w = new Watcher(this.watcherHost, {
+      ...settings,
+      id: this.nextWatchId++,
+      minRevision: start > 0 ? start : current + 1,
+    });
+    if (start > 0 && start <= current) {
+      let history;
+      try {
+        history = engine.changes(start, settings.key, settings.rangeEnd, settings.prevKv);
+      } catch (e) {
+        if (!(e instanceof MetaStoreError) || e.code !== 'ERR_COMPACTED') throw e;
+        const compactRevision = engine.compactRevision;
+        w.stop('compacted', `watch ${w.id} cancelled: start revision ${start} is below the compacted revision ${compactRevision}`, {
+          compactRevision,
+          error: e,
+          resumeRevision: compactRevision,
+        });
+        return w;
+      }
+      w.replay(history);
+    }
+    this.watchable.add(w);
+    return w;
   }
 
   /** Starts a batch of writes applied together by {@link WriteBatch.commit}. */
@@ -209,22 +407,44 @@ export class MetaStore implements AsyncDisposable {
   }
 
   /**
-   * Engine level: applies an encoded batch (docs/codec.md) as it is. For advanced use and
-   * benchmarks; {@link BatchWriter} builds batches.
+   * Engine level: applies an encoded batch (docs/codec.md) as it is, through the store's write
+   * path (watchers see its events). For advanced use and benchmarks; {@link BatchWriter} builds
+   * batches.
    */
   applyBatch(batch: Uint8Array): BatchResult {
-    return this.live().applyBatch(batch);
+    const result = this.apply(batch);
+    this.lessor.markStale(); // it may have granted or revoked leases
+    return result;
   }
 
-  /** Closes the store and frees its memory. Later calls throw ERR_CLOSED. Idempotent. */
+  /** Closes the store and frees its memory. Watchers end with reason `'closed'`. Later calls throw ERR_CLOSED. Idempotent. */
   async close(): Promise<void> {
     const engine = this.engineInstance;
+    if (engine === undefined) return;
+    this.finalRevision = engine.revision;
     this.engineInstance = undefined;
-    engine?.close();
+    this.lessor.close();
+    this.compactor?.close();
+    for (const w of this.watchable.watchers()) w.stop('closed', `watch ${w.id} ended: the store was closed`);
+    engine.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** The write path: apply, fan the events out to watchers, then auto-compaction. */
+  private apply(batch: Uint8Array): BatchResult {
+    const engine = this.live();
+    const mode = this.watchable.eventsMode;
+    const result = engine.applyBatch(batch, mode);
+    if (mode !== EventsMode.NONE) this.watchable.notify(result.events());
+    this.compactor?.afterWrite(result.revision);
+    return result;
+  }
+
+  private applyOne(batch: Uint8Array): OpResult {
+    return this.apply(batch).result(0);
   }
 
   private live(): Engine {
