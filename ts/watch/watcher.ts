@@ -17,11 +17,8 @@ import type { KeyValue, WatchEvent } from '../types.js';
 /** Default bound of a watcher's queue of undelivered events. */
 export const DEFAULT_MAX_QUEUED_EVENTS = 10_000;
 
-/**
- * The code of an overflow cancel. Not yet in ts/errors.ts's ErrorCode union (owned by the engine
- * side); the cast goes once it is.
- */
-export const WATCH_OVERFLOW = 'ERR_WATCH_OVERFLOW' as ErrorCode;
+/** The code of an overflow cancel. */
+export const WATCH_OVERFLOW: ErrorCode = 'ERR_WATCH_OVERFLOW';
 
 /** Most revisions in one response (etcd's watchBatchMaxRevs). */
 const MAX_REVISIONS_PER_RESPONSE = 1000;
