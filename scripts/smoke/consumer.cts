@@ -8,6 +8,10 @@ async function main(): Promise<void> {
   const engine: 'native' | 'js' = store.engine;
   await store.put('k', 'v');
   const kv: KeyValue | undefined = store.get('k');
+  const txn: core.TxnResponse = await store.txn().if('k', 'mod', '>', 0).then(core.op.put('k', 'w')).commit();
+  const watcher: core.Watcher = store.watch({ key: 'k' });
+  watcher.on('delete', (deleted: KeyValue) => void deleted.key);
+  watcher.cancel();
   try {
     await store.put('', 'v');
   } catch (e) {
@@ -19,7 +23,7 @@ async function main(): Promise<void> {
   // @ts-expect-error: not an engine
   await MetaStore.open({ engine: 'wasm' });
   await store.close();
-  void [engine, kv];
+  void [engine, kv, txn];
 }
 
 void main();

@@ -10,6 +10,10 @@ import {
   type OpenOptions,
   type PutResponse,
   type RangeResponse,
+  type TxnResponse,
+  type WatchResponse,
+  op,
+  Watcher,
 } from '@metastore/core';
 
 const options: OpenOptions = { engine: 'auto', maxValueBytes: 1024 };
@@ -34,6 +38,16 @@ try {
 } catch (e) {
   if (e instanceof MetaStoreError && e.code === 'ERR_KEY_NOT_PROVIDED') void e.category;
 }
+const txn: TxnResponse = await store.txn().if('k', 'version', '>', 0).then(op.put('k', 'v2')).else(op.get('k')).commit();
+const plain: TxnResponse = await store.txn({ compare: [{ key: 'k', target: 'value', result: '==', value: 'v' }], success: [op.delete('k')] });
+const watcher: Watcher = store.watch({ prefix: 'k' });
+watcher.on('put', (changed: KeyValue) => void changed.modRevision).on('cancel', (info) => void info.reason);
+for await (const response of watcher) {
+  const r: WatchResponse = response;
+  void r;
+  break;
+}
+watcher.cancel();
 await store.close();
 {
   await using scoped = await MetaStore.open({ engine: 'js' });
@@ -44,5 +58,5 @@ await MetaStore.open({ engine: 'wasm' });
 // @ts-expect-error: reads are synchronous
 await store.get('k').then(() => {});
 
-void [engine, why, put, kv, value, keys, del];
+void [engine, why, put, kv, value, keys, del, txn, plain];
 export {};

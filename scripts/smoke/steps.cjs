@@ -1,6 +1,7 @@
 // The first program a user writes, as assertions: run against the *installed* package by
 // smoke.mjs (import) and smoke.cjs (require), which scripts/install-test.mjs copies into a fresh
-// project. Both scripts run the same STEPS, so a new feature gets its smoke step here, once.
+// project. Both scripts run the same STEPS, so a new feature gets its smoke step here, once
+// (durable mode: a step that opens a store on a path, writes, closes and reopens it).
 //
 // CommonJS so both scripts can load it on every Node version the package supports.
 'use strict';
@@ -107,11 +108,55 @@ const STEPS = [
       assert.deepEqual(store.range({ prefix: 'b/' }).kvs.map((kv) => text(kv.key)), ['b/2']);
     },
   ],
-  // TODO(#3): transactions. A step 'txn' that runs store.txn() with a compare on a key's
-  // modRevision, checks the then-branch applied atomically at one revision, and the else-branch
-  // when the compare fails.
-  // TODO(#3): watches. A step 'watch' that watches a prefix, puts a key and receives the put
-  // event with its key, value and modRevision (and a delete event after a delete).
+  [
+    'txn',
+    async (api, store) => {
+      await store.put('txn/k', 'v1');
+      const mod = store.get('txn/k').modRevision;
+      const before = store.revision;
+      // The builder form: every compare holds, so the then-branch runs, at one revision.
+      const ok = await store
+        .txn()
+        .if('txn/k', 'mod', '==', mod)
+        .then(api.op.put('txn/k', 'v2'), api.op.put('txn/other', 'x'), api.op.get('txn/k'))
+        .else(api.op.get('txn/k'))
+        .commit();
+      assert.equal(ok.succeeded, true);
+      assert.equal(ok.revision, before + 1, 'a txn is one revision');
+      assert.deepEqual(ok.responses.map((r) => r.type), ['put', 'put', 'range']);
+      assert.equal(text(ok.responses[2].kvs[0].value), 'v2');
+      assert.equal(store.get('txn/other').modRevision, before + 1);
+      // The plain-object form: the compare now fails, the else-branch runs, nothing changes.
+      const no = await store.txn({
+        compare: [{ key: 'txn/k', target: 'mod', result: '==', value: mod }],
+        success: [api.op.put('txn/k', 'v3')],
+        failure: [api.op.get('txn/k')],
+      });
+      assert.equal(no.succeeded, false);
+      assert.equal(no.revision, before + 1);
+      assert.equal(text(no.responses[0].kvs[0].value), 'v2');
+      assert.equal(store.getString('txn/k'), 'v2');
+    },
+  ],
+  [
+    'watch',
+    async (api, store) => {
+      const watcher = store.watch({ prefix: 'w/' });
+      const seen = [];
+      watcher.on('put', (kv) => seen.push(['put', text(kv.key), text(kv.value), kv.modRevision]));
+      watcher.on('delete', (kv) => seen.push(['delete', text(kv.key), kv.modRevision]));
+      const put = await store.put('w/a', '1');
+      await store.put('elsewhere', 'not watched');
+      const del = await store.delete('w/a');
+      for (let i = 0; i < 1000 && seen.length < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(seen, [
+        ['put', 'w/a', '1', put.revision],
+        ['delete', 'w/a', del.revision],
+      ]);
+      watcher.cancel();
+      assert.equal(watcher.active, false);
+    },
+  ],
   [
     'errors',
     async (api, store) => {
