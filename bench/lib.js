@@ -74,13 +74,16 @@ export function machineInfo() {
     rustc: tryRun('rustc', ['--version']),
     mitata: packageVersion('mitata'),
     lmdb: packageVersion('lmdb'),
-    commit: tryRun('git', ['rev-parse', '--short', 'HEAD']),
+    // BENCH_COMMIT: when the bench runs on an exported snapshot of a commit (no .git).
+    commit: process.env.BENCH_COMMIT || tryRun('git', ['rev-parse', '--short', 'HEAD']),
+    // Uncommitted changes to the engines or the build that was measured.
+    engineTreeDirty: process.env.BENCH_COMMIT ? false : (tryRun('git', ['status', '--porcelain', '--', 'ts', 'crates', 'native', 'Cargo.lock']) ?? '') !== '',
     addonBuilt: existsSync(addon) ? statSync(addon).mtime.toISOString() : null,
   };
 }
 
 /** Default time budget of one measurement (mitata's min_cpu_time), in ms. */
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || 400);
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || 1000);
 const QUICK_RUNS = 3;
 
 function fmtRate(opsPerSec) {
@@ -290,7 +293,8 @@ export function withUpkeep(fn, upkeep, every = 1) {
         }
         return 0;
       },
-      bench() {
+      // mitata passes as many computed parameters as this function declares: keep the one.
+      bench(_param) {
         return fn();
       },
     };

@@ -26,6 +26,8 @@ export const HEADLINE = [
   ['reads', 'get-api-1M'],
   ['reads', 'range10-api-1M'],
   ['reads', 'count-1pct-1M'],
+  ['txn', 'cas-api'],
+  ['watch', 'watch-1000'],
   ['durable', 'durable-256'],
   ['scale', 'load-10M'],
 ];
