@@ -394,12 +394,14 @@ impl Apply<'_> {
 
 /// The state-dependent checks of a put, in the order docs/codec.md gives.
 #[inline]
+/// A put request checks its lease first (etcd's applyPut); inside a transaction the key comes
+/// first (etcd's checkRequestPut), see `txn.rs`.
 pub(crate) fn check_put(op: &PutRef<'_>, exists: bool, lease_exists: impl Fn(i64) -> bool) -> Result<(), ErrorNumber> {
-    if op.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0 && !exists {
-        return Err(ErrorNumber::KeyNotFound);
-    }
     if op.lease != 0 && !lease_exists(op.lease) {
         return Err(ErrorNumber::LeaseNotFound);
+    }
+    if op.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0 && !exists {
+        return Err(ErrorNumber::KeyNotFound);
     }
     Ok(())
 }

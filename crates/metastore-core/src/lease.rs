@@ -45,7 +45,11 @@ impl Leases {
             while self.leases.contains_key(&self.next_id) || self.next_id == 0 {
                 self.next_id += 1;
             }
-            self.next_id
+            // Never hand out the same id twice, even after a revoke: a client holding a stale id
+            // must not find someone else's lease under it.
+            let id = self.next_id;
+            self.next_id += 1;
+            id
         } else {
             id
         };

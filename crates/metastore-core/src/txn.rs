@@ -40,7 +40,7 @@ impl Apply<'_> {
     pub(crate) fn txn(&mut self, t: &TxnRef<'_>, out: &mut ResultWriter) {
         let mut path = Vec::new();
         self.eval_path(t, &mut path);
-        if let Err(number) = self.check_path(t, &path, &mut 0) {
+        if let Err(number) = self.check_path(t, &path, &mut 0, &mut Vec::new()) {
             out.error(self.rev, number);
             return;
         }
@@ -72,14 +72,19 @@ impl Apply<'_> {
         kvs.iter().all(|kv| compare_kv(c, kv))
     }
 
-    /// The taken path's checks against the state before the transaction.
-    fn check_path(&self, t: &TxnRef<'_>, path: &[bool], at: &mut usize) -> Result<(), ErrorNumber> {
+    /// The taken path's checks against the state before the transaction. `deletes`: the
+    /// deletes met so far on the path; a key one of them covers is gone by the time a later put
+    /// with IGNORE_VALUE / IGNORE_LEASE runs (puts before it cannot bring it back: that would be
+    /// a duplicate key).
+    fn check_path<'b>(&self, t: &'b TxnRef<'b>, path: &[bool], at: &mut usize, deletes: &mut Vec<(&'b [u8], &'b [u8])>) -> Result<(), ErrorNumber> {
         let ok = path[*at];
         *at += 1;
         for op in if ok { &t.success } else { &t.failure } {
             match op {
+                OpRef::DeleteRange(d) => deletes.push((d.key, d.range_end)),
                 OpRef::Put(p) => {
-                    if p.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0 && !self.exists(p.key) {
+                    let gone = || deletes.iter().any(|&(key, end)| covers(key, end, p.key));
+                    if p.flags & (PUT_IGNORE_VALUE | PUT_IGNORE_LEASE) != 0 && (!self.exists(p.key) || gone()) {
                         return Err(ErrorNumber::KeyNotFound);
                     }
                     if p.lease != 0 && !self.leases.exists(p.lease) {
@@ -94,7 +99,7 @@ impl Apply<'_> {
                         return Err(ErrorNumber::Compacted);
                     }
                 }
-                OpRef::Txn(nested) => self.check_path(nested, path, at)?,
+                OpRef::Txn(nested) => self.check_path(nested, path, at, deletes)?,
                 _ => {}
             }
         }
@@ -142,6 +147,15 @@ impl Apply<'_> {
             }
         }
         out.end_txn(start, ok, exec.current(), ops.len());
+    }
+}
+
+/// Whether a delete of (key, rangeEnd) removes `k` (range rules of docs/codec.md).
+fn covers(key: &[u8], end: &[u8], k: &[u8]) -> bool {
+    match RangeEnd::parse(end) {
+        RangeEnd::Single => key == k,
+        RangeEnd::FromKey => key <= k,
+        RangeEnd::Before(end) => key <= k && k < end,
     }
 }
 
