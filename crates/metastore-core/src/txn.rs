@@ -91,11 +91,14 @@ impl Apply<'_> {
                         return Err(ErrorNumber::LeaseNotFound);
                     }
                 }
-                OpRef::Range(r) => {
+                // etcd's checkRequestRange: any non-zero revision is checked, so a negative one
+                // below the compacted revision fails here although a plain range reads it as
+                // "latest".
+                OpRef::Range(r) if r.revision != 0 => {
                     if r.revision > self.rev {
                         return Err(ErrorNumber::FutureRev);
                     }
-                    if r.revision > 0 && r.revision < self.compact_rev {
+                    if r.revision < self.compact_rev {
                         return Err(ErrorNumber::Compacted);
                     }
                 }
