@@ -7,7 +7,7 @@ import { BatchWriter } from '../ts/codec.js';
 import type { RangeFields } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
 import type { ErrorCode } from '../ts/errors.js';
-import type { BatchResult, DeleteRangeOp, Engine, KeyValue, Op, OpResult, PutOp, RangeOp } from '../ts/types.js';
+import type { BatchResult, DeleteRangeOp, Engine, KeyValue, Op, OpResult, PutOp, RangeOp, WatchEvent } from '../ts/types.js';
 
 const utf8 = new TextEncoder();
 
@@ -60,6 +60,10 @@ export type NResult =
   | { type: 'put'; revision: number; prevKv?: NKv }
   | { type: 'deleteRange'; revision: number; deleted: number; prevKvs: NKv[] }
   | { type: 'range'; revision: number; count: number; more: boolean; kvs: NKv[] }
+  | { type: 'txn'; revision: number; succeeded: boolean; responses: NResult[] }
+  | { type: 'leaseGrant'; revision: number; id: number; ttl: number }
+  | { type: 'leaseRevoke'; revision: number }
+  | { type: 'compact'; revision: number }
   | { type: 'error'; revision: number; code: ErrorCode };
 
 export function nres(r: OpResult): NResult {
@@ -70,10 +74,37 @@ export function nres(r: OpResult): NResult {
       return { type: 'deleteRange', revision: r.revision, deleted: r.deleted, prevKvs: r.prevKvs.map(nkv) };
     case 'range':
       return { type: 'range', revision: r.revision, count: r.count, more: r.more, kvs: r.kvs.map(nkv) };
+    case 'txn':
+      return { type: 'txn', revision: r.revision, succeeded: r.succeeded, responses: r.responses.map(nres) };
+    case 'leaseGrant':
+      return { type: 'leaseGrant', revision: r.revision, id: r.id, ttl: r.ttl };
+    case 'leaseRevoke':
+      return { type: 'leaseRevoke', revision: r.revision };
+    case 'compact':
+      return { type: 'compact', revision: r.revision };
     case 'error':
       if (!(r.error instanceof MetaStoreError)) throw new Error(`error result without a MetaStoreError: ${String(r.error)}`);
       return { type: 'error', revision: r.revision, code: r.error.code };
   }
+}
+
+/** A watch event with its bytes as strings. */
+export interface NEvent {
+  type: 'put' | 'delete';
+  kv: NKv;
+  prevKv?: NKv;
+  subRevision: number;
+}
+
+export function nevent(e: WatchEvent): NEvent {
+  const out: NEvent = { type: e.type, kv: nkv(e.kv), subRevision: e.subRevision };
+  if (e.prevKv !== undefined) out.prevKv = nkv(e.prevKv);
+  return out;
+}
+
+/** Shorthand for an expected DELETE event's KV: the key and the deletion's revision, the rest zero. */
+export function tomb(key: string, modRevision: number): NKv {
+  return { key, value: '', createRevision: 0, modRevision, version: 0, lease: 0 };
 }
 
 /** Every result of a batch, normalised, checking that `size` is the number of results. */

@@ -1,16 +1,20 @@
 /**
  * Property tests over random op sequences on a small key space: the engines agree with each
  * other, batching never changes an outcome, and the native parallel path equals the serial one.
+ * The ops cover puts, deletes and ranges (at past revisions too), transactions (nested, with
+ * compares), lease grants and revokes with puts on those leases, and compactions; an outcome is
+ * every result, the events of every batch, the final state, the lease table and the replay of
+ * the retained history.
  */
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BatchWriter } from '../ts/codec.js';
+import { BatchWriter, validateBatch } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
 import type { EngineKind } from '../ts/engine.js';
-import type { Engine, EngineOptions, Op, RangeOp, SortOrder, SortTarget } from '../ts/types.js';
+import { EventsMode, type Compare, type CompareResult, type CompareTarget, type Engine, type EngineOptions, type Op, type RangeOp, type RequestOp, type SortOrder, type SortTarget, type TxnOp } from '../ts/types.js';
 import { ENGINE_KINDS, newEngine } from './engines.js';
-import { applyOneByOne, b, delOp, dump, nres, putOp, rangeOp, results, type Dump, type NResult } from './helpers.js';
+import { b, delOp, dump, nevent, nres, putOp, rangeOp, results, show, type Dump, type NEvent, type NResult } from './helpers.js';
 
 // Ten keys, with 0x00 and 0xff bytes and prefixes of each other.
 const KEYS = [[0x61], [0x62], [0x63], [0x64], [0x65], [0x61, 0x00], [0x61, 0xff], [0x62, 0x62], [0xff], [0x00]].map((k) => b(k));
@@ -35,7 +39,7 @@ const put = fc
     prevKv: fc.boolean(),
     ignoreValue: rarely,
     ignoreLease: rarely,
-    lease: fc.constantFrom(0, 0, 0, 1),
+    lease: fc.constantFrom(0, 0, 0, 0, 0, 1, 2, -7),
   })
   // Keep ops statically valid, so batching cannot turn one op's rejection into a batch's.
   .map((p) => putOp(p.key, p.ignoreValue ? b([]) : p.value, { prevKv: p.prevKv, ignoreValue: p.ignoreValue, ignoreLease: p.ignoreLease, lease: p.ignoreLease ? 0 : p.lease }));
@@ -59,7 +63,59 @@ const range = fc
   })
   .map(({ key: k, end, ...fields }) => rangeOp(k, { ...fields, rangeEnd: end }));
 
-const op: fc.Arbitrary<Op> = fc.oneof({ weight: 5, arbitrary: put }, { weight: 2, arbitrary: deleteOne }, { weight: 1, arbitrary: deleteRange }, { weight: 2, arbitrary: range });
+const compare: fc.Arbitrary<Compare> = fc
+  .record({
+    key,
+    end: fc.oneof({ weight: 3, arbitrary: fc.constant(b([])) }, { weight: 1, arbitrary: rangeEnd }),
+    target: fc.constantFrom<CompareTarget>(0, 1, 2, 3, 4),
+    result: fc.constantFrom<CompareResult>(0, 1, 2, 3),
+    number: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.integer({ min: 0, max: 30 }), fc.constantFrom(1, 2, -7)),
+    value: fc.constantFrom(...VALUES),
+  })
+  // VALUE compares a value (operand 0); the others an operand (empty value).
+  .map((c): Compare => ({ key: c.key, rangeEnd: c.end, target: c.target, result: c.result, operand: c.target === 3 ? 0 : c.number, value: c.target === 3 ? c.value : b([]) }));
+
+/** Whether an op alone makes a valid batch (transactions may break the duplicate-key rules). */
+function valid(o: Op): boolean {
+  try {
+    validateBatch(new BatchWriter().op(o).peek());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A transaction, nested up to `depth` levels, that passes the static checks. */
+function txnOf(depth: number): fc.Arbitrary<TxnOp> {
+  const inner: fc.Arbitrary<RequestOp> =
+    depth <= 1
+      ? fc.oneof({ weight: 4, arbitrary: put }, { weight: 2, arbitrary: deleteOne }, { weight: 1, arbitrary: deleteRange }, { weight: 2, arbitrary: range })
+      : fc.oneof({ weight: 4, arbitrary: put }, { weight: 2, arbitrary: deleteOne }, { weight: 1, arbitrary: deleteRange }, { weight: 2, arbitrary: range }, { weight: 1, arbitrary: txnOf(depth - 1) });
+  return fc
+    .record({
+      compare: fc.array(compare, { maxLength: 3 }),
+      success: fc.array(inner, { maxLength: 4 }),
+      failure: fc.array(inner, { maxLength: 3 }),
+    })
+    .map((t): TxnOp => ({ type: 'txn', ...t }))
+    .filter(valid);
+}
+const txn = txnOf(3);
+
+const leaseGrant = fc.record({ id: fc.constantFrom(0, 0, 1, 2, -7), ttl: fc.constantFrom(-5, 0, 1, 5) }).map((g): Op => ({ type: 'leaseGrant', ...g }));
+const leaseRevoke = fc.constantFrom(1, 2, 3, -7, 99).map((id): Op => ({ type: 'leaseRevoke', id }));
+const compact = fc.record({ revision: fc.integer({ min: -1, max: 20 }), physical: fc.boolean() }).map((c): Op => ({ type: 'compact', ...c }));
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: put },
+  { weight: 2, arbitrary: deleteOne },
+  { weight: 1, arbitrary: deleteRange },
+  { weight: 2, arbitrary: range },
+  { weight: 2, arbitrary: txn },
+  { weight: 2, arbitrary: leaseGrant },
+  { weight: 1, arbitrary: leaseRevoke },
+  { weight: 1, arbitrary: compact },
+);
 /** Single ops mixed with runs of puts and of single-key deletes (what the native engine parallelises). */
 const script: fc.Arbitrary<Op[]> = fc
   .array(
@@ -76,9 +132,15 @@ const cuts = fc.array(fc.nat({ max: 200 }), { maxLength: 6 });
 
 interface Outcome {
   results: NResult[];
+  /** The events of every batch, in order (applied with events and their previous values). */
+  events: NEvent[];
   state: Dump;
   /** Every RANGE op of the script read again, standalone, on the final state. */
   reads: Array<NResult | { error: string }>;
+  compactRevision: number;
+  leases: Array<{ id: number; ttl: number; keys: string[] }>;
+  /** The retained history replayed from the compacted revision on. */
+  replay: NEvent[];
 }
 
 function split(ops: Op[], at: number[]): Op[][] {
@@ -98,16 +160,16 @@ function run(kind: EngineKind, options: EngineOptions, ops: Op[], mode: Mode): O
   const engine: Engine = newEngine(kind, options);
   try {
     const out: NResult[] = [];
-    if (mode.kind === 'oneByOne') out.push(...applyOneByOne(engine, ops));
-    else {
-      const w = new BatchWriter();
-      for (const part of split(ops, mode.at)) {
-        w.reset();
-        for (const o of part) w.op(o);
-        const r = engine.applyBatch(w.peek());
-        if (r.size !== part.length) throw new Error(`batch of ${part.length} ops gave ${r.size} results`);
-        out.push(...results(r));
-      }
+    const events: NEvent[] = [];
+    const w = new BatchWriter();
+    const parts = mode.kind === 'oneByOne' ? ops.map((o) => [o]) : split(ops, mode.at);
+    for (const part of parts) {
+      w.reset();
+      for (const o of part) w.op(o);
+      const r = engine.applyBatch(w.peek(), EventsMode.EVENTS_WITH_PREV);
+      if (r.size !== part.length) throw new Error(`batch of ${part.length} ops gave ${r.size} results`);
+      out.push(...results(r));
+      events.push(...r.events().map(nevent));
     }
     const reads = ops
       .filter((o): o is RangeOp => o.type === 'range')
@@ -119,7 +181,13 @@ function run(kind: EngineKind, options: EngineOptions, ops: Op[], mode: Mode): O
           throw e;
         }
       });
-    return { results: out, state: dump(engine), reads };
+    const leases = engine.leases().map((id) => {
+      const l = engine.leaseInfo(id)!;
+      return { id, ttl: l.ttl, keys: l.keys.map(show) };
+    });
+    const compactRevision = engine.compactRevision;
+    const replay = engine.changes(compactRevision, b([0]), b([0]), true).map(nevent);
+    return { results: out, events, state: dump(engine), reads, compactRevision, leases, replay };
   } finally {
     engine.close();
   }
