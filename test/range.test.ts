@@ -199,7 +199,11 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
       expect(r.count).toBe(5);
       for (const limit of [1, 2, 4]) {
         const l = e.range(rangeOp('a', { rangeEnd: 'z', sortTarget, sortOrder, limit }));
-        expect({ limit, keys: l.kvs.map((x) => show(x.key)).join(''), more: l.more, count: l.count }).toEqual({ limit, keys: expected.slice(0, limit), more: true, count: 5 });
+        // etcd's range.go: with order NONE (and no filter) only the first limit + 1 keys in key
+        // order are fetched, then sorted; the sort of a subset keeps the full sort's order.
+        const window = 'abcde'.slice(0, limit + 1);
+        const keys = sortOrder === O.NONE && sortTarget !== T.KEY ? [...expected].filter((k) => window.includes(k)).join('').slice(0, limit) : expected.slice(0, limit);
+        expect({ limit, keys: l.kvs.map((x) => show(x.key)).join(''), more: l.more, count: l.count }).toEqual({ limit, keys, more: true, count: 5 });
       }
     });
 

@@ -78,6 +78,9 @@ export class NativeEngine implements Engine {
     if (!(batch instanceof Uint8Array)) {
       throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, 'a batch must be a Uint8Array');
     }
+    if (events !== 0 && events !== 1 && events !== 2) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', `events mode must be 0, 1 or 2, got ${String(events)}`);
+    }
     let n: number;
     try {
       n = this.binding.engineApplyBatch(this.handle, batch, events);

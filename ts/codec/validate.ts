@@ -91,7 +91,7 @@ function validateOp(ctx: Ctx, p: number, budget: number, inTxn: boolean): number
   if (p + fixed > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
   switch (type) {
     case OpType.TXN:
-      return validateTxn(ctx, p, budget);
+      return validateTxn(ctx, p, budget, !inTxn);
     case OpType.LEASE_GRANT:
       safeInts(ctx, p + 2, p + 18);
       if (readI64(view, p + 10) > MAX_LEASE_TTL) fail(ctx, ErrorNumber.LEASE_TTL_TOO_LARGE);
@@ -119,7 +119,7 @@ function validateOp(ctx: Ctx, p: number, budget: number, inTxn: boolean): number
   return end;
 }
 
-function validateTxn(ctx: Ctx, p: number, budget: number): number {
+function validateTxn(ctx: Ctx, p: number, budget: number, topLevel: boolean): number {
   const { view, len } = ctx;
   const nCompare = view.getUint32(p + 2, true);
   const nSuccess = view.getUint32(p + 6, true);
@@ -146,11 +146,14 @@ function validateTxn(ctx: Ctx, p: number, budget: number): number {
     q += COMPARE_FIXED + keyLen + endLen + valueLen;
   }
   for (let i = 0; i < nSuccess + nFailure; i++) q = validateOp(ctx, q, budget - opc, true);
-  // Duplicate keys, once the structure is known to be sound.
-  const [op] = decodeOpAt(ctx.bytes, view, p);
-  if (op.type === 'txn') {
-    checkIntervals(ctx, op.success);
-    checkIntervals(ctx, op.failure);
+  // Duplicate keys once, from the top, after the whole tree checked out (etcd's order; the check
+  // recurses into nested transactions itself).
+  if (topLevel) {
+    const [op] = decodeOpAt(ctx.bytes, view, p);
+    if (op.type === 'txn') {
+      checkIntervals(ctx, op.success);
+      checkIntervals(ctx, op.failure);
+    }
   }
   return q;
 }

@@ -180,6 +180,13 @@ export function readRange(
     });
     list = out;
     more = over;
+  } else if (p.sortOrder === SortOrder.NONE && !filtered && p.limit > 0) {
+    // etcd's range.go: with order NONE and no filter it fetches limit + 1 keys in key order and
+    // only then sorts them (ascending by the target), so the sort sees just that window.
+    list = tree.slice(lo, Math.min(hi, lo + limit + 1));
+    list.sort(comparator(p.sortTarget, false));
+    more = list.length > limit;
+    if (more) list.length = limit;
   } else {
     // Any other target orders the whole (filtered) range. The input comes in ascending key order
     // and both ways of ordering are stable, so ties stay in ascending key order in both directions.

@@ -32,8 +32,10 @@ impl Store {
         let mut events = EventWriter::new(prev_kv);
         for (_, sub, k, i) in found {
             let history = &histories[k];
-            let prev = if i > 0 { Some(&history[i - 1].0) } else { None };
-            events.event(&keys[k], &history[i].0, sub, prev);
+            let kv = &history[i].0;
+            // The key as it was at revision - 1 (etcd's prev_kv), when history still has it.
+            let before = history[..i].iter().rev().find(|(v, _)| v.mod_revision < kv.mod_revision).map(|(v, _)| v);
+            events.event(&keys[k], kv, sub, before);
         }
         Ok(events.into_section())
     }

@@ -269,7 +269,7 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
         return fail(ErrorNumber::MalformedBatch, "truncated op".into());
     }
     match op_type {
-        OP_TXN => return crate::txn_check::decode_txn(b, pos, index, limits, budget),
+        OP_TXN => return crate::txn_check::decode_txn(b, pos, index, limits, budget, !in_txn),
         OP_LEASE_GRANT => {
             check_safe(b, p + 2, p + 18, index)?;
             let ttl = i64_at(b, p + 10);

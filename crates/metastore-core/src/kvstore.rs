@@ -234,7 +234,6 @@ pub(crate) fn put_in_shard(
     events: Option<&mut EventWriter>,
 ) -> PutEffect {
     let mut effect = PutEffect::default();
-    let want_prev = want_prev || events.as_ref().is_some_and(|e| e.with_prev);
     let ignore_value = op.flags & PUT_IGNORE_VALUE != 0;
     let ignore_lease = op.flags & PUT_IGNORE_LEASE != 0;
     match find_mut(shard, hash, op.key) {
@@ -252,7 +251,9 @@ pub(crate) fn put_in_shard(
             }
             let kv = KeyValue { value, create_revision: create, mod_revision: rev, version, lease };
             if let Some(events) = events {
-                events.event(&entry.key, &kv, sub, live.as_ref());
+                // A watcher's previous key-value is the key at revision - 1 (etcd), which differs
+                // from the live one when the same transaction already changed the key.
+                events.event(&entry.key, &kv, sub, entry.at(rev - 1));
             }
             push_version(entry, Version { kv, sub });
             effect.prev = live.filter(|_| op.flags & PUT_PREV_KV != 0);
@@ -336,7 +337,7 @@ impl Apply<'_> {
         let prev = entry.live()?.clone();
         let tomb = KeyValue::tombstone(rev);
         if let Some(events) = self.events.as_mut() {
-            events.event(key, &tomb, sub, Some(&prev));
+            events.event(key, &tomb, sub, entry.at(rev - 1));
         }
         push_version(entry, Version { kv: tomb, sub });
         drop(shard);

@@ -46,7 +46,8 @@ impl Store {
             return Ok(());
         }
         let mut kvs: Vec<(Key, KeyValue)> = Vec::new();
-        for key in index.iter_span(from, to) {
+        let window = if op.sort_order == SortOrder::None && !filtered && op.limit > 0 { (op.limit as usize).saturating_add(1) } else { usize::MAX };
+        for key in index.iter_span(from, to).take(window) {
             if let Some(kv) = self.get(key) {
                 if passes_filters(op, &kv) {
                     kvs.push((key.clone(), kv));
@@ -93,6 +94,12 @@ impl Store {
 fn finish_range(op: &RangeRef<'_>, rev: i64, count: usize, mut kvs: Vec<(Key, KeyValue)>, out: &mut ResultWriter) {
     let limit = if op.limit > 0 { op.limit as usize } else { usize::MAX };
     let key_order = op.sort_target == SortTarget::Key;
+    let filtered = op.min_mod_revision != 0 || op.max_mod_revision != 0 || op.min_create_revision != 0 || op.max_create_revision != 0;
+    if op.sort_order == SortOrder::None && !filtered && op.limit > 0 {
+        // etcd's range.go: with order NONE and no filter it fetches limit + 1 keys in key order
+        // and only then sorts them, so the sort sees just that window.
+        kvs.truncate(limit.saturating_add(1));
+    }
     {
         // The input is in ascending key order and sort_by is stable, so ties keep key order.
         let descend = op.sort_order == SortOrder::Descend;

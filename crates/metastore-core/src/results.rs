@@ -167,7 +167,10 @@ impl EventWriter {
 
     /// Writes one event. `kv` is the key after the change (a tombstone for a delete).
     pub fn event(&mut self, key: &[u8], kv: &KeyValue, sub: u32, prev: Option<&KeyValue>) {
-        let prev = if self.with_prev { prev.filter(|p| !p.is_tombstone()) } else { None };
+        // etcd sends no previous key-value with a create (a put whose create revision is its
+        // mod revision), whatever the key was before.
+        let is_create = !kv.is_tombstone() && kv.create_revision == kv.mod_revision;
+        let prev = if self.with_prev && !is_create { prev.filter(|p| !p.is_tombstone()) } else { None };
         self.buf.push(if kv.is_tombstone() { 1 } else { 0 });
         self.buf.push(prev.is_some() as u8);
         self.buf.extend_from_slice(&sub.to_le_bytes());

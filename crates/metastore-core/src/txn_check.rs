@@ -28,7 +28,7 @@ fn result_of(b: u8) -> CompareResult {
 }
 
 /// Decodes the TXN at `*pos` (its fixed part is known to be in bounds) with its checks.
-pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize) -> Result<OpRef<'a>, BatchError> {
+pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize, top_level: bool) -> Result<OpRef<'a>, BatchError> {
     let malformed = |detail: &str| Err(BatchError::new(ErrorNumber::MalformedBatch, index, detail));
     let p = *pos;
     let n_compare = u32_at(b, p + 2);
@@ -82,8 +82,12 @@ pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &
     };
     let success = branch(n_success, &mut q)?;
     let failure = branch(n_failure, &mut q)?;
-    for list in [&success, &failure] {
-        check_intervals(list).map_err(|()| BatchError::new(ErrorNumber::DuplicateKey, index, ""))?;
+    // etcd checks the whole tree's ops first and the duplicate keys once, from the top (the
+    // check recurses into nested transactions itself).
+    if top_level {
+        for list in [&success, &failure] {
+            check_intervals(list).map_err(|()| BatchError::new(ErrorNumber::DuplicateKey, index, ""))?;
+        }
     }
     *pos = q;
     Ok(OpRef::Txn(Box::new(TxnRef { compare, success, failure })))
