@@ -5,22 +5,14 @@
  * needs.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import type { EngineKind } from '../ts/engine.js';
 import { EventsMode, type Engine } from '../ts/types.js';
-import { ENGINE_KINDS, newEngine } from './engines.js';
+import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, kv, nevent, results, tomb, type NEvent } from './helpers.js';
 
-const open: Engine[] = [];
-function fresh(kind: EngineKind): Engine {
-  const e = newEngine(kind);
-  open.push(e);
-  return e;
-}
-afterEach(() => {
-  for (const e of open.splice(0)) e.close();
-});
+const fresh = engineFactory();
 
 const Z = b([0]);
 const NONE = b([]);

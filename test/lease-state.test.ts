@@ -5,23 +5,15 @@
  * revision, and keys attaching, moving and detaching.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import type { EngineKind } from '../ts/engine.js';
 import type { ErrorCode } from '../ts/errors.js';
 import { CompareResult, CompareTarget, EventsMode, MAX_LEASE_TTL, type Engine, type EngineOptions } from '../ts/types.js';
-import { ENGINE_KINDS, newEngine } from './engines.js';
+import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, results, show, tomb, type NResult } from './helpers.js';
 
-const open: Engine[] = [];
-function fresh(kind: EngineKind, options?: EngineOptions): Engine {
-  const e = newEngine(kind, options);
-  open.push(e);
-  return e;
-}
-afterEach(() => {
-  for (const e of open.splice(0)) e.close();
-});
+const fresh = engineFactory();
 
 function run(e: Engine, build: (w: BatchWriter) => void): NResult[] {
   const w = new BatchWriter();

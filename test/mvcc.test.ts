@@ -5,22 +5,14 @@
  * there included) and refuses repeated or future revisions.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import type { EngineKind } from '../ts/engine.js';
 import { SortOrder, SortTarget, type Engine, type RangeOp } from '../ts/types.js';
-import { ENGINE_KINDS, newEngine } from './engines.js';
+import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, nkv, rangeOp, results, tomb, type NKv, type NResult } from './helpers.js';
 
-const open: Engine[] = [];
-function fresh(kind: EngineKind): Engine {
-  const e = newEngine(kind);
-  open.push(e);
-  return e;
-}
-afterEach(() => {
-  for (const e of open.splice(0)) e.close();
-});
+const fresh = engineFactory();
 
 function run(e: Engine, build: (w: BatchWriter) => void): NResult[] {
   const w = new BatchWriter();

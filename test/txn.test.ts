@@ -5,26 +5,18 @@
  * and the taken-path checks on the state before the txn.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatchWriter, type CompareFields } from '../ts/codec.js';
 import type { EngineKind } from '../ts/engine.js';
 import type { ErrorCode } from '../ts/errors.js';
 import { CompareResult as R, CompareTarget as T, EventsMode, type Engine, type EngineOptions } from '../ts/types.js';
-import { ENGINE_KINDS, newEngine } from './engines.js';
+import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, rangeOp, results, tomb, type NResult } from './helpers.js';
 
 /** The range end [0x00]: every key from the start key on. */
 const Z = new Uint8Array([0]);
 
-const open: Engine[] = [];
-function fresh(kind: EngineKind, options?: EngineOptions): Engine {
-  const e = newEngine(kind, options);
-  open.push(e);
-  return e;
-}
-afterEach(() => {
-  for (const e of open.splice(0)) e.close();
-});
+const fresh = engineFactory();
 
 type Build = (w: BatchWriter) => void;
 
