@@ -6,6 +6,7 @@ import { loadNative } from './load-native.js';
 import { NativeEngine } from './native-engine.js';
 import type { Engine, EngineOptions } from './types.js';
 
+/** An engine: `'native'` (the Rust addon) or `'js'` (the pure-TypeScript twin, same behaviour). */
 export type EngineKind = 'native' | 'js';
 
 function checkOptions(options: EngineOptions): void {

@@ -19,6 +19,7 @@ import type { OpResult } from './types.js';
 
 /** Response of {@link LeaseClient.grant}. */
 export interface LeaseGrantResponse {
+  /** The lease id: the one asked for, or the one the store picked when `id` was 0 or absent. */
   id: number;
   /** Effective TTL in seconds: raised to the store's `minLeaseTtl` (default 2 s) when below. */
   ttl: number;
@@ -34,6 +35,7 @@ export interface LeaseRevokeResponse {
 
 /** Response of {@link LeaseClient.keepAlive}. */
 export interface LeaseKeepAliveResponse {
+  /** The lease id, as given. */
   id: number;
   /** The granted TTL (the new deadline is now + TTL); 0 when the lease does not exist. */
   ttl: number;
@@ -41,6 +43,7 @@ export interface LeaseKeepAliveResponse {
 
 /** Response of {@link LeaseClient.timeToLive}. */
 export interface LeaseTimeToLiveResponse {
+  /** The lease id, as given. */
   id: number;
   /** Remaining whole seconds (truncated); −1 when the lease does not exist. */
   ttl: number;

@@ -14,6 +14,7 @@ import type { Engine } from './types.js';
 
 /** Milliseconds from any fixed origin; only differences matter. Inject a fake one in tests. */
 export interface LeaseClock {
+  /** The current time in milliseconds, from the clock's own fixed origin. */
   now(): number;
 }
 

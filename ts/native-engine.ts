@@ -3,7 +3,7 @@
 import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
-import { decodeEvents, decodeKvScratch, decodeRangeScratch, PackedBatchResult } from './results.js';
+import { decodeEvents, decodeKvOwned, decodeRangeOwned, PackedBatchResult } from './results.js';
 import { EventsMode, type BatchResult, type Engine, type EngineOptions, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
 
 // Results up to this size are copied into a scratch buffer; larger ones come as their own Buffer.
@@ -22,6 +22,8 @@ export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreE
   if (num === 0) return new MetaStoreError('ERR_CLOSED', 'engine is closed');
   return errorFromNumber(num, withOpIndex ? Number(m[2]) : undefined, m[3] || undefined);
 }
+
+const utf8 = new TextEncoder();
 
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -105,8 +107,26 @@ export class NativeEngine implements Engine {
       throw translateNativeError(e, false);
     }
     if (n === ABSENT) return undefined;
-    const bytes = this.resultBytes(n, false);
-    return decodeKvScratch(bytes, bytes === this.scratch ? this.scratchView : viewOf(bytes));
+    // One copy of the result; key and value are views of it.
+    const bytes = this.resultBytes(n, true);
+    return decodeKvOwned(bytes, viewOf(bytes));
+  }
+
+  getText(key: string): KeyValue | undefined {
+    if (typeof key !== 'string') throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a string');
+    // Encoded straight into the registered input buffer; a key that may not fit goes the long way.
+    if (key.length * 3 > INPUT_BYTES) return this.get(utf8.encode(key));
+    const len = utf8.encodeInto(key, this.input).written;
+    let n: number;
+    try {
+      n = this.binding.engineGet(this.handle, len);
+    } catch (e) {
+      throw translateNativeError(e, false);
+    }
+    if (n === ABSENT) return undefined;
+    // One copy of the result; key and value are views of it.
+    const bytes = this.resultBytes(n, true);
+    return decodeKvOwned(bytes, viewOf(bytes));
   }
 
   range(request: RangeOp): RangeResult {
@@ -121,8 +141,9 @@ export class NativeEngine implements Engine {
       // A standalone read is not part of a batch: no op index.
       throw translateNativeError(e, false);
     }
-    const bytes = this.resultBytes(n, false);
-    return decodeRangeScratch(bytes, bytes === this.scratch ? this.scratchView : viewOf(bytes));
+    // One copy of the whole result; keys and values are views of it.
+    const bytes = this.resultBytes(n, true);
+    return decodeRangeOwned(bytes, viewOf(bytes));
   }
 
   changes(fromRevision: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): WatchEvent[] {

@@ -12,14 +12,27 @@ import { SortOrder, SortTarget, type RangeOp } from './types.js';
  * - `fromKey`: every key ≥ it.
  */
 export interface KeySelector {
+  /** One key (a string is UTF-8 encoded); with `end`, the inclusive start of [key, end). */
   key?: Bytes;
+  /**
+   * Exclusive end of the range, with `key` or `start`. Must sort after the start (else
+   * ERR_INVALID_RANGE), or be `'\0'` for every key from the start on. Not with `prefix` or `fromKey`.
+   */
   end?: Bytes;
+  /** Every key starting with these bytes; `''` selects every key. */
   prefix?: Bytes;
+  /** Inclusive start of the range [start, end); needs `end`. */
   start?: Bytes;
+  /** Every key ≥ this one (etcd's `WithFromKey`). */
   fromKey?: Bytes;
 }
 
+/** What a range sorts by: the key, `version`, `createRevision`, `modRevision` or the value (bytewise). */
 export type SortTargetName = 'key' | 'version' | 'create' | 'mod' | 'value';
+/**
+ * Sort direction. `'none'` (the default) is ascending; with a target other than `'key'`, no
+ * revision filter and a `limit`, it sorts only the first `limit + 1` keys in key order, as etcd does.
+ */
 export type SortOrderName = 'none' | 'ascend' | 'descend';
 
 /** Options of {@link MetaStore.range}: a key selector plus etcd's RangeRequest fields. */
@@ -34,9 +47,13 @@ export interface RangeOptions extends KeySelector {
   keysOnly?: boolean;
   /** Return only the count. */
   countOnly?: boolean;
+  /** Leave out keys whose modRevision is below this (inclusive bound; 0 or absent = none). `count` is unaffected. */
   minModRevision?: number;
+  /** Leave out keys whose modRevision is above this (inclusive bound; 0 or absent = none). `count` is unaffected. */
   maxModRevision?: number;
+  /** Leave out keys whose createRevision is below this (inclusive bound; 0 or absent = none). `count` is unaffected. */
   minCreateRevision?: number;
+  /** Leave out keys whose createRevision is above this (inclusive bound; 0 or absent = none). `count` is unaffected. */
   maxCreateRevision?: number;
 }
 

@@ -147,12 +147,12 @@ export class PackedBatchResult implements BatchResult {
   }
 }
 
-/** Decodes a single RANGE result at offset 0 of a reused scratch buffer (keys and values are copied). */
-export function decodeRangeScratch(bytes: Uint8Array, view: DataView): RangeResult {
-  return decodeResultAt(bytes, view, 0, 0, true)[0] as RangeResult;
+/** Decodes a single RANGE result at offset 0 of a buffer the result owns (keys and values are views of it). */
+export function decodeRangeOwned(bytes: Uint8Array, view: DataView): RangeResult {
+  return decodeResultAt(bytes, view, 0, 0, false)[0] as RangeResult;
 }
 
-/** Decodes one KV at offset 0 of a reused scratch buffer (copied). */
-export function decodeKvScratch(bytes: Uint8Array, view: DataView): KeyValue {
-  return readKv(bytes, view, 0, true)[0];
+/** Decodes one KV at offset 0 of a buffer the result owns (key and value are views of it). */
+export function decodeKvOwned(bytes: Uint8Array, view: DataView): KeyValue {
+  return readKv(bytes, view, 0, false)[0];
 }

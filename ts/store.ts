@@ -74,12 +74,15 @@ export interface DeleteOptions {
   prevKv?: boolean;
 }
 
+/** Response of {@link MetaStore.put} (and of a put in {@link WriteBatch.commit}). */
 export interface PutResponse {
   /** Store revision after the put. */
   revision: number;
+  /** The key-value before the put, when `prevKv` was asked for and the key existed. */
   prevKv?: KeyValue;
 }
 
+/** Response of {@link MetaStore.delete} (and of a delete in {@link WriteBatch.commit}). */
 export interface DeleteResponse {
   /** Store revision after the delete (unchanged when nothing was deleted). */
   revision: number;
@@ -89,9 +92,11 @@ export interface DeleteResponse {
   prevKvs: KeyValue[];
 }
 
+/** Response of {@link MetaStore.range}. */
 export interface RangeResponse {
-  /** The store's current revision. */
+  /** The store's current revision (also when reading at an older `revision`). */
   revision: number;
+  /** Matching key-values after filters, sort and limit; empty with `countOnly`, values empty with `keysOnly`. */
   kvs: KeyValue[];
   /** Whether `limit` left matching keys out. */
   more: boolean;
@@ -131,11 +136,19 @@ export class WriteBatch {
     return this.writer.count;
   }
 
+  /**
+   * Adds a put of `key` = `value` (strings as UTF-8). Throws ERR_INVALID_TYPE / ERR_INVALID_OPTION
+   * for bad arguments now; the rest (empty or oversized key/value, missing lease) at {@link WriteBatch.commit}.
+   */
   put(key: Bytes, value: Bytes, options?: PutOptions): this {
     this.writer.put(keyArg(key), valueArg(value), { ...options, lease: leaseOption(options?.lease) });
     return this;
   }
 
+  /**
+   * Adds a delete of one key or of the keys a selector covers. Throws ERR_INVALID_TYPE,
+   * ERR_INVALID_OPTION or ERR_INVALID_RANGE for a bad selector.
+   */
   delete(selector: Bytes | KeySelector, options?: DeleteOptions): this {
     const { key, rangeEnd } = resolveSelector(selector);
     this.writer.deleteRange(key, rangeEnd, options?.prevKv === true);
@@ -297,6 +310,10 @@ export class MetaStore implements AsyncDisposable {
   /** The latest key-value of `key`, or undefined. Synchronous: reads are local. */
   get(key: Bytes): KeyValue | undefined {
     const engine = this.live();
+    if (typeof key === 'string') {
+      if (key.length === 0) throw new MetaStoreError('ERR_KEY_NOT_PROVIDED', 'key is not provided');
+      return engine.getText(key);
+    }
     const bytes = toBytes(keyArg(key));
     if (bytes.length === 0) throw new MetaStoreError('ERR_KEY_NOT_PROVIDED', 'key is not provided');
     return engine.get(bytes);

@@ -33,14 +33,19 @@ export type CompareOp = '==' | '===' | '!=' | '!==' | '>' | '<';
  * compare. `value` is bytes for target `'value'`, a number for the other targets.
  */
 export interface TxnCompare extends KeySelector {
+  /** The field compared: `'value'`, `'version'`, `'create'` (createRevision), `'mod'` (modRevision) or `'lease'`. */
   target: CompareTargetName;
+  /** The relation `field <result> value` that must hold. */
   result: CompareOp;
+  /** The operand: a string (UTF-8) or bytes for target `'value'`, a safe integer otherwise (ERR_INVALID_TYPE if not). */
   value: Bytes | number;
 }
 
 /** A put inside a transaction. */
 export interface TxnPut extends PutOptions {
+  /** Key to write (a string is UTF-8 encoded). */
   key: Bytes;
+  /** New value (a string is UTF-8 encoded); empty with `ignoreValue`. */
   value: Bytes;
 }
 
@@ -56,8 +61,11 @@ export type TxnRequestOp = { put: TxnPut } | { range: RangeOptions } | { delete:
 
 /** A whole transaction, plain-object form (etcd's TxnRequest). Missing lists are empty. */
 export interface TxnRequest {
+  /** Conditions, all evaluated on the state before the transaction; every one must hold for `success` to run (none: success; at most `maxTxnOps`). */
   compare?: TxnCompare[];
+  /** Ops run in order when every compare holds (at most `maxTxnOps`). */
   success?: TxnRequestOp[];
+  /** Ops run in order when a compare fails (at most `maxTxnOps`). */
   failure?: TxnRequestOp[];
 }
 

@@ -4,6 +4,7 @@ import type { MetaStoreError } from './errors.js';
 
 /** A key and its value at one revision, as etcd's `mvccpb.KeyValue`. */
 export interface KeyValue {
+  /** Key bytes (a string key given to the façade is stored as its UTF-8 bytes). */
   readonly key: Uint8Array;
   /** Empty when the read asked for keys only. */
   readonly value: Uint8Array;
@@ -17,61 +18,97 @@ export interface KeyValue {
   readonly lease: number;
 }
 
+/**
+ * Direction of a range's sort (etcd's RangeRequest.SortOrder, same numbers). NONE is ascending:
+ * key order for target KEY; for another target, with no filter and a limit, only the first
+ * `limit + 1` keys in key order are sorted (etcd's behaviour).
+ */
 export const SortOrder = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
 export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
 
+/** What a range sorts by (etcd's RangeRequest.SortTarget, same numbers): key, version, createRevision, modRevision or value. */
 export const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
 export type SortTarget = (typeof SortTarget)[keyof typeof SortTarget];
 
 /** A put, as the codec carries it. */
 export interface PutOp {
+  /** Discriminant (codec op type 1, PUT). */
   readonly type: 'put';
+  /** Key bytes; must be non-empty and at most `maxKeyBytes`. */
   readonly key: Uint8Array;
+  /** New value; at most `maxValueBytes`, and empty when `ignoreValue` is set. */
   readonly value: Uint8Array;
+  /** Lease to attach the key to (must be granted, else op error ERR_LEASE_NOT_FOUND); 0 detaches it unless `ignoreLease`. */
   readonly lease: number;
+  /** Return the key-value as it was before the put, in {@link PutResult.prevKv}. */
   readonly prevKv: boolean;
+  /** Keep the current value (`value` must be empty, else ERR_VALUE_PROVIDED; a missing key is ERR_KEY_NOT_FOUND). */
   readonly ignoreValue: boolean;
+  /** Keep the current lease (`lease` must be 0, else ERR_LEASE_PROVIDED; a missing key is ERR_KEY_NOT_FOUND). */
   readonly ignoreLease: boolean;
 }
 
 /** A delete of one key (empty `rangeEnd`) or of a range. */
 export interface DeleteRangeOp {
+  /** Discriminant (codec op type 2, DELETE_RANGE). */
   readonly type: 'deleteRange';
+  /** The key to delete, or the inclusive start of the range; must be non-empty. */
   readonly key: Uint8Array;
+  /** Empty: only `key`; `[0x00]`: every key ≥ `key`; otherwise the exclusive end of [key, rangeEnd). */
   readonly rangeEnd: Uint8Array;
+  /** Return the deleted key-values in {@link DeleteRangeResult.prevKvs}. */
   readonly prevKv: boolean;
 }
 
 /** A read, etcd's RangeRequest. Zero means "unset" for every number. */
 export interface RangeOp {
+  /** Discriminant (codec op type 3, RANGE). */
   readonly type: 'range';
+  /** The key to read, or the inclusive start of the range; must be non-empty. */
   readonly key: Uint8Array;
+  /** Empty: only `key`; `[0x00]`: every key ≥ `key`; otherwise the exclusive end of [key, rangeEnd). */
   readonly rangeEnd: Uint8Array;
+  /** Most key-values to return; ≤ 0 = no limit. */
   readonly limit: number;
+  /** Read the store as of this revision; 0 = current. Above current: ERR_FUTURE_REV; below the compacted revision: ERR_COMPACTED. */
   readonly revision: number;
+  /** {@link SortOrder} value (0–2; anything else is ERR_INVALID_SORT). */
   readonly sortOrder: SortOrder;
+  /** {@link SortTarget} value (0–4; anything else is ERR_INVALID_SORT). */
   readonly sortTarget: SortTarget;
+  /** Return key-values with empty values. */
   readonly keysOnly: boolean;
+  /** Return no key-values, only `count`. */
   readonly countOnly: boolean;
+  /** etcd's member-local read flag: accepted, no effect on one embedded node. */
   readonly serializable: boolean;
+  /** Drop keys with a lower modRevision (inclusive bound; 0 = unset). Does not change `count`. */
   readonly minModRevision: number;
+  /** Drop keys with a higher modRevision (inclusive bound; 0 = unset). Does not change `count`. */
   readonly maxModRevision: number;
+  /** Drop keys with a lower createRevision (inclusive bound; 0 = unset). Does not change `count`. */
   readonly minCreateRevision: number;
+  /** Drop keys with a higher createRevision (inclusive bound; 0 = unset). Does not change `count`. */
   readonly maxCreateRevision: number;
 }
 
+/** What a transaction compare looks at (etcd's Compare.CompareTarget, same numbers); VALUE compares bytes, the others numbers. */
 export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
 export type CompareTarget = (typeof CompareTarget)[keyof typeof CompareTarget];
 
+/** The relation a compare requires, as `field <relation> operand` (etcd's Compare.CompareResult, same numbers). */
 export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
 export type CompareResult = (typeof CompareResult)[keyof typeof CompareResult];
 
 /** One condition of a transaction (etcd's Compare). */
 export interface Compare {
+  /** The key compared, or the inclusive start of the range with `rangeEnd`. */
   readonly key: Uint8Array;
   /** Empty: the key alone; otherwise every key of the range must satisfy the compare. */
   readonly rangeEnd: Uint8Array;
+  /** The field compared; a missing key has version, create, mod and lease 0, and any VALUE compare on it is false. */
   readonly target: CompareTarget;
+  /** The relation that must hold between the key's field and the operand. */
   readonly result: CompareResult;
   /** Operand for VERSION / CREATE / MOD / LEASE. */
   readonly operand: number;
@@ -81,57 +118,81 @@ export interface Compare {
 
 /** A transaction: if every compare holds, the success ops run, else the failure ops. */
 export interface TxnOp {
+  /** Discriminant (codec op type 4, TXN). */
   readonly type: 'txn';
+  /** Conditions, all evaluated on the state before the transaction; empty = success. */
   readonly compare: readonly Compare[];
+  /** Ops run, in order, when every compare holds. */
   readonly success: readonly RequestOp[];
+  /** Ops run, in order, when a compare fails. */
   readonly failure: readonly RequestOp[];
 }
 
+/** Grants a lease (etcd's LeaseGrant). Does not change the revision; not allowed in a transaction. */
 export interface LeaseGrantOp {
+  /** Discriminant (codec op type 5, LEASE_GRANT). */
   readonly type: 'leaseGrant';
-  /** 0: the engine picks. */
+  /** 0: the engine picks the next free id (from 1). An id already granted is op error ERR_LEASE_EXISTS. */
   readonly id: number;
-  /** Seconds. */
+  /** Seconds. Below `minLeaseTtl` it is raised to it; above {@link MAX_LEASE_TTL} the batch is rejected with ERR_LEASE_TTL_TOO_LARGE. */
   readonly ttl: number;
 }
 
+/** Revokes a lease, deleting its keys in one revision (etcd's LeaseRevoke); not allowed in a transaction. */
 export interface LeaseRevokeOp {
+  /** Discriminant (codec op type 6, LEASE_REVOKE). */
   readonly type: 'leaseRevoke';
+  /** The lease to revoke; an unknown id is op error ERR_LEASE_NOT_FOUND. */
   readonly id: number;
 }
 
+/** Drops history below a revision (etcd's Compact); not allowed in a transaction. */
 export interface CompactOp {
+  /** Discriminant (codec op type 7, COMPACT). */
   readonly type: 'compact';
+  /** Compact up to this revision: ≤ the compacted revision is op error ERR_COMPACTED, above current ERR_FUTURE_REV. */
   readonly revision: number;
+  /** etcd's `physical` flag: accepted, no effect (compaction is always immediate). */
   readonly physical: boolean;
 }
 
 /** An op that can sit in a transaction branch. */
 export type RequestOp = PutOp | DeleteRangeOp | RangeOp | TxnOp;
 
+/** Any op a batch can carry (docs/codec.md); lease grant/revoke and compact only at the top level. */
 export type Op = RequestOp | LeaseGrantOp | LeaseRevokeOp | CompactOp;
 
+/** Result of a {@link PutOp}. */
 export interface PutResult {
+  /** Discriminant (result kind 1, PUT). */
   readonly type: 'put';
   /** Header revision: the revision after this put. */
   readonly revision: number;
+  /** The key-value before the put, when `prevKv` was asked for and the key existed. */
   readonly prevKv?: KeyValue;
 }
 
+/** Result of a {@link DeleteRangeOp}. */
 export interface DeleteRangeResult {
+  /** Discriminant (result kind 2, DELETE_RANGE). */
   readonly type: 'deleteRange';
   /** Header revision: the new revision if anything was deleted, else the current one. */
   readonly revision: number;
+  /** Number of keys deleted (0 when the range matched nothing). */
   readonly deleted: number;
   /** Deleted key-values in key order, when `prevKv` was asked for. */
   readonly prevKvs: KeyValue[];
 }
 
+/** Result of a {@link RangeOp}. */
 export interface RangeResult {
+  /** Discriminant (result kind 3, RANGE). */
   readonly type: 'range';
   /** Header revision: the store's current revision. */
   readonly revision: number;
+  /** Matching key-values after filters, sort and limit (empty with `countOnly`; values empty with `keysOnly`). */
   readonly kvs: KeyValue[];
+  /** Whether more keys passed the filters than `limit` let through. */
   readonly more: boolean;
   /** Keys in the range, before filters and limit. */
   readonly count: number;
@@ -139,42 +200,60 @@ export interface RangeResult {
 
 /** A state-dependent failure of one op (lease not found, future revision...). Other ops still apply. */
 export interface ErrorResult {
+  /** Discriminant (result kind 255, ERROR). */
   readonly type: 'error';
+  /** The current store revision (the failed op changed nothing). */
   readonly revision: number;
+  /** The failure (ERR_LEASE_NOT_FOUND, ERR_KEY_NOT_FOUND, ERR_FUTURE_REV, ERR_COMPACTED, ERR_LEASE_EXISTS...), `opIndex` = the op's index in the batch. */
   readonly error: MetaStoreError;
 }
 
+/** Result of a {@link TxnOp}. */
 export interface TxnResult {
+  /** Discriminant (result kind 4, TXN). */
   readonly type: 'txn';
   /** Header revision: after the transaction. */
   readonly revision: number;
+  /** Whether every compare held (the success branch ran). */
   readonly succeeded: boolean;
   /** One result per op of the branch taken. */
   readonly responses: Array<PutResult | DeleteRangeResult | RangeResult | TxnResult>;
 }
 
+/** Result of a {@link LeaseGrantOp}. */
 export interface LeaseGrantResult {
+  /** Discriminant (result kind 5, LEASE_GRANT). */
   readonly type: 'leaseGrant';
+  /** The store revision (a grant does not change it). */
   readonly revision: number;
+  /** The granted lease id: the one asked for, or the engine's pick for id 0. */
   readonly id: number;
   /** Effective TTL in seconds (raised to the minimum when below it). */
   readonly ttl: number;
 }
 
+/** Result of a {@link LeaseRevokeOp}. */
 export interface LeaseRevokeResult {
+  /** Discriminant (result kind 6, LEASE_REVOKE). */
   readonly type: 'leaseRevoke';
+  /** Store revision after the revoke: +1 when the lease had keys (all deleted in that revision), else unchanged. */
   readonly revision: number;
 }
 
+/** Result of a {@link CompactOp}. */
 export interface CompactResult {
+  /** Discriminant (result kind 7, COMPACT). */
   readonly type: 'compact';
+  /** The store revision (compaction does not change it). */
   readonly revision: number;
 }
 
+/** The result of one op of a batch, tagged by `type`; `'error'` when the op failed on the store's state. */
 export type OpResult = PutResult | DeleteRangeResult | RangeResult | TxnResult | LeaseGrantResult | LeaseRevokeResult | CompactResult | ErrorResult;
 
 /** One change, as watchers see it. */
 export interface WatchEvent {
+  /** `'put'` for a create or an update; `'delete'` for a deletion (a delete, or its lease's revoke or expiry). */
   readonly type: 'put' | 'delete';
   /** For a put, the key-value after it; for a delete, the key with `modRevision` = the deletion's revision. */
   readonly kv: KeyValue;
@@ -190,6 +269,7 @@ export type EventsMode = (typeof EventsMode)[keyof typeof EventsMode];
 
 /** A lease as the engine's state holds it. */
 export interface LeaseInfo {
+  /** The lease id. */
   readonly id: number;
   /** Granted TTL in seconds. */
   readonly ttl: number;
@@ -228,11 +308,16 @@ export interface EngineOptions {
   minLeaseTtl?: number;
 }
 
+/** Default {@link EngineOptions.maxTxnOps}: most ops per transaction branch (etcd's --max-txn-ops default). */
 export const DEFAULT_MAX_TXN_OPS = 128;
+/** Default {@link EngineOptions.minLeaseTtl}, in seconds (etcd's minimum lease TTL). */
 export const DEFAULT_MIN_LEASE_TTL = 2;
+/** Largest lease TTL accepted, in seconds (etcd's MaxLeaseTTL); above it a grant fails with ERR_LEASE_TTL_TOO_LARGE. */
 export const MAX_LEASE_TTL = 9_000_000_000;
 
+/** Default {@link EngineOptions.maxValueBytes}: 1.5 MiB (etcd's default request size limit). */
 export const DEFAULT_MAX_VALUE_BYTES = 1_572_864;
+/** Default {@link EngineOptions.maxKeyBytes}: 1.5 MiB. */
 export const DEFAULT_MAX_KEY_BYTES = 1_572_864;
 
 /**
@@ -253,6 +338,8 @@ export interface Engine {
   applyBatch(batch: Uint8Array, events?: EventsMode): BatchResult;
   /** Latest value of one key, or undefined. */
   get(key: Uint8Array): KeyValue | undefined;
+  /** {@link Engine.get} for a key given as text (its UTF-8 bytes), without an intermediate copy. */
+  getText(key: string): KeyValue | undefined;
   /** A range read; per-op failures (future or compacted revision) are thrown. */
   range(request: RangeOp): RangeResult;
   /** The compacted revision (−1 on a fresh store). */

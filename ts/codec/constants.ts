@@ -1,5 +1,6 @@
 /** Constants of the op codec, version 1 (docs/codec.md). */
 
+/** The codec version this build writes and accepts (batch header byte 3); a batch of any other version is rejected with ERR_UNSUPPORTED_VERSION. */
 export const CODEC_VERSION = 1;
 export const BATCH_HEADER_BYTES = 8;
 

@@ -38,8 +38,11 @@ import { decodeOpAt } from './reader.js';
 
 /** Limits a reader checks while validating. */
 export interface BatchLimits {
+  /** Longest key accepted, in bytes (ERR_KEY_TOO_LARGE above it). Default {@link DEFAULT_MAX_KEY_BYTES}, 1.5 MiB. */
   maxKeyBytes?: number;
+  /** Longest value (also a compare's value) accepted, in bytes (ERR_VALUE_TOO_LARGE above it). Default {@link DEFAULT_MAX_VALUE_BYTES}, 1.5 MiB. */
   maxValueBytes?: number;
+  /** Most compares or ops per branch of a top-level transaction (ERR_TOO_MANY_OPS above it). Default {@link DEFAULT_MAX_TXN_OPS}, 128. */
   maxTxnOps?: number;
 }
 

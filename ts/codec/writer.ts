@@ -25,9 +25,13 @@ const utf8 = new TextEncoder();
 
 /** Options of a put as the codec carries them. */
 export interface PutFields {
+  /** Lease to attach the key to; 0 or absent = none (detaches the key unless `ignoreLease`). A safe integer. */
   lease?: number;
+  /** Ask for the key-value as it was before the put (flag PREV_KV). */
   prevKv?: boolean;
+  /** Keep the current value; the value written must be empty (flag IGNORE_VALUE). */
   ignoreValue?: boolean;
+  /** Keep the current lease; `lease` must be 0 (flag IGNORE_LEASE). */
   ignoreLease?: boolean;
 }
 
@@ -71,6 +75,7 @@ export class BatchWriter {
     return this.pos;
   }
 
+  /** Empties the writer to start a new batch (header rewritten, op count 0); earlier {@link BatchWriter.peek} views become invalid. */
   reset(): this {
     this.buf[0] = 0x4d; // M
     this.buf[1] = 0x53; // S
@@ -81,6 +86,10 @@ export class BatchWriter {
     return this;
   }
 
+  /**
+   * Appends a PUT of `key` = `value` (strings as UTF-8). Throws ERR_INVALID_OPTION for a lease that
+   * is not a safe integer; key and value limits are checked when the batch is validated.
+   */
   put(key: Bytes, value: Bytes, fields?: PutFields): this {
     const lease = fields?.lease ?? 0;
     let flags = 0;
@@ -121,6 +130,11 @@ export class BatchWriter {
     return this;
   }
 
+  /**
+   * Appends a RANGE read of `key`, or of [key, rangeEnd) with `fields.rangeEnd`; unset numbers are
+   * 0 ("unset"). Throws ERR_INVALID_SORT for a sort order/target out of range, ERR_INVALID_OPTION
+   * for a number that is not a safe integer.
+   */
   range(key: Bytes, fields?: RangeFields): this {
     const end = fields?.rangeEnd ?? EMPTY;
     let flags = 0;
@@ -177,6 +191,7 @@ export class BatchWriter {
     return this;
   }
 
+  /** Appends a LEASE_GRANT of `ttl` seconds; `id` 0 lets the engine pick the id. Top level only: in a transaction branch it makes the batch malformed. */
   leaseGrant(id: number, ttl: number): this {
     const start = this.pos;
     this.ensure(LEASE_GRANT_FIXED);
@@ -189,10 +204,12 @@ export class BatchWriter {
     return this;
   }
 
+  /** Appends a LEASE_REVOKE of lease `id` (its keys are deleted). Top level only: in a transaction branch it makes the batch malformed. */
   leaseRevoke(id: number): this {
     return this.idOp(OpType.LEASE_REVOKE, 0, id);
   }
 
+  /** Appends a COMPACT at `revision`; `physical` is carried but has no effect. Top level only: in a transaction branch it makes the batch malformed. */
   compact(revision: number, physical = false): this {
     return this.idOp(OpType.COMPACT, physical ? CompactFlag.PHYSICAL : 0, revision);
   }

@@ -44,6 +44,14 @@ import { executeTxn, planTxn, type TxnHost } from './txn.js';
 
 const IGNORE_ANY = PutFlag.IGNORE_VALUE | PutFlag.IGNORE_LEASE;
 const NO_EVENTS: WatchEvent[] = [];
+const ASCII = /^[\x00-\x7f]*$/;
+const utf8 = new TextEncoder();
+
+/** A text key as the engine keeps keys: one char per UTF-8 byte. */
+function latin1OfText(text: string): string {
+  const bytes = utf8.encode(text);
+  return latin1(bytes, 0, bytes.length);
+}
 
 /** Results of one batch, built eagerly (the ops already ran); `result(i)` just hands them out. */
 class JsBatchResult implements BatchResult {
@@ -177,6 +185,13 @@ export class JsEngine implements Engine, TxnHost {
     const index = this.open();
     if (!(key instanceof Uint8Array)) throw typeError('key', key);
     return index.getLive(latin1(key, 0, key.length))?.toKeyValue(false);
+  }
+
+  getText(key: string): KeyValue | undefined {
+    const index = this.open();
+    if (typeof key !== 'string') throw typeError('key', key);
+    // Keys are kept as one char per UTF-8 byte; an ASCII string already is that.
+    return index.getLive(ASCII.test(key) ? key : latin1OfText(key))?.toKeyValue(false);
   }
 
   range(request: RangeOp): RangeResult {

@@ -38,6 +38,11 @@ export type WatchCancelReason = 'cancelled' | 'compacted' | 'overflow' | 'closed
 
 /** What the `'cancel'` event carries. */
 export interface WatchCancel {
+  /**
+   * `'cancelled'`: {@link Watcher.cancel} (or leaving a `for await` loop); `'compacted'`: the
+   * start revision was compacted; `'overflow'`: the consumer fell behind by more than
+   * `maxQueuedEvents`; `'closed'`: the store was closed.
+   */
   reason: WatchCancelReason;
   /** Readable explanation. */
   message: string;
@@ -99,11 +104,17 @@ export interface WatcherEvents {
 
 // Typed listener overloads merged into the class (declaration merging).
 export interface Watcher {
+  /** Adds a listener for a watcher event (see {@link WatcherEvents}); a `'data'`, `'put'` or `'delete'` listener starts delivery. */
   on<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this;
+  /** Adds a listener for any EventEmitter event. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Adds a one-time listener for a watcher event (see {@link WatcherEvents}); a `'data'`, `'put'` or `'delete'` listener starts delivery. */
   once<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this;
+  /** Adds a one-time listener for any EventEmitter event. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Removes a listener added with `on` or `once`; the watcher keeps running (stop it with `cancel()`). */
   off<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this;
+  /** Removes a listener for any EventEmitter event. */
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

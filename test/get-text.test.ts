@@ -1,0 +1,30 @@
+// Text keys take a shortcut on both engines (encoded straight into the request, or used as the
+// engine's key form when ASCII); they must find exactly what the same key as bytes finds.
+import { describe, expect, it } from 'vitest';
+import { BatchWriter } from '../ts/codec.js';
+import { ENGINE_KINDS, engineFactory } from './engines.js';
+
+const fresh = engineFactory();
+const utf8 = new TextEncoder();
+
+describe.each(ENGINE_KINDS)('getText (%s engine)', (kind) => {
+  it.each([
+    ['ascii', 'config/a'],
+    ['latin-1 range', 'café'],
+    ['astral plane', 'key-😀'],
+    ['nul inside', 'a\u0000b'],
+  ])('a %s key is found as text and as bytes alike', (_name, key) => {
+    const e = fresh(kind);
+    e.applyBatch(new BatchWriter().put(key, 'v').put(key + '!', 'other').peek());
+    const asText = e.getText(key);
+    const asBytes = e.get(utf8.encode(key));
+    expect(asText).toEqual(asBytes);
+    expect(Array.from(asText!.key)).toEqual(Array.from(utf8.encode(key)));
+    expect(e.getText(key + '?')).toBeUndefined();
+  });
+
+  it('refuses a non-string key with ERR_INVALID_TYPE', () => {
+    const e = fresh(kind);
+    expect(() => e.getText(utf8.encode('a') as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE' }));
+  });
+});
