@@ -467,11 +467,21 @@ export class EtcdRunner {
       if (created.canceled) throw new Error(`watch refused: ${created.cancel_reason}`);
       const ours = created.watch_id;
       let sentinel: string | undefined;
+      // Our watcher may already be replaying: responses that arrive before the sentinel's
+      // "created" are kept, in order, for the loop below.
+      const early: Array<NonNullable<Awaited<ReturnType<typeof ws.next>>>> = [];
       if (current >= 2) {
         ws.create({ key: bytes('\0'), range_end: bytes('\0'), start_revision: this.revisions.in(current) });
-        const made = await ws.next(10_000);
-        if (!made?.created || made.canceled) throw new Error(`sentinel watch not created: ${JSON.stringify(made)}`);
-        sentinel = made.watch_id;
+        for (;;) {
+          const made = await ws.next(10_000);
+          if (!made) throw new Error('sentinel watch not created: no response within 10 s');
+          if (made.created) {
+            if (made.canceled) throw new Error(`sentinel watch refused: ${JSON.stringify(made)}`);
+            sentinel = made.watch_id;
+            break;
+          }
+          early.push(made);
+        }
       }
       const events: NEvent[] = [];
       if (sentinel === undefined) return { type: 'watch', canceled: false, compactRevision: 0, events }; // fresh store: no history
@@ -479,7 +489,7 @@ export class EtcdRunner {
       const giveUp = Date.now() + 3_000;
       for (;;) {
         const wait = Math.max(0, Math.min(graceUntil, giveUp) - Date.now());
-        const r = await ws.next(wait);
+        const r = early.shift() ?? (await ws.next(wait));
         if (!r) break;
         if (r.watch_id === sentinel) {
           if (graceUntil === Infinity) graceUntil = Date.now() + 150;
