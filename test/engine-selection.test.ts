@@ -114,3 +114,16 @@ describe('both engines alike', () => {
     expect(outcomes).toEqual(ENGINE_KINDS.map(() => 'ok'));
   });
 });
+
+describe('MetaStoreError across copies of the package', () => {
+  it('instanceof holds for an error made by another copy (same registered brand)', async () => {
+    // A second copy of the class, as the CommonJS build is beside the ESM one.
+    const copy = await import('../ts/errors.js?copy' as string);
+    expect(copy.MetaStoreError).not.toBe(MetaStoreError);
+    const foreign = new copy.MetaStoreError('ERR_CLOSED', 'from another copy');
+    expect(foreign).toBeInstanceOf(MetaStoreError);
+    expect(new MetaStoreError('ERR_CLOSED', 'here')).toBeInstanceOf(copy.MetaStoreError);
+    expect(new Error('plain')).not.toBeInstanceOf(MetaStoreError);
+    expect({ code: 'ERR_CLOSED' }).not.toBeInstanceOf(MetaStoreError);
+  });
+});

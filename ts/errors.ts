@@ -92,6 +92,9 @@ const CATEGORY_OF: Partial<Record<ErrorCode, ErrorCategory>> = {
   ERR_NATIVE_UNAVAILABLE: 'Unavailable',
 };
 
+/** Marks MetaStore errors across copies of the package (see {@link MetaStoreError}). */
+const BRAND: unique symbol = Symbol.for('@metastore/core.MetaStoreError');
+
 /** Base class of every error raised by MetaStore. Switch on `code`, not on the message. */
 export class MetaStoreError extends Error {
   /** Stable machine-readable code. */
@@ -107,6 +110,15 @@ export class MetaStoreError extends Error {
     this.code = code;
     this.category = options?.category ?? CATEGORY_OF[code] ?? categoryOfCode(code);
     this.opIndex = options?.opIndex;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * `instanceof MetaStoreError` holds for errors of every copy of this package loaded in the
+   * process (the ESM and the CommonJS build are two copies): they share a registered symbol.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 
