@@ -71,7 +71,7 @@ export function renderChart(sections, { title = 'MetaStore benchmarks', subtitle
       for (const row of rows) {
         const present = cols.filter((c) => row.results[c] !== undefined);
         const h = present.length * (BAR_H + BAR_GAP) - BAR_GAP;
-        blocks.push(`<text x="${LABEL_W}" y="${y + h / 2 + 4}" font-size="11" text-anchor="end">${esc(clip(`W${row.w} ${row.name}`, 72))}</text>`);
+        blocks.push(`<text x="${LABEL_W}" y="${y + h / 2 + 4}" font-size="11" text-anchor="end">${esc(clip(`W${row.w} ${row.name}`, 66))}</text>`);
         for (const c of present) {
           const cell = row.results[c];
           if (cell.na || cell.error) {

@@ -3,13 +3,7 @@
 // threshold: the native engine as configured by default (parallel from 4,096 ops, 2 threads),
 // always serial, and always parallel (threshold 2) on 1 and on 2 threads.
 import { batchOf, compactor, createEngine, key16, loadKeys, VALUE100 } from './data.js';
-import { COLUMN_LABELS, cycle, keep, quick, Suite, withUpkeep } from './lib.js';
-
-Object.assign(COLUMN_LABELS, {
-  'native-serial': 'native serial',
-  'native-par1': 'native ∥ 1 thr',
-  'native-par2': 'native ∥ 2 thr',
-});
+import { cycle, keep, quick, Suite, withUpkeep } from './lib.js';
 
 const suite = new Suite('sweep', {
   title: 'W3: batch-size sweep, per-op cost; rayon threshold and threads (1 vs 2)',

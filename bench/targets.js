@@ -37,12 +37,12 @@ export const TARGETS = [
     goal: 15e6,
     unit: 'rate',
     whenMissed:
-      'perf (cpu-clock, native frames) of the stress batch into an emptied store: malloc/free ≈ 30% of the samples ' +
-      '(a Box<[u8]> per value version, the SmallVec<[Version; 1]> history spilling to the heap at a key\'s 2nd version ' +
-      'in the batch: realloc/try_grow; compaction frees them later), memcmp ≈ 10% and put_in_shard ≈ 6% (shard probes, ' +
-      'ordered-index compares), decode_batch + decode_op ≈ 7% (the batch is decoded into a Vec<OpRef> before apply), rayon ' +
-      'bridge + sched_yield/context switches ≈ 8% (10,000 puts take the parallel path; on this shared 2-core box the second ' +
-      'thread often waits: see W3, where serial and parallel trade places run to run). Not the FFI: one call per batch, ~8 ns.',
+      'perf record -e cpu-clock (commit c8ddfc8, stress batch into an emptied store, serial and default alike): the allocator ' +
+      '≈ 32% of samples (_int_malloc/_int_free/malloc_consolidate/unlink_chunk/realloc: one Box<[u8]> per value version, ' +
+      'and SmallVec<[Version; 1]> histories spilling to the heap from a key\'s 2nd version in the batch — each of the 1,000 keys ' +
+      'gets 10), Apply::run 12% (checks and put inlined), memcmp 7% and put_in_shard 5% (shard probes, index compares), ' +
+      'decode_batch + decode_op 8% (the whole batch is decoded into a Vec<OpRef> before apply). The 10,000 puts take the ' +
+      'parallel path by default; on this shared 2-core box it gains little over serial (W3). Not the FFI: one call per batch, ~8 ns.',
   },
   {
     id: 'w2-native-vs-js',
@@ -55,8 +55,9 @@ export const TARGETS = [
     vs: 'js',
     goal: 2,
     whenMissed:
-      'The native side as in the ≥ 15M target. The JS engine pays ~12 ns/op to validate the bytes and ~13 ns/op for the Map itself ' +
-      '(rows js-validate and js-map-floor), the rest is latin1 decoding of keys/values and its own history bookkeeping.',
+      'The native side as in the 15M target (the allocator dominates: a heap allocation per version). The JS engine pays ' +
+      '~11 ns/op to validate the bytes and ~14 ns/op for a bare Map.set (rows js-validate, js-map-floor); the rest of its ' +
+      '~110–140 ns/op is latin1 decoding and its history table. Over existing keys (row stress-bytes-steady) native leads by ~1.6×.',
   },
   {
     id: 'w4-range-1m',
@@ -71,12 +72,10 @@ export const TARGETS = [
     unit: 'ns',
     whenMissed:
       'Not the engine: binding.engineRange (limit 10) costs ~0.36 µs at 1K keys and ~1.1 µs at 100K (perf: the shard lookup of ' +
-      'each returned key 29%, memcmp 27%, indexset rank 15%, result memcpy 9%, FFI < 2%). The time is in the TS wrapper: ' +
-      'decodeRangeScratch copies every key and value with Uint8Array.prototype.slice, and a slice over 64 bytes (each 100-byte ' +
-      'value) allocates an off-heap ArrayBuffer (calloc + BackingStore + ArrayBufferSweeper, ~200 ns): ~2.5 µs for 10 KVs ' +
-      '(--cpu-prof: readKv 38–48% of engine.range). Measured alternatives: one slice of the whole result + subarray views 0.77 µs; ' +
-      'keys as on-heap new Uint8Array(n) + values from Buffer.allocUnsafe\'s pool 0.96 µs. The JS engine wins this row today because ' +
-      'its values come from Buffer.from\'s pool.',
+      'each returned key 29%, memcmp 27%, indexset rank 15%, result memcpy 9%, FFI < 2%). The rest is the TS wrapper\'s copy of the ' +
+      'result: one fresh off-heap ArrayBuffer per result since 799008a (before: two per KV, ~2.5 µs for 10 KVs), its cost ' +
+      'varying with the GC\'s external-memory state; a copy into pooled memory (Buffer.allocUnsafe) measures ~1 µs for 10 KVs ' +
+      'including the views.',
   },
   {
     id: 'w4-get',
@@ -90,11 +89,12 @@ export const TARGETS = [
     goal: 300,
     unit: 'ns',
     whenMissed:
-      'Not the engine: raw binding.engineGet costs ~38 ns (the empty call is ~8 ns of it). engine.get adds ~330 ns: decodeKvScratch ' +
-      'slices the 100-byte value into an off-heap ArrayBuffer (~200 ns) and the key. store.get adds ~300 ns more: toBytes → ' +
-      'TextEncoder.encode of the string key (~270 ns; --cpu-prof of store.get: readKv 39%, encode + encodeUtf8String 37%, the native ' +
-      'call 14%). Measured alternatives: encodeInto the engine\'s registered input buffer 30 ns (Buffer.from 59 ns); key via on-heap ' +
-      'new Uint8Array(16) + set, value via Buffer.allocUnsafe (pooled) + set: 90 ns for both, so ~200 ns end to end is in reach.',
+      'Not the engine: raw binding.engineGet costs ~39 ns (the empty napi call is ~8 ns of it). At commit 2a67f8a engine.get ' +
+      'spends its time copying the result out: --cpu-prof of engine.get: resultBytes 55% (scratch.slice(0, n): a fresh off-heap ' +
+      'ArrayBuffer per get — calloc + BackingStore + ArrayBufferSweeper; 0.2–0.9 µs depending on the GC\'s external-memory ' +
+      'state), viewOf 10% (a DataView over it), readKv 7%, GC 6%. The façade itself now adds little (getText). Measured ' +
+      'alternative: copy into pooled memory (Buffer.allocUnsafe(n) + set, key and value as views of it) ~130 ns, stable, so ' +
+      '~200 ns end to end is in reach. The same slice + DataView pattern costs engine.applyBatch ~400 ns over the raw call (W9).',
   },
   {
     id: 'w6-events',
@@ -108,12 +108,11 @@ export const TARGETS = [
     goal: 2e6,
     unit: 'rate',
     whenMissed:
-      'Every event here is a put of a new key, and applying a new key costs the native engine ~0.6–0.8 µs (W8\'s load rate; perf: ' +
-      'hashbrown reserve_rehash, indexset insert, memcmp, malloc), about half of the ~1.3–1.7 µs per event; the results file\'s details ' +
-      'give the time inside store.applyBatch (engine apply + event decoding + matching) against the whole stream. --cpu-prof of the ' +
-      'stream: the native applyBatch call ≈ 39% of samples, GC 8%, watchable-store notify 6% (hashed per prefix length, not O(watchers)), ' +
-      'watcher push/flush/emit ≈ 5%, decodeEvents 2%. With one prefix shared by 100 watchers the same path delivers ~9–11M events/s: ' +
-      'fan-out is cheap, the per-put apply is not.',
+      'Every event here is the put of a new key: ~70% of the stream\'s time is inside store.applyBatch (details column), and applying ' +
+      'a new key costs the native engine ~0.6–0.9 µs by itself (W8\'s load rate; perf: hashbrown reserve_rehash, indexset insert, ' +
+      'memcmp, malloc). --cpu-prof of the stream: the native applyBatch call ≈ 39% of samples, GC 8%, watchable-store notify 6% ' +
+      '(hashed per prefix length, not a scan of the watchers), watcher push/flush/emit ≈ 5%, decodeEvents 2%. With 100 watchers ' +
+      'sharing one prefix the same path delivers 6–11M events/s: fan-out is cheap, the per-put apply is not.',
   },
   {
     id: 'w6-p99',
@@ -128,8 +127,8 @@ export const TARGETS = [
     unit: 'us',
     whenMissed:
       'Latency counts from the start of the apply of the event\'s batch of 1,000 puts. p50 stays near 1 ms; the tail comes from ' +
-      'batches whose delivery waits behind the next apply and behind GC pauses (8% of samples are the collector: every event ' +
-      'allocates a KeyValue and its key/value views).',
+      'batches whose delivery waits behind the next apply and behind GC (8% of samples: each event allocates a KeyValue and ' +
+      'its key/value views), and it moves most with the load on the shared machine.',
   },
   {
     id: 'w7-durable',
@@ -155,7 +154,7 @@ export const TARGETS = [
       'hashbrown slot 80 B at ~60% load (512 tables of ~19.5K entries grow together to 32K buckets) ≈ 134 B, the key\'s Arc ' +
       'allocation (16 B header + 16 B key) 48 B, the value\'s Box<[u8]> (100 B) 112 B, the indexset B-tree\'s fat pointer ' +
       '≈ 20 B: ≈ 315 B + allocator slack ≈ 350 B measured, against 116 B of payload. One allocation per entry (header + key + value) ' +
-      'behind an 8-byte slot would come to ≈ 190 B/key ≈ 1.8 GiB.',
+      'behind an 8-byte slot would come to ≈ 190 B/key ≈ 1.8 GiB. (The JS engine needs ~500 B/key: 4.7 GiB.)',
   },
 ];
 
