@@ -24,6 +24,28 @@ export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreE
 }
 
 const utf8 = new TextEncoder();
+/** Buffer's native copy, which takes any Uint8Array as its source. */
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
+
+// Results handed out are carved from slabs: one allocation per slab instead of one backing store
+// per read. A slab stays alive while any result cut from it is referenced.
+const SLAB_BYTES = 256 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/** The first `n` bytes of `scratch` in memory of their own (a view of a slab). */
+function copyOut(scratch: Uint8Array, n: number): Uint8Array {
+  if (n > SLAB_BYTES / 8) return scratch.slice(0, n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  copyBytes.call(scratch, out, 0, 0, n);
+  // 8-byte steps keep every result's numbers aligned as in the scratch buffer.
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
 
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -49,7 +71,20 @@ export class NativeEngine implements Engine {
   /** The result bytes of the last call: `n` bytes of scratch, or the pending Buffer. */
   private resultBytes(n: number, copy: boolean): Uint8Array {
     if (n === PENDING) return this.binding.engineTakePending(this.handle);
-    return copy ? this.scratch.slice(0, n) : this.scratch;
+    return copy ? copyOut(this.scratch, n) : this.scratch;
+  }
+
+  /**
+   * A read's result as bytes the caller may keep, with a view for its numbers: a copy of the
+   * scratch buffer (whose numbers are read from the scratch view: same layout, no new DataView),
+   * or the pending buffer for a large result.
+   */
+  private ownedResult(n: number): [Uint8Array, DataView] {
+    if (n === PENDING) {
+      const big = this.binding.engineTakePending(this.handle);
+      return [big, viewOf(big)];
+    }
+    return [copyOut(this.scratch, n), this.scratchView];
   }
 
   get revision(): number {
@@ -108,8 +143,8 @@ export class NativeEngine implements Engine {
     }
     if (n === ABSENT) return undefined;
     // One copy of the result; key and value are views of it.
-    const bytes = this.resultBytes(n, true);
-    return decodeKvOwned(bytes, viewOf(bytes));
+    const [bytes, view] = this.ownedResult(n);
+    return decodeKvOwned(bytes, view);
   }
 
   getText(key: string): KeyValue | undefined {
@@ -125,8 +160,8 @@ export class NativeEngine implements Engine {
     }
     if (n === ABSENT) return undefined;
     // One copy of the result; key and value are views of it.
-    const bytes = this.resultBytes(n, true);
-    return decodeKvOwned(bytes, viewOf(bytes));
+    const [bytes, view] = this.ownedResult(n);
+    return decodeKvOwned(bytes, view);
   }
 
   range(request: RangeOp): RangeResult {
@@ -142,8 +177,8 @@ export class NativeEngine implements Engine {
       throw translateNativeError(e, false);
     }
     // One copy of the whole result; keys and values are views of it.
-    const bytes = this.resultBytes(n, true);
-    return decodeRangeOwned(bytes, viewOf(bytes));
+    const [bytes, view] = this.ownedResult(n);
+    return decodeRangeOwned(bytes, view);
   }
 
   changes(fromRevision: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): WatchEvent[] {
