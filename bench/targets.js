@@ -89,12 +89,9 @@ export const TARGETS = [
     goal: 300,
     unit: 'ns',
     whenMissed:
-      'Not the engine: raw binding.engineGet costs ~39 ns (the empty napi call is ~8 ns of it). At commit 2a67f8a engine.get ' +
-      'spends its time copying the result out: --cpu-prof of engine.get: resultBytes 55% (scratch.slice(0, n): a fresh off-heap ' +
-      'ArrayBuffer per get — calloc + BackingStore + ArrayBufferSweeper; 0.2–0.9 µs depending on the GC\'s external-memory ' +
-      'state), viewOf 10% (a DataView over it), readKv 7%, GC 6%. The façade itself now adds little (getText). Measured ' +
-      'alternative: copy into pooled memory (Buffer.allocUnsafe(n) + set, key and value as views of it) ~130 ns, stable, so ' +
-      '~200 ns end to end is in reach. The same slice + DataView pattern costs engine.applyBatch ~400 ns over the raw call (W9).',
+      'Not the engine: raw binding.engineGet costs ~39 ns (the empty napi call is ~8 ns of it). At commit 2a67f8a the TS ' +
+      'wrapper spent most of a get copying the result into a fresh off-heap ArrayBuffer (scratch.slice; cpu-prof 55%) and a ' +
+      'DataView over it (10%); results now go into slabs and are read through the scratch DataView.',
   },
   {
     id: 'w6-events',
