@@ -176,9 +176,11 @@ impl Store {
         let out = apply.run(&ops, buf);
         let (rev, compact_rev) = (apply.rev, apply.compact_rev);
         let out = out.finish_with_events(rev, apply.events.as_ref());
-        drop(apply);
+        // Published while the batch still holds the index lock, so a reader on another thread
+        // never sees the new data with the old revisions.
         self.compact_revision.store(compact_rev, Ordering::Release);
         self.revision.store(rev, Ordering::Release);
+        drop(apply);
         self.poisoned.store(false, Ordering::Release);
         Ok(out)
     }

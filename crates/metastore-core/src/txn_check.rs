@@ -39,7 +39,8 @@ pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &
         return Err(BatchError::new(ErrorNumber::TooManyOps, index, format!("{opc} > {budget}")));
     }
     let mut q = p + TXN_FIXED;
-    let mut compare = Vec::with_capacity(n_compare);
+    // Each compare takes at least COMPARE_FIXED bytes: a larger count fails as truncation below.
+    let mut compare = Vec::with_capacity(n_compare.min(b.len() / COMPARE_FIXED));
     for _ in 0..n_compare {
         if q + COMPARE_FIXED > b.len() {
             return malformed("truncated compare");

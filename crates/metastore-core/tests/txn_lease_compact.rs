@@ -183,3 +183,4 @@ fn events_carry_prev_kv_in_mode_two() {
     assert_eq!((events[1].kv.version, events[1].kv.modr), (0, 4));
     assert_eq!(events[1].prev.as_ref().unwrap().value, b"new".to_vec());
 }
+
