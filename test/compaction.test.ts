@@ -4,12 +4,11 @@
  * and auto-compaction in both of etcd's retention modes (driven outside apply, fake clock).
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkAutoCompaction } from '../ts/compactor.js';
 import type { LeaseClock } from '../ts/lessor.js';
-import { MetaStore, type OpenOptions } from '../ts/store.js';
 import { op } from '../ts/txn.js';
-import { ENGINE_KINDS } from './engines.js';
+import { ENGINE_KINDS, storeFactory } from './engines.js';
 import { catchAsync, catchSync, kv, nkv } from './helpers.js';
 
 class FakeClock implements LeaseClock {
@@ -19,15 +18,7 @@ class FakeClock implements LeaseClock {
   }
 }
 
-const stores: MetaStore[] = [];
-async function openStore(engine: (typeof ENGINE_KINDS)[number], options: OpenOptions = {}): Promise<MetaStore> {
-  const s = await MetaStore.open({ engine, leaseCheckIntervalMs: 0, ...options });
-  stores.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const openStore = storeFactory();
 
 describe('autoCompaction option', () => {
   it('accepts etcd\'s two modes and refuses anything else', () => {

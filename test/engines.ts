@@ -2,6 +2,7 @@
 
 import { afterEach } from 'vitest';
 import { createEngine, type EngineKind } from '../ts/engine.js';
+import { MetaStore, type OpenOptions } from '../ts/store.js';
 import type { Engine, EngineOptions } from '../ts/types.js';
 
 export const ENGINE_KINDS: EngineKind[] = ['native', 'js'];
@@ -23,5 +24,21 @@ export function engineFactory(): (kind: EngineKind, options?: EngineOptions) => 
     const e = newEngine(kind, options);
     open.push(e);
     return e;
+  };
+}
+
+/**
+ * A factory of stores for the calling test file (lease expiry timer off); every store it opened is
+ * closed after each test. Call it at the top level of the file.
+ */
+export function storeFactory(): (engine: EngineKind, options?: OpenOptions) => Promise<MetaStore> {
+  const open: MetaStore[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+  });
+  return async (engine, options = {}) => {
+    const s = await MetaStore.open({ engine, leaseCheckIntervalMs: 0, ...options });
+    open.push(s);
+    return s;
   };
 }

@@ -6,25 +6,16 @@
  */
 
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FROM_KEY, prefixEnd, toBytes } from '../ts/bytes.js';
-import { MetaStore, type OpenOptions } from '../ts/store.js';
 import { op } from '../ts/txn.js';
 import type { WatchEvent } from '../ts/types.js';
 import { WatchableStore } from '../ts/watch/watchable-store.js';
 import { Watcher, type WatchCancel, type WatchResponse } from '../ts/watch/watcher.js';
-import { ENGINE_KINDS } from './engines.js';
+import { ENGINE_KINDS, storeFactory } from './engines.js';
 import { catchAsync, show } from './helpers.js';
 
-const stores: MetaStore[] = [];
-async function openStore(engine: (typeof ENGINE_KINDS)[number], options: OpenOptions = {}): Promise<MetaStore> {
-  const s = await MetaStore.open({ engine, leaseCheckIntervalMs: 0, ...options });
-  stores.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
-});
+const openStore = storeFactory();
 
 /** Lets every queued microtask and immediate run. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
