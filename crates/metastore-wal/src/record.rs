@@ -3,9 +3,43 @@
 //! payload and is chained: it starts from the previous record's CRC, so a record cannot be moved,
 //! dropped or replayed from stale bytes without breaking every CRC after it.
 
+use crate::Entry;
+
 pub const RECORD_HEADER: usize = 12;
 /// A record holding a group of entries: `u64 firstIndex | u64 term | u32 count | count × (u32 len | bytes)`.
 pub const TYPE_ENTRIES: u8 = 1;
+
+/// Encodes a group of entries as an ENTRIES payload into `out` (cleared first).
+pub fn encode_entries(out: &mut Vec<u8>, first_index: u64, term: u64, group: &[&[u8]]) {
+    out.clear();
+    out.reserve(20 + group.iter().map(|d| 4 + d.len()).sum::<usize>());
+    out.extend_from_slice(&first_index.to_le_bytes());
+    out.extend_from_slice(&term.to_le_bytes());
+    out.extend_from_slice(&(group.len() as u32).to_le_bytes());
+    for data in group {
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+}
+
+/// Checks an ENTRIES payload and pushes the entries with an index above `after_index` to `out`
+/// (the others are checked, not kept). Returns `(firstIndex, count)`, or `None` if malformed.
+pub fn decode_entries(p: &[u8], after_index: u64, out: &mut Vec<Entry>) -> Option<(u64, u64)> {
+    let first = u64::from_le_bytes(p.get(0..8)?.try_into().ok()?);
+    let term = u64::from_le_bytes(p.get(8..16)?.try_into().ok()?);
+    let count = u32::from_le_bytes(p.get(16..20)?.try_into().ok()?) as u64;
+    first.checked_add(count)?;
+    let mut at = 20;
+    for i in 0..count {
+        let len = u32::from_le_bytes(p.get(at..at + 4)?.try_into().ok()?) as usize;
+        let data = p.get(at + 4..at + 4 + len)?;
+        if first + i > after_index {
+            out.push(Entry { index: first + i, term, data: data.to_vec() });
+        }
+        at += 4 + len;
+    }
+    (at == p.len()).then_some((first, count))
+}
 
 /// Bytes a record takes on disk, padding included.
 pub fn framed_len(payload_len: usize) -> usize {

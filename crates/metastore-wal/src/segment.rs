@@ -3,7 +3,7 @@
 //! the segment size so a data sync never has to update the file size.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub const SEGMENT_HEADER: usize = 32;
@@ -49,14 +49,67 @@ pub fn segment_name(seq: u64, first_index: u64) -> String {
     format!("{seq:016x}-{first_index:016x}.wal")
 }
 
+/// `(seq, firstIndex)` from a segment's file name.
+pub fn parse_segment_name(path: &Path) -> Option<(u64, u64)> {
+    let name = path.file_name()?.to_str()?.strip_suffix(".wal")?;
+    let (seq, first) = name.split_once('-')?;
+    if seq.len() != 16 || first.len() != 16 {
+        return None;
+    }
+    Some((u64::from_str_radix(seq, 16).ok()?, u64::from_str_radix(first, 16).ok()?))
+}
+
 /// Segment files of `dir`, in sequence order.
 pub fn list_segments(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wal") && p.file_name().is_some_and(|n| n.len() == 37))
+        .filter(|p| parse_segment_name(p).is_some())
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Deletes segments left half-made under their temporary name by a crash during creation.
+pub fn remove_temp_segments(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".wal.tmp")) {
+            remove_if_present(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `remove_file` that treats an already missing file as removed.
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Zeroes a segment from `from` to `len`, restores its preallocated size if it was cut short,
+/// and syncs it.
+pub fn zero_from(path: &Path, from: u64, len: u64, size: u64) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).open(path)?;
+    if len < size {
+        f.set_len(size)?;
+    }
+    f.seek(SeekFrom::Start(from))?;
+    let zeros = vec![0u8; 64 * 1024];
+    let mut left = len.saturating_sub(from);
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        f.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()
+}
+
+/// How far into a file anything was written: the offset after its last non-zero byte.
+pub fn written_len(path: &Path) -> io::Result<u64> {
+    let data = std::fs::read(path)?;
+    Ok(data.iter().rposition(|&b| b != 0).map_or(0, |p| p as u64 + 1))
 }
 
 /// fsync of a directory, so a created or renamed file's name is durable.

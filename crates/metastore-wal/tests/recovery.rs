@@ -45,6 +45,7 @@ fn reopen_returns_every_entry_in_order_across_segments() {
         assert_eq!((e.index, e.term, &e.data), (i as u64 + 1, 1, &entry(i as u64 + 1)));
     }
     assert_eq!(wal.append(2, &[b"after"]).unwrap(), 181);
+    drop(wal);
     let (_, entries, _) = Wal::open(&dir, small()).unwrap();
     assert_eq!(entries.last().unwrap().data, b"after");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -138,5 +139,18 @@ fn bytes_after_a_bad_record_make_it_corruption_not_a_torn_tail() {
     // Garbage after the last record: it reads as a bad record followed by non-zero bytes.
     f.write_all_at(&[0xAB; 40], end as u64).unwrap();
     assert!(matches!(Wal::open(&dir, small()), Err(WalError::Corrupt { .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_segment_left_half_made_under_its_temporary_name_is_deleted_on_open() {
+    let dir = temp_dir("temp-segment");
+    fill(&dir, 3);
+    let temp = dir.join("0000000000000002-000000000000000a.wal.tmp");
+    std::fs::write(&temp, [0xAAu8; 100]).unwrap();
+    let (wal, entries, _) = Wal::open(&dir, small()).unwrap();
+    assert_eq!(entries.len(), 9);
+    assert!(!temp.exists());
+    drop(wal);
     std::fs::remove_dir_all(&dir).unwrap();
 }

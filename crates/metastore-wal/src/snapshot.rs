@@ -1,0 +1,204 @@
+//! Snapshot files: `<index:016x>.snap`, an opaque payload (the caller's state at `index`) behind
+//! a 48-byte header: `"MSSNAPSH" | u32 formatVersion | u32 reserved | u64 index | u64 term |
+//! u64 payloadLen | u32 payloadCrc | u32 headerCrc`, both CRC-32C, `headerCrc` over the 44 bytes
+//! before it. Written under a temporary name, synced, renamed, directory synced; loading tries
+//! the newest first and falls back past damaged files.
+
+use crate::lock::try_lock;
+use crate::segment::{remove_if_present, sync_dir};
+use crate::WalError;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"MSSNAPSH";
+const VERSION: u32 = 1;
+const HEADER: usize = 48;
+const SUFFIX: &str = ".snap";
+const TEMP_SUFFIX: &str = ".snap.tmp";
+
+/// A snapshot loaded and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub index: u64,
+    pub term: u64,
+    pub payload: Vec<u8>,
+    pub path: PathBuf,
+}
+
+/// A snapshot file by name, not yet checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotFile {
+    pub index: u64,
+    pub path: PathBuf,
+}
+
+/// What `load_newest_snapshot` found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotLoad {
+    /// The newest snapshot that checks out, if any.
+    pub snapshot: Option<Snapshot>,
+    /// Newer files that were damaged or partial, newest first: worth reporting.
+    pub skipped: Vec<PathBuf>,
+    /// Why each of `skipped` was passed over, in the same order.
+    pub skipped_reasons: Vec<&'static str>,
+    /// Temporary files left by an interrupted write, now deleted.
+    pub removed_temps: Vec<PathBuf>,
+}
+
+fn snapshot_name(index: u64) -> String {
+    format!("{index:016x}{SUFFIX}")
+}
+
+fn parse_snapshot_name(path: &Path) -> Option<u64> {
+    let hex = path.file_name()?.to_str()?.strip_suffix(SUFFIX)?;
+    if hex.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn encode_header(index: u64, term: u64, payload: &[u8]) -> [u8; HEADER] {
+    let mut h = [0u8; HEADER];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[16..24].copy_from_slice(&index.to_le_bytes());
+    h[24..32].copy_from_slice(&term.to_le_bytes());
+    h[32..40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    h[40..44].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    let crc = crc32c::crc32c(&h[..44]);
+    h[44..48].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().expect("8 bytes"))
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+/// Checks a whole snapshot file's bytes; returns `(index, term)` or why it does not check out.
+fn check(data: &[u8], named_index: u64) -> Result<(u64, u64), &'static str> {
+    if data.len() < HEADER {
+        return Err("shorter than a snapshot header");
+    }
+    let h = &data[..HEADER];
+    if &h[..8] != MAGIC {
+        return Err("not a snapshot file (bad magic)");
+    }
+    if le_u32(&h[44..48]) != crc32c::crc32c(&h[..44]) {
+        return Err("header CRC mismatch");
+    }
+    if le_u32(&h[8..12]) != VERSION {
+        return Err("unknown snapshot format version");
+    }
+    let (index, term, len) = (le_u64(&h[16..24]), le_u64(&h[24..32]), le_u64(&h[32..40]));
+    if index != named_index {
+        return Err("file name does not match the index in its header");
+    }
+    if (data.len() - HEADER) as u64 != len {
+        return Err(if ((data.len() - HEADER) as u64) < len { "payload cut short" } else { "bytes after the payload" });
+    }
+    if le_u32(&h[40..44]) != crc32c::crc32c(&data[HEADER..]) {
+        return Err("payload CRC mismatch");
+    }
+    Ok((index, term))
+}
+
+/// Snapshot files of `dir` (by name only, unchecked), oldest first.
+pub fn list_snapshots(dir: &Path) -> io::Result<Vec<SnapshotFile>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if let Some(index) = parse_snapshot_name(&path) {
+            files.push(SnapshotFile { index, path });
+        }
+    }
+    files.sort_by_key(|f| f.index);
+    Ok(files)
+}
+
+/// Writes the snapshot of `index` atomically into `dir` (which must exist) and returns its
+/// path: temporary file, header and payload, fsync, rename, directory fsync. Then deletes the
+/// snapshots older than it except the newest of them, kept as a fallback. Once it returns `Ok`
+/// the snapshot is durable; an error may still leave it in place (it checks out if so).
+pub fn write_snapshot(dir: &Path, index: u64, term: u64, payload: &[u8]) -> io::Result<PathBuf> {
+    let name = snapshot_name(index);
+    let path = dir.join(&name);
+    let temp = dir.join(format!("{name}.tmp"));
+    if let Err(e) = write_temp_and_rename(&temp, &path, index, term, payload) {
+        let _ = remove_if_present(&temp);
+        return Err(e);
+    }
+    sync_dir(dir)?;
+    let older: Vec<SnapshotFile> = list_snapshots(dir)?.into_iter().filter(|f| f.index < index).collect();
+    if let Some((_fallback, rest)) = older.split_last() {
+        for file in rest {
+            remove_if_present(&file.path)?;
+        }
+    }
+    // Not syncing the directory again: a deleted old snapshot that comes back after a crash is
+    // harmless, the next write deletes it.
+    Ok(path)
+}
+
+fn write_temp_and_rename(temp: &Path, path: &Path, index: u64, term: u64, payload: &[u8]) -> io::Result<()> {
+    // Held under a lock while being written, so that a concurrent load does not take it for
+    // an interrupted write's leftover and delete it.
+    let mut f = OpenOptions::new().write(true).create(true).truncate(false).open(temp)?;
+    if !try_lock(&f)? {
+        return Err(io::Error::new(io::ErrorKind::WouldBlock, "another writer holds this snapshot's temporary file"));
+    }
+    f.set_len(0)?;
+    f.write_all(&encode_header(index, term, payload))?;
+    f.write_all(payload)?;
+    f.sync_all()?;
+    std::fs::rename(temp, path)
+}
+
+/// Loads the newest snapshot in `dir` that checks out. Newer ones that are damaged or partial
+/// are passed over and listed in `skipped`; temporary files of interrupted writes are deleted
+/// (a file another process is writing right now is left alone). A missing directory holds no
+/// snapshot. Only I/O errors are errors.
+pub fn load_newest_snapshot(dir: &Path) -> Result<SnapshotLoad, WalError> {
+    let mut out = SnapshotLoad::default();
+    let listing = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        r => r?,
+    };
+    for entry in listing {
+        let path = entry?.path();
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(TEMP_SUFFIX)) {
+            let f = match File::open(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                r => r?,
+            };
+            if try_lock(&f)? {
+                remove_if_present(&path)?;
+                out.removed_temps.push(path);
+            }
+        }
+    }
+    for file in list_snapshots(dir)?.into_iter().rev() {
+        let data = match std::fs::read(&file.path) {
+            // Deleted since the listing by a writer's cleanup: a newer one exists, or was seen.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            r => r?,
+        };
+        match check(&data, file.index) {
+            Ok((index, term)) => {
+                let mut payload = data;
+                payload.drain(..HEADER);
+                out.snapshot = Some(Snapshot { index, term, payload, path: file.path });
+                break;
+            }
+            Err(reason) => {
+                out.skipped.push(file.path);
+                out.skipped_reasons.push(reason);
+            }
+        }
+    }
+    Ok(out)
+}
