@@ -836,6 +836,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.debugPanic = nativeBinding.debugPanic
+module.exports.durableAppend = nativeBinding.durableAppend
+module.exports.durableClose = nativeBinding.durableClose
+module.exports.durableFailNext = nativeBinding.durableFailNext
+module.exports.durableOpen = nativeBinding.durableOpen
+module.exports.durableRecovered = nativeBinding.durableRecovered
+module.exports.durableSnapshot = nativeBinding.durableSnapshot
 module.exports.engineApplyBatch = nativeBinding.engineApplyBatch
 module.exports.engineChanges = nativeBinding.engineChanges
 module.exports.engineClose = nativeBinding.engineClose

@@ -23,6 +23,41 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare function debugPanic(): void
 
 /**
+ * Appends entries as one group (one write, one fdatasync) on the threadpool; resolves with the
+ * first entry's index once durable. The entries are `data` cut at `lengths` (one argument
+ * instead of an array of arrays: converting each array element costs more than the copy).
+ */
+export declare function durableAppend(durable: ExternalObject<Durable>, data: Uint8Array, lengths: Uint32Array): Promise<number>
+
+/** Closes the log (waits for an append in flight) and releases the directory lock. */
+export declare function durableClose(durable: ExternalObject<Durable>): void
+
+/** Test hook: the next append fails like an fdatasync error, and the log stops. */
+export declare function durableFailNext(durable: ExternalObject<Durable>): void
+
+/**
+ * Opens (or creates) the durable store in `path` for `engine`: restores the newest valid
+ * snapshot into the engine, opens the log after it, and bumps the boot epoch.
+ */
+export declare function durableOpen(path: string, engine: ExternalObject<Engine>, options?: DurableOpenOptions | undefined | null): ExternalObject<Durable>
+
+/** Options of `durableOpen`. */
+export interface DurableOpenOptions {
+  /** Size each WAL segment is preallocated to. */
+  segmentBytes?: number
+}
+
+/** What `durableOpen` found (once; later calls get nothing). */
+export declare function durableRecovered(durable: ExternalObject<Durable>): Recovered
+
+/**
+ * Captures the engine's state now — the caller says it is exactly at log index `index` — then
+ * writes it as a snapshot and drops the log segments behind it, on the threadpool. Resolves
+ * with the snapshot's size in bytes.
+ */
+export declare function durableSnapshot(durable: ExternalObject<Durable>, engine: ExternalObject<Engine>, index: number, term: number): Promise<number>
+
+/**
  * Applies one encoded batch with an events mode (0 none, 1 events, 2 with previous values).
  * Returns the length of the packed results in the scratch buffer, or -2 when they wait in
  * `engineTakePending`.
@@ -95,3 +130,26 @@ export interface NativeEngineOptions {
 
 /** A call that does nothing, to measure the floor cost of crossing into the addon. */
 export declare function noop(): void
+
+/** What `durableOpen` found: taken once with `durableRecovered`. */
+export interface Recovered {
+  /** Index of the snapshot the engine was restored from (0: none). */
+  snapshotIndex: number
+  /** Index of the last entry in the log (the snapshot's when the log holds nothing after it). */
+  lastIndex: number
+  /** This boot's epoch, one more than the previous open's. */
+  epoch: number
+  /** Committed entries after the snapshot, in index order. */
+  entries: Array<RecoveredEntry>
+  /** `segment:offset` of a torn last record that was cut off. */
+  truncated?: string
+  /** Snapshot files that were damaged and skipped. */
+  skippedSnapshots: Array<string>
+}
+
+/** One committed entry found on open. */
+export interface RecoveredEntry {
+  index: number
+  term: number
+  data: Buffer
+}

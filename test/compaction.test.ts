@@ -117,9 +117,9 @@ describe.each(ENGINE_KINDS)('history and compaction (%s engine)', (kind) => {
     expect(s.range({ prefix: '', revision: s.revision - 20 }).count).toBe(10);
     expect(catchSync(() => s.range({ prefix: '', revision: s.revision - 30 })).code).toBe('ERR_COMPACTED');
     // The check itself, called directly, compacts exactly to revision − retention.
-    expect(s.checkAutoCompaction()).toBe(s.revision - 20);
+    expect(await s.checkAutoCompaction()).toBe(s.revision - 20);
     expect(s.compactRevision).toBe(s.revision - 20);
-    expect(s.checkAutoCompaction()).toBeUndefined();
+    expect(await s.checkAutoCompaction()).toBeUndefined();
   });
 
   it('periodic auto-compaction keeps the history of the last period (fake clock)', async () => {
@@ -129,7 +129,7 @@ describe.each(ENGINE_KINDS)('history and compaction (%s engine)', (kind) => {
     for (let second = 0; second <= 30; second++) {
       clock.t = second * 1000;
       revAt[second] = s.revision;
-      s.checkAutoCompaction();
+      await s.checkAutoCompaction();
       await s.put('k', String(second));
     }
     // At t = 30 s the newest sample at least 10 s old is the one of t = 20 s.
@@ -142,7 +142,7 @@ describe.each(ENGINE_KINDS)('history and compaction (%s engine)', (kind) => {
     const s = await openStore(kind);
     for (let i = 0; i < 50; i++) await s.put('k', String(i));
     expect(s.compactRevision).toBe(-1);
-    expect(s.checkAutoCompaction()).toBeUndefined();
+    expect(await s.checkAutoCompaction()).toBeUndefined();
     expect(s.range({ key: 'k', revision: 2 }).kvs[0]!.version).toBe(1);
   });
 });

@@ -252,7 +252,7 @@ describe.each(ENGINE_KINDS)('KV semantics (%s engine)', (kind) => {
     expect(s.get('z')).toBeUndefined();
     const got = s.get('k')!;
     const ranged = s.range({ prefix: '' });
-    const batch = s.applyBatch(new BatchWriter().put('k', 'v2', { prevKv: true }).peek());
+    const batch = await s.applyBatch(new BatchWriter().put('k', 'v2', { prevKv: true }).peek());
     await s.put('k', 'v3');
     await s.delete('k');
     await s.put('k', 'v4');

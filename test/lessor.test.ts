@@ -44,7 +44,7 @@ describe('Lessor (unit, a fake engine)', () => {
     const lessor = new Lessor(
       {
         engine: () => engine,
-        revokeExpired: (ids) => {
+        revokeExpired: async (ids) => {
           revoked.push(ids);
           for (const id of ids) leases.delete(id);
         },
@@ -175,7 +175,7 @@ describe.each(ENGINE_KINDS)('leases (%s engine)', (kind) => {
     clock.advance(9000);
     expect(await s.lease.keepAlive(id)).toEqual({ id, ttl: 10 });
     clock.advance(9000);
-    expect(s.lease.checkExpired()).toEqual([]);
+    expect(await s.lease.checkExpired()).toEqual([]);
     expect(s.lease.timeToLive(id).ttl).toBe(1);
     expect(await s.lease.keepAlive(999)).toEqual({ id: 999, ttl: 0 });
   });
@@ -191,26 +191,26 @@ describe.each(ENGINE_KINDS)('leases (%s engine)', (kind) => {
     const w = s.watch({ prefix: '' });
     w.on('delete', (k) => deletes.push(`${show(k.key)}@${k.modRevision}`));
     clock.advance(4999);
-    expect(s.lease.checkExpired()).toEqual([]);
+    expect(await s.lease.checkExpired()).toEqual([]);
     expect(s.size).toBe(3);
     clock.advance(1);
-    expect(s.lease.checkExpired()).toEqual([short]);
+    expect(await s.lease.checkExpired()).toEqual([short]);
     expect(s.revision).toBe(5);
     expect(s.lease.list()).toEqual([long]);
     expect(s.lease.timeToLive(short).ttl).toBe(-1);
     await tick();
     expect(deletes).toEqual(['s/1@5', 's/2@5']);
-    expect(s.lease.checkExpired()).toEqual([]); // nothing twice
+    expect(await s.lease.checkExpired()).toEqual([]); // nothing twice
   });
 
   it('a lease granted by a raw batch gets a full TTL from when the store first sees it', async () => {
     const [s, clock] = await openStore(kind);
-    s.applyBatch(new BatchWriter().leaseGrant(77, 3).finish());
+    await s.applyBatch(new BatchWriter().leaseGrant(77, 3).finish());
     clock.advance(60_000);
-    expect(s.lease.checkExpired()).toEqual([]);
+    expect(await s.lease.checkExpired()).toEqual([]);
     expect(s.lease.timeToLive(77)).toEqual({ id: 77, ttl: 3, grantedTTL: 3 });
     clock.advance(3000);
-    expect(s.lease.checkExpired()).toEqual([77]);
+    expect(await s.lease.checkExpired()).toEqual([77]);
   });
 
   it('the expiry timer runs by itself (unref\'d) when an interval is set', async () => {

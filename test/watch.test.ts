@@ -151,18 +151,24 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
   it('ordered, unique, reliable: many writes, interleaved awaits, flattened stream = history', async () => {
     const s = await openStore(kind);
     const c = collect(s.watch({ prefix: '' }));
-    const expected: string[] = [];
+    // Writes are applied in the order they are made, so the outcomes in call order are the history.
+    const outcomes: Array<Promise<string | undefined>> = [];
     for (let i = 0; i < 300; i++) {
       const key = `k${i % 7}`;
       if (i % 5 === 4) {
         const r = await s.delete(key);
-        if (r.deleted > 0) expect(r.revision).toBe(s.revision), expected.push(`delete ${key}@${r.revision}`);
+        if (r.deleted > 0) expect(r.revision).toBe(s.revision);
+        outcomes.push(Promise.resolve(r.deleted > 0 ? `delete ${key}@${r.revision}` : undefined));
       } else {
-        const p = s.put(key, String(i)); // some not awaited: several revisions in one flush
-        expected.push(`put ${key}=${i}@${s.revision}`);
+        const p = s.put(key, String(i)).then((r) => `put ${key}=${i}@${r.revision}`); // some not awaited: several in one entry
+        outcomes.push(p);
         if (i % 3 === 0) await p;
       }
     }
+    const expected = (await Promise.all(outcomes)).filter((e) => e !== undefined);
+    const revisions = expected.map((e) => Number(e.split('@')[1]));
+    expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+    expect(new Set(revisions).size).toBe(revisions.length);
     await tick();
     expect(c.events()).toEqual(expected);
     // No revision split across responses.

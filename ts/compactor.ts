@@ -23,8 +23,8 @@ export type AutoCompactionOptions = { mode: 'revision'; retention: number } | { 
 export interface CompactorHost {
   /** Current revision, compacted revision (−1 when never compacted) and number of live keys. */
   revisions(): { revision: number; compactRevision: number; size: number };
-  /** Proposes a COMPACT to `revision` through the write path. */
-  compact(revision: number): void;
+  /** Proposes a COMPACT to `revision` through the write path; resolves once applied. */
+  compact(revision: number): Promise<void>;
 }
 
 const MAX_SAMPLE_INTERVAL_MS = 360_000;
@@ -52,6 +52,8 @@ export class AutoCompactor {
   private readonly samples: Array<{ at: number; revision: number }> = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
+  /** Settles once the compaction in flight (if any) is applied. */
+  running: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly host: CompactorHost,
@@ -109,12 +111,13 @@ export class AutoCompactor {
   }
 
   private run(target: number): number | undefined {
+    if (this.busy) return undefined;
     this.busy = true;
-    try {
-      this.host.compact(target);
-      return target;
-    } finally {
-      this.busy = false;
-    }
+    // A compaction that fails (the store closed, or a race with a manual compact) is retried by a later check.
+    this.running = this.host.compact(target).then(
+      () => void (this.busy = false),
+      () => void (this.busy = false),
+    );
+    return target;
   }
 }

@@ -28,10 +28,14 @@ export type ErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_WATCH_OVERFLOW'
   | 'ERR_CLOSED'
-  | 'ERR_NATIVE_UNAVAILABLE';
+  | 'ERR_NATIVE_UNAVAILABLE'
+  | 'ERR_OUTCOME_UNKNOWN'
+  | 'ERR_LOG_FAILED'
+  | 'ERR_CORRUPT'
+  | 'ERR_LOCKED';
 
 /** The etcd (gRPC status) category an error belongs to, for callers that map to etcd's API. */
-export type ErrorCategory = 'InvalidArgument' | 'NotFound' | 'OutOfRange' | 'FailedPrecondition' | 'ResourceExhausted' | 'Internal' | 'Unavailable';
+export type ErrorCategory = 'InvalidArgument' | 'NotFound' | 'OutOfRange' | 'FailedPrecondition' | 'ResourceExhausted' | 'Internal' | 'Unavailable' | 'DataLoss';
 
 interface ErrorInfo {
   readonly code: ErrorCode;
@@ -90,6 +94,10 @@ const CATEGORY_OF: Partial<Record<ErrorCode, ErrorCategory>> = {
   ERR_CLOSED: 'Unavailable',
   ERR_WATCH_OVERFLOW: 'ResourceExhausted',
   ERR_NATIVE_UNAVAILABLE: 'Unavailable',
+  ERR_OUTCOME_UNKNOWN: 'Unavailable',
+  ERR_LOG_FAILED: 'Unavailable',
+  ERR_CORRUPT: 'DataLoss',
+  ERR_LOCKED: 'FailedPrecondition',
 };
 
 /** Marks MetaStore errors across copies of the package (see {@link MetaStoreError}). */
@@ -140,6 +148,13 @@ export function errorFromNumber(num: number, opIndex?: number, detail?: string):
   if (opIndex !== undefined) message += opIndex < 0 ? ' (batch header)' : ` (op ${opIndex})`;
   if (detail) message += `: ${detail}`;
   return new MetaStoreError(info.code, message, { opIndex, category: info.category });
+}
+
+/** `error` labelled with another op index (a proposal's ops are numbered from 0 within it, not within the log entry that carried them). */
+export function withOpIndex(error: MetaStoreError, opIndex: number): MetaStoreError {
+  if (error.opIndex === opIndex || error.opIndex === undefined || error.opIndex < 0) return error;
+  const message = error.message.replace(/\(op \d+\)/, `(op ${opIndex})`);
+  return new MetaStoreError(error.code, message, { opIndex, category: error.category, cause: error.cause });
 }
 
 /** The codec error number of a code, or undefined for façade-only codes. */

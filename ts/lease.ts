@@ -56,9 +56,9 @@ export interface LeaseTimeToLiveResponse {
 /** What the lease API needs from the store. */
 export interface LeaseHost {
   lessor(): Lessor;
-  /** Applies one op through the write path and returns its result. */
-  grant(id: number, ttl: number): OpResult;
-  revoke(id: number): OpResult;
+  /** Proposes one op through the write path and resolves with its result once applied. */
+  grant(id: number, ttl: number): Promise<OpResult>;
+  revoke(id: number): Promise<OpResult>;
   leases(): number[];
 }
 
@@ -85,7 +85,7 @@ export class LeaseClient {
       throw new MetaStoreError('ERR_INVALID_OPTION', `a lease TTL must be an integer number of seconds, got ${String(ttl)}`);
     }
     const id = checkId(options?.id ?? 0, true);
-    const r = this.host.grant(id, ttl);
+    const r = await this.host.grant(id, ttl);
     if (r.type === 'error') throw r.error;
     if (r.type !== 'leaseGrant') throw new MetaStoreError('ERR_INTERNAL', `expected a lease grant result, got ${r.type}`);
     this.host.lessor().granted(r.id, r.ttl);
@@ -98,7 +98,7 @@ export class LeaseClient {
    */
   async revoke(id: number): Promise<LeaseRevokeResponse> {
     checkId(id, false);
-    const r = this.host.revoke(id);
+    const r = await this.host.revoke(id);
     if (r.type === 'error') throw r.error;
     this.host.lessor().revoked(id);
     return { revision: r.revision };
@@ -130,10 +130,13 @@ export class LeaseClient {
 
   /**
    * Runs the expiry check now: every lease past its deadline is revoked through the write path
-   * (the timer does this every `leaseCheckIntervalMs`). Returns the revoked ids. For tests with
-   * an injected clock.
+   * (the timer does this every `leaseCheckIntervalMs`). Resolves with the revoked ids once the
+   * revokes are applied. For tests with an injected clock.
    */
-  checkExpired(): number[] {
-    return this.host.lessor().checkExpired();
+  async checkExpired(): Promise<number[]> {
+    const lessor = this.host.lessor();
+    const ids = lessor.checkExpired();
+    await lessor.revoking;
+    return ids;
   }
 }

@@ -32,7 +32,7 @@ export interface LessorHost {
    * Revokes these leases through the normal write path (one batch of LEASE_REVOKE ops). Leases
    * gone meanwhile are no error.
    */
-  revokeExpired(ids: number[]): void;
+  revokeExpired(ids: number[]): Promise<void>;
 }
 
 /** Options of the lessor (see `OpenOptions`). */
@@ -56,6 +56,8 @@ export class Lessor {
   private readonly deadlines = new Map<number, number>();
   private heap: Entry[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Settles once the last expiry check's revokes are applied. */
+  revoking: Promise<void> = Promise.resolve();
   /** Set when leases may have been granted or revoked behind the lessor's back (raw batches). */
   private stale = true;
   readonly clock: LeaseClock;
@@ -158,7 +160,10 @@ export class Lessor {
       this.deadlines.delete(top.id);
       expired.push(top.id);
     }
-    if (expired.length > 0) this.host.revokeExpired(expired);
+    if (expired.length > 0) {
+      // A revoke that fails (the store closed meanwhile) is dropped: a restart promotes the lease again.
+      this.revoking = this.host.revokeExpired(expired).catch(() => undefined);
+    }
     return expired;
   }
 

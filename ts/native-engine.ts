@@ -53,8 +53,10 @@ function viewOf(bytes: Uint8Array): DataView {
 
 export class NativeEngine implements Engine {
   readonly kind = 'native' as const;
-  private readonly binding: NativeBinding;
-  private readonly handle: ReturnType<NativeBinding['engineNew']>;
+  /** @internal The loaded addon (the durable log calls it with this engine's handle). */
+  readonly binding: NativeBinding;
+  /** @internal The Rust store's handle. */
+  readonly handle: ReturnType<NativeBinding['engineNew']>;
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly scratchView = new DataView(this.scratch.buffer);
   private readonly input = new Uint8Array(INPUT_BYTES);

@@ -1,11 +1,10 @@
 /**
  * The façade: `MetaStore`, in the idioms of the etcd3 npm client. Writes are encoded once into
- * the op codec and applied by the engine (later: proposed to the log first); reads go to the
- * engine directly and are synchronous.
+ * the op codec and proposed to the log ({@link WritePath}); a write resolves once the entry that
+ * carries it is committed and applied. Reads go to the engine directly and are synchronous.
  *
- * Every write goes through one path ({@link MetaStore.applyBatch}): apply, then hand the batch's
- * events to the watchers, then let auto-compaction look at the new revision. Clocks (lease
- * expiry, periodic compaction) live outside apply and act by proposing ops on that same path.
+ * Clocks (lease expiry, periodic compaction) live outside apply and act by proposing ops on
+ * that same path.
  */
 
 import { bytesToString, toBytes, type Bytes } from './bytes.js';
@@ -13,6 +12,12 @@ import { BatchWriter } from './codec.js';
 import { AutoCompactor, checkAutoCompaction, type AutoCompactionOptions } from './compactor.js';
 import { createEngine, type EngineKind } from './engine.js';
 import { MetaStoreError } from './errors.js';
+import { validateBatch } from './codec.js';
+import { MemoryLog } from './log/memory-log.js';
+import { openFileLog, type DurableOptions } from './log/file-log.js';
+import type { ProposerOptions } from './log/batch-proposer.js';
+import { WritePath, type WriteStats } from './write-path.js';
+import type { Log, LogEntry } from './log/log.js';
 import { LeaseClient } from './lease.js';
 import { Lessor, monotonicClock, type LeaseClock } from './lessor.js';
 import { checkWatchOptions, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './options.js';
@@ -22,7 +27,13 @@ import { WatchableStore } from './watch/watchable-store.js';
 import { Watcher, type WatcherHost } from './watch/watcher.js';
 
 /** Options of {@link MetaStore.open}. */
-export interface OpenOptions extends EngineOptions {
+export interface OpenOptions extends EngineOptions, ProposerOptions, DurableOptions {
+  /**
+   * Directory of a durable store: writes resolve once fsynced to its write-ahead log, and
+   * opening it again restores the state (newest snapshot + the log after it). Created if
+   * missing. Needs the native addon (ERR_NATIVE_UNAVAILABLE otherwise). Default: in memory.
+   */
+  path?: string;
   /**
    * `'auto'` (default): the native engine, or the pure-TS engine when the native binary cannot
    * load (see {@link MetaStore.nativeLoadError}). `'native'`: fail if it cannot load. `'js'`:
@@ -42,6 +53,26 @@ export interface OpenOptions extends EngineOptions {
    * Default: none (call {@link MetaStore.compact}).
    */
   autoCompaction?: AutoCompactionOptions;
+}
+
+/** A log opened for a store, with what opening found. */
+interface OpenedLog {
+  log: Log;
+  /** This boot's epoch (part of every proposal id). */
+  epoch: number;
+  /** Index the restored state is at (a snapshot's), 0 for a new store. */
+  appliedIndex: number;
+  /** Committed entries after it, to apply before the store serves anything. */
+  replay: LogEntry[];
+}
+
+function checkProposerOptions(options: ProposerOptions): void {
+  for (const name of ['maxEntryOps', 'maxEntryBytes'] as const) {
+    const v = options[name];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) {
+      throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be an integer ≥ 1, got ${String(v)}`);
+    }
+  }
 }
 
 /** Options of {@link MetaStore.compact}. */
@@ -161,7 +192,7 @@ export class WriteBatch {
    * the others apply. A batch with invalid input rejects whole and applies nothing.
    */
   async commit(): Promise<Array<PutResponse | DeleteResponse | MetaStoreError>> {
-    const result = this.store.applyBatch(this.writer.peek());
+    const result = await this.store.applyBatch(this.writer.peek());
     const out: Array<PutResponse | DeleteResponse | MetaStoreError> = [];
     for (let i = 0; i < result.size; i++) {
       const r = result.result(i);
@@ -177,10 +208,12 @@ export class WriteBatch {
 /** An embedded etcd-v3-semantics key-value store. */
 export class MetaStore implements AsyncDisposable {
   private engineInstance: Engine | undefined;
+  private readonly writes: WritePath;
   private readonly writer = new BatchWriter(512);
   private readonly watchable = new WatchableStore();
   private readonly watcherHost: WatcherHost;
   private nextWatchId = 0;
+  private closing: Promise<void> | undefined;
   /** The revision at close, for watchers still flushing. */
   private finalRevision = 0;
   private readonly lessor: Lessor;
@@ -197,8 +230,23 @@ export class MetaStore implements AsyncDisposable {
     readonly nativeLoadError: Error | undefined,
     options: OpenOptions,
     autoCompaction: AutoCompactionOptions | undefined,
+    opened: OpenedLog,
   ) {
     this.engineInstance = engine;
+    const limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps };
+    this.writes = new WritePath(
+      engine,
+      opened.log,
+      this.watchable,
+      (result) => {
+        this.lessor?.markStale(); // the entry may have granted or revoked leases
+        this.compactor?.afterWrite(result.revision);
+      },
+      { node: 1, epoch: opened.epoch, appliedIndex: opened.appliedIndex },
+      (batch) => validateBatch(batch, limits),
+      options,
+    );
+
     const clock = options.clock ?? monotonicClock;
     this.watcherHost = {
       revision: () => this.engineInstance?.revision ?? this.finalRevision,
@@ -207,15 +255,17 @@ export class MetaStore implements AsyncDisposable {
     this.lessor = new Lessor(
       {
         engine: () => this.live(),
-        revokeExpired: (ids) => {
+        revokeExpired: async (ids) => {
           const w = this.writer.reset();
           for (const id of ids) w.leaseRevoke(id);
-          this.apply(w.peek()); // a lease gone meanwhile is an op error in its slot: fine
+          await this.writes.propose(w.peek()); // a lease gone meanwhile is an op error in its slot: fine
         },
       },
       { clock, checkIntervalMs: options.leaseCheckIntervalMs },
     );
-    // A store opened over existing state (later: after a restart) gives every lease a full TTL.
+    // Entries committed before a restart are applied before anyone reads.
+    for (const entry of opened.replay) this.writes.applyEntry(entry);
+    // A store opened over existing state (after a restart) gives every lease a full TTL.
     this.lessor.promote();
     this.lease = new LeaseClient({
       lessor: () => {
@@ -235,9 +285,9 @@ export class MetaStore implements AsyncDisposable {
                 const e = this.live();
                 return { revision: e.revision, compactRevision: e.compactRevision, size: e.size };
               },
-              compact: (revision) => {
+              compact: async (revision) => {
                 // A separate writer: this runs right after another write, inside its call.
-                const r = this.apply(new BatchWriter(64).compact(revision).peek()).result(0);
+                const r = (await this.writes.propose(new BatchWriter(64).compact(revision).peek())).result(0);
                 if (r.type === 'error' && r.error.code !== 'ERR_COMPACTED') throw r.error;
               },
             },
@@ -246,7 +296,7 @@ export class MetaStore implements AsyncDisposable {
           );
   }
 
-  /** Opens an in-memory store. */
+  /** Opens a store: in memory, or durable in the directory `path`. */
   static async open(options: OpenOptions = {}): Promise<MetaStore> {
     const choice = options.engine ?? 'auto';
     if (choice !== 'auto' && choice !== 'native' && choice !== 'js') {
@@ -261,7 +311,35 @@ export class MetaStore implements AsyncDisposable {
       throw new MetaStoreError('ERR_INVALID_OPTION', `leaseCheckIntervalMs must be a number ≥ 0, got ${String(interval)}`);
     }
     const autoCompaction = checkAutoCompaction(options.autoCompaction);
-    if (choice !== 'auto') return new MetaStore(createEngine(choice, options), undefined, options, autoCompaction);
+    checkProposerOptions(options);
+    const path = options.path;
+    if (path !== undefined) {
+      if (typeof path !== 'string' || path.length === 0) {
+        throw new MetaStoreError('ERR_INVALID_OPTION', `path must be a non-empty string, got ${String(path)}`);
+      }
+      if (choice === 'js') {
+        throw new MetaStoreError('ERR_INVALID_OPTION', "a durable store (path) needs the native engine: the pure-TS engine has no write-ahead log; use engine: 'auto' or 'native'");
+      }
+      let engine: Engine;
+      try {
+        engine = createEngine('native', options);
+      } catch (e) {
+        if (e instanceof MetaStoreError && e.code === 'ERR_NATIVE_UNAVAILABLE') {
+          throw new MetaStoreError('ERR_NATIVE_UNAVAILABLE', `a durable store (path) needs the native addon, which cannot load: ${e.message}`, { cause: e });
+        }
+        throw e;
+      }
+      let opened: OpenedLog;
+      try {
+        opened = await openFileLog(path, engine, options);
+      } catch (e) {
+        engine.close();
+        throw e;
+      }
+      return new MetaStore(engine, undefined, options, autoCompaction, opened);
+    }
+    const inMemory = (): OpenedLog => ({ log: new MemoryLog(), epoch: 1, appliedIndex: 0, replay: [] });
+    if (choice !== 'auto') return new MetaStore(createEngine(choice, options), undefined, options, autoCompaction, inMemory());
     let engine: Engine;
     let loadError: MetaStoreError | undefined;
     try {
@@ -271,7 +349,25 @@ export class MetaStore implements AsyncDisposable {
       engine = createEngine('js', options);
       loadError = e;
     }
-    return new MetaStore(engine, loadError, options, autoCompaction);
+    return new MetaStore(engine, loadError, options, autoCompaction, inMemory());
+  }
+
+  /** `'memory'`, or `'file'` for a durable store opened with `path`. */
+  get durability(): 'memory' | 'file' {
+    return this.writes.log.kind;
+  }
+
+  /** Index of the last log entry applied to the state. */
+  get appliedIndex(): number {
+    return this.writes.appliedIndex;
+  }
+
+  /**
+   * Counters of the write path since open: proposals and ops, the log entries and appends they
+   * were coalesced into (and their averages), fsyncs, bytes, and the applied index.
+   */
+  writeStats(): WriteStats {
+    return this.writes.stats();
   }
 
   /** Which engine serves this store. */
@@ -297,14 +393,14 @@ export class MetaStore implements AsyncDisposable {
   /** Sets `key` to `value`. Rejects with ERR_LEASE_NOT_FOUND, ERR_KEY_NOT_FOUND (ignore flags) or an input error. */
   async put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
     const w = this.writer.reset().put(keyArg(key), valueArg(value), options === undefined ? undefined : { ...options, lease: leaseOption(options.lease) });
-    return toPutResponse(unwrap<PutResult>(this.applyOne(w.peek())));
+    return toPutResponse(unwrap<PutResult>(await this.applyOne(w.peek())));
   }
 
   /** Deletes one key, or the keys a selector covers. A delete that matches nothing does not bump the revision. */
   async delete(selector: Bytes | KeySelector, options?: DeleteOptions): Promise<DeleteResponse> {
     const { key, rangeEnd } = resolveSelector(selector);
     const w = this.writer.reset().deleteRange(key, rangeEnd, options?.prevKv === true);
-    return toDeleteResponse(unwrap<DeleteRangeResult>(this.applyOne(w.peek())));
+    return toDeleteResponse(unwrap<DeleteRangeResult>(await this.applyOne(w.peek())));
   }
 
   /** The latest key-value of `key`, or undefined. Synchronous: reads are local. */
@@ -349,7 +445,7 @@ export class MetaStore implements AsyncDisposable {
     const run = async (r: TxnRequest): Promise<TxnResponse> => {
       const w = this.writer.reset();
       writeTxn(w, r);
-      return toTxnResponse(this.applyOne(w.peek()));
+      return toTxnResponse(await this.applyOne(w.peek()));
     };
     return request === undefined ? new Txn(run) : run(request);
   }
@@ -364,7 +460,7 @@ export class MetaStore implements AsyncDisposable {
     if (typeof revision !== 'number' || !Number.isSafeInteger(revision)) {
       throw new MetaStoreError('ERR_INVALID_OPTION', `revision must be an integer, got ${String(revision)}`);
     }
-    const r = this.applyOne(this.writer.reset().compact(revision, options?.physical === true).peek());
+    const r = await this.applyOne(this.writer.reset().compact(revision, options?.physical === true).peek());
     if (r.type === 'error') throw r.error;
     return { revision: r.revision };
   }
@@ -374,9 +470,11 @@ export class MetaStore implements AsyncDisposable {
    * returns the revision compacted to, or undefined (nothing due, or no `autoCompaction`). For
    * tests with an injected clock.
    */
-  checkAutoCompaction(): number | undefined {
+  async checkAutoCompaction(): Promise<number | undefined> {
     this.live();
-    return this.compactor?.check();
+    const target = this.compactor?.check();
+    await this.compactor?.running;
+    return target;
   }
 
   /**
@@ -424,48 +522,46 @@ export class MetaStore implements AsyncDisposable {
   }
 
   /**
-   * Engine level: applies an encoded batch (docs/codec.md) as it is, through the store's write
-   * path (watchers see its events). For advanced use and benchmarks; {@link BatchWriter} builds
-   * batches.
+   * Engine level: proposes an encoded batch (docs/codec.md) as it is, through the store's write
+   * path (watchers see its events), and resolves with its results once applied. An invalid
+   * batch throws at once and nothing is proposed. For advanced use and benchmarks;
+   * {@link BatchWriter} builds batches.
    */
-  applyBatch(batch: Uint8Array): BatchResult {
-    const result = this.apply(batch);
-    this.lessor.markStale(); // it may have granted or revoked leases
-    return result;
+  async applyBatch(batch: Uint8Array): Promise<BatchResult> {
+    this.live();
+    return this.writes.propose(batch);
   }
 
   /** Closes the store and frees its memory. Watchers end with reason `'closed'`. Later calls throw ERR_CLOSED. Idempotent. */
   async close(): Promise<void> {
     const engine = this.engineInstance;
-    if (engine === undefined) return;
-    this.finalRevision = engine.revision;
-    this.engineInstance = undefined;
+    if (engine === undefined || this.closing !== undefined) return this.closing;
     this.lessor.close();
     this.compactor?.close();
-    for (const w of this.watchable.watchers()) w.stop('closed', `watch ${w.id} ended: the store was closed`);
-    engine.close();
+    this.closing = (async () => {
+      try {
+        await this.writes.close(); // writes already made are applied first
+      } finally {
+        this.finalRevision = engine.revision;
+        this.engineInstance = undefined;
+        for (const w of this.watchable.watchers()) w.stop('closed', `watch ${w.id} ended: the store was closed`);
+        engine.close();
+      }
+    })();
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  /** The write path: apply, fan the events out to watchers, then auto-compaction. */
-  private apply(batch: Uint8Array): BatchResult {
-    const engine = this.live();
-    const mode = this.watchable.eventsMode;
-    const result = engine.applyBatch(batch, mode);
-    if (mode !== EventsMode.NONE) this.watchable.notify(result.events());
-    this.compactor?.afterWrite(result.revision);
-    return result;
-  }
-
-  private applyOne(batch: Uint8Array): OpResult {
-    return this.apply(batch).result(0);
+  private async applyOne(batch: Uint8Array): Promise<OpResult> {
+    this.live();
+    return (await this.writes.propose(batch)).result(0);
   }
 
   private live(): Engine {
-    if (this.engineInstance === undefined) throw new MetaStoreError('ERR_CLOSED', 'store is closed');
+    if (this.engineInstance === undefined || this.closing !== undefined) throw new MetaStoreError('ERR_CLOSED', 'store is closed');
     return this.engineInstance;
   }
 }

@@ -16,10 +16,22 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+mod durable;
+
 // Apply allocates a value per version and grows histories: with glibc's allocator, malloc/free
 // took about a third of the stress batch's samples (perf).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Freed memory stays with the allocator for reuse instead of going back to the OS after 10 ms
+/// (mimalloc's default): growing a store frees and reallocates large tables, and faulting the
+/// pages in again took half the time of inserting new keys (perf: kernel page zeroing).
+fn keep_freed_memory() {
+    // `mi_option_purge_delay` in mimalloc v2's option enum (the -sys crate does not name it).
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets a process-wide allocator option; mimalloc reads options at any time.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
+}
 
 /// Limits and tuning, as the TypeScript `EngineOptions`.
 #[napi(object)]
@@ -46,7 +58,7 @@ fn bad_len(len: u32) -> Error {
     Error::new(Status::InvalidArg, format!("MSERR:1:-1:request length {len} exceeds the input buffer"))
 }
 
-fn closed() -> Error {
+pub(crate) fn closed() -> Error {
     Error::new(Status::GenericFailure, "MSERR:0:-1:engine is closed".to_string())
 }
 
@@ -69,7 +81,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// below take it as their first argument. (Plain functions over an External cost a fraction of
 /// a class method call in napi-rs 3.16, whose per-call borrow tracking dominated small reads.)
 pub struct Engine {
-    store: Option<Store>,
+    pub(crate) store: Option<Store>,
     input: Uint8Array,
     io: Output,
 }
@@ -137,6 +149,7 @@ pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<Native
         config.threads = o.threads.map_or(0, |n| n as usize);
         config.min_lease_ttl = o.min_lease_ttl.unwrap_or(defaults.min_lease_ttl);
     }
+    keep_freed_memory();
     let io = Output { scratch, pending: Vec::new(), buf: Vec::with_capacity(64 * 1024) };
     External::new(Engine { store: Some(Store::new(config)), input, io })
 }

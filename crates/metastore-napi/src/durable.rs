@@ -1,0 +1,306 @@
+//! The durable log behind `MetaStore.open({ path })`: the write-ahead log and snapshots of
+//! `metastore-wal` around an engine's store. Appends and snapshot writes run on the libuv
+//! threadpool (one write + one fdatasync per append); the snapshot itself is taken on the JS
+//! thread between two applies, so it is exactly the state at the applied index it names.
+//!
+//! Layout of a store directory: `LOCK` (held while open), `EPOCH` (boot counter), `wal/`
+//! (segments), `snap/` (snapshots). Errors cross as `MSDUR:<code>:<message>`.
+
+use crate::Engine;
+use metastore_core::Store;
+use metastore_wal::{Options, Wal, WalError};
+use napi::bindgen_prelude::{AsyncTask, Buffer, External};
+use napi::{Env, Error, Result, Status, Task};
+use napi_derive::napi;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+fn fail(code: &str, message: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, format!("MSDUR:{code}:{message}"))
+}
+
+fn wal_error(e: WalError) -> Error {
+    match e {
+        WalError::Corrupt { .. } => fail("ERR_CORRUPT", format!("{e}; the store refuses to open (see `metastore repair`)")),
+        WalError::Locked(_) => fail("ERR_LOCKED", e),
+        WalError::Io(_) => fail("ERR_LOG_FAILED", e),
+    }
+}
+
+fn io_error(what: &str, e: std::io::Error) -> Error {
+    fail("ERR_LOG_FAILED", format!("{what}: {e}"))
+}
+
+/// Options of `durableOpen`.
+#[napi(object)]
+pub struct DurableOpenOptions {
+    /// Size each WAL segment is preallocated to.
+    pub segment_bytes: Option<f64>,
+}
+
+/// One committed entry found on open.
+#[napi(object)]
+pub struct RecoveredEntry {
+    pub index: f64,
+    pub term: f64,
+    pub data: Buffer,
+}
+
+/// What `durableOpen` found: taken once with `durableRecovered`.
+#[napi(object)]
+pub struct Recovered {
+    /// Index of the snapshot the engine was restored from (0: none).
+    pub snapshot_index: f64,
+    /// Index of the last entry in the log (the snapshot's when the log holds nothing after it).
+    pub last_index: f64,
+    /// This boot's epoch, one more than the previous open's.
+    pub epoch: u32,
+    /// Committed entries after the snapshot, in index order.
+    pub entries: Vec<RecoveredEntry>,
+    /// `segment:offset` of a torn last record that was cut off.
+    pub truncated: Option<String>,
+    /// Snapshot files that were damaged and skipped.
+    pub skipped_snapshots: Vec<String>,
+}
+
+/// An open durable log.
+pub struct Durable {
+    wal: Arc<Mutex<Option<Wal>>>,
+    snap_dir: PathBuf,
+    recovered: Option<Recovered>,
+    fail_next: Arc<AtomicBool>,
+    /// Appends may be in flight together on the threadpool; tickets make them reach the log in
+    /// the order JS made them.
+    order: Arc<Turns>,
+    next_ticket: AtomicU64,
+    /// Held open for the store's lifetime: dropping it releases the directory lock.
+    lock: Option<File>,
+}
+
+/// Bumps the boot counter in `dir/EPOCH` (written atomically) and returns the new value.
+fn next_epoch(dir: &Path) -> std::io::Result<u32> {
+    let path = dir.join("EPOCH");
+    let last = match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u32>().unwrap_or(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e),
+    };
+    let epoch = last.wrapping_add(1).max(1);
+    let tmp = dir.join("EPOCH.tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(format!("{epoch}\n").as_bytes())?;
+    f.sync_all()?;
+    fs::rename(&tmp, &path)?;
+    File::open(dir)?.sync_all()?;
+    Ok(epoch)
+}
+
+/// Opens (or creates) the durable store in `path` for `engine`: restores the newest valid
+/// snapshot into the engine, opens the log after it, and bumps the boot epoch.
+#[napi]
+pub fn durable_open(path: String, engine: &mut External<Engine>, options: Option<DurableOpenOptions>) -> Result<External<Durable>> {
+    let dir = PathBuf::from(&path);
+    fs::create_dir_all(&dir).map_err(|e| io_error("cannot create the store directory", e))?;
+    let lock = File::create(dir.join("LOCK")).map_err(|e| io_error("cannot create the lock file", e))?;
+    if lock.try_lock().is_err() {
+        return Err(fail("ERR_LOCKED", format!("{path} is open in another store (this or another process)")));
+    }
+    let snap_dir = dir.join("snap");
+    let wal_dir = dir.join("wal");
+    fs::create_dir_all(&snap_dir).map_err(|e| io_error("cannot create the snapshot directory", e))?;
+    let store = engine.store.as_ref().ok_or_else(crate::closed)?;
+    let config = store.config().clone();
+    let loaded = metastore_wal::load_newest_snapshot(&snap_dir).map_err(wal_error)?;
+    let mut skipped = Vec::new();
+    let mut snapshot_index = 0u64;
+    if let Some(snapshot) = loaded.snapshot {
+        let restored = Store::from_snapshot(config, &snapshot.payload)
+            .map_err(|e| fail("ERR_CORRUPT", format!("snapshot {} does not decode: {e}", snapshot.path.display())))?;
+        engine.store = Some(restored);
+        snapshot_index = snapshot.index;
+    }
+    skipped.extend(loaded.skipped.iter().map(|p| p.display().to_string()));
+    let mut options_wal = Options::default();
+    if let Some(size) = options.and_then(|o| o.segment_bytes) {
+        options_wal.segment_size = size as u64;
+    }
+    let fresh = !wal_dir.exists();
+    if fresh && snapshot_index > 0 {
+        return Err(fail("ERR_CORRUPT", format!("{path} has a snapshot at index {snapshot_index} but no log")));
+    }
+    let (wal, entries, recovery) = Wal::open_after(&wal_dir, options_wal, snapshot_index).map_err(wal_error)?;
+    let first = wal.first_index();
+    if first > snapshot_index + 1 {
+        return Err(fail(
+            "ERR_CORRUPT",
+            format!("the log starts at index {first} but the newest usable snapshot is at {snapshot_index}: entries in between are missing"),
+        ));
+    }
+    let last_index = wal.last_index().max(snapshot_index);
+    let epoch = next_epoch(&dir).map_err(|e| io_error("cannot write EPOCH", e))?;
+    let entries = entries
+        .into_iter()
+        .map(|e| RecoveredEntry { index: e.index as f64, term: e.term as f64, data: Buffer::from(e.data) })
+        .collect();
+    let truncated = recovery.truncated.map(|(segment, offset)| format!("{}:{offset}", segment.display()));
+    let recovered = Recovered {
+        snapshot_index: snapshot_index as f64,
+        last_index: last_index as f64,
+        epoch,
+        entries,
+        truncated,
+        skipped_snapshots: skipped,
+    };
+    Ok(External::new(Durable {
+        wal: Arc::new(Mutex::new(Some(wal))),
+        snap_dir,
+        recovered: Some(recovered),
+        fail_next: Arc::new(AtomicBool::new(false)),
+        order: Arc::new(Turns::default()),
+        next_ticket: AtomicU64::new(0),
+        lock: Some(lock),
+    }))
+}
+
+/// What `durableOpen` found (once; later calls get nothing).
+#[napi]
+pub fn durable_recovered(durable: &mut External<Durable>) -> Result<Recovered> {
+    durable.recovered.take().ok_or_else(|| fail("ERR_INTERNAL", "recovery info already taken"))
+}
+
+fn log_closed() -> Error {
+    fail("ERR_CLOSED", "log is closed")
+}
+
+/// Whose turn it is to append.
+#[derive(Default)]
+pub struct Turns {
+    serving: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Turns {
+    fn wait_for(&self, ticket: u64) {
+        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        while *serving != ticket {
+            serving = self.changed.wait(serving).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn done(&self) {
+        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+}
+
+pub struct AppendTask {
+    wal: Arc<Mutex<Option<Wal>>>,
+    entries: Vec<Vec<u8>>,
+    fail_next: Arc<AtomicBool>,
+    order: Arc<Turns>,
+    ticket: u64,
+}
+
+impl AppendTask {
+    fn append(&mut self) -> Result<u64> {
+        let mut guard = self.wal.lock().map_err(|_| fail("ERR_LOG_FAILED", "log lock poisoned"))?;
+        let wal = guard.as_mut().ok_or_else(log_closed)?;
+        if self.fail_next.swap(false, Ordering::AcqRel) {
+            // Test hook: what an fdatasync failure does — the log stops for good.
+            *guard = None;
+            return Err(fail("ERR_LOG_FAILED", "WAL I/O error: injected fdatasync failure"));
+        }
+        let group: Vec<&[u8]> = self.entries.iter().map(|e| e.as_slice()).collect();
+        wal.append(1, &group).map_err(wal_error)
+    }
+}
+
+impl Task for AppendTask {
+    type Output = u64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<u64> {
+        self.order.wait_for(self.ticket);
+        let result = self.append();
+        self.order.done();
+        result
+    }
+
+    fn resolve(&mut self, _env: Env, first: u64) -> Result<f64> {
+        Ok(first as f64)
+    }
+}
+
+/// Appends entries as one group (one write, one fdatasync) on the threadpool; resolves with the
+/// first entry's index once durable. The entries are `data` cut at `lengths` (one argument
+/// instead of an array of arrays: converting each array element costs more than the copy).
+#[napi(ts_return_type = "Promise<number>")]
+pub fn durable_append(durable: &External<Durable>, data: &[u8], lengths: &[u32]) -> AsyncTask<AppendTask> {
+    let mut entries = Vec::with_capacity(lengths.len());
+    let mut at = 0usize;
+    for &len in lengths {
+        let end = (at + len as usize).min(data.len());
+        entries.push(data[at..end].to_vec());
+        at = end;
+    }
+    let ticket = durable.next_ticket.fetch_add(1, Ordering::Relaxed);
+    AsyncTask::new(AppendTask { wal: durable.wal.clone(), entries, fail_next: durable.fail_next.clone(), order: durable.order.clone(), ticket })
+}
+
+pub struct SnapshotTask {
+    wal: Arc<Mutex<Option<Wal>>>,
+    dir: PathBuf,
+    index: u64,
+    term: u64,
+    payload: Vec<u8>,
+}
+
+impl Task for SnapshotTask {
+    type Output = u64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<u64> {
+        metastore_wal::write_snapshot(&self.dir, self.index, self.term, &self.payload).map_err(|e| io_error("cannot write a snapshot", e))?;
+        let size = self.payload.len() as u64;
+        self.payload = Vec::new();
+        let mut guard = self.wal.lock().map_err(|_| fail("ERR_LOG_FAILED", "log lock poisoned"))?;
+        if let Some(wal) = guard.as_mut() {
+            wal.purge_through(self.index).map_err(wal_error)?;
+        }
+        Ok(size)
+    }
+
+    fn resolve(&mut self, _env: Env, size: u64) -> Result<f64> {
+        Ok(size as f64)
+    }
+}
+
+/// Captures the engine's state now — the caller says it is exactly at log index `index` — then
+/// writes it as a snapshot and drops the log segments behind it, on the threadpool. Resolves
+/// with the snapshot's size in bytes.
+#[napi(ts_return_type = "Promise<number>")]
+pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<SnapshotTask>> {
+    let store = engine.store.as_ref().ok_or_else(crate::closed)?;
+    let mut payload = Vec::new();
+    store.snapshot_into(&mut payload);
+    Ok(AsyncTask::new(SnapshotTask { wal: durable.wal.clone(), dir: durable.snap_dir.clone(), index: index as u64, term: term as u64, payload }))
+}
+
+/// Test hook: the next append fails like an fdatasync error, and the log stops.
+#[napi]
+pub fn durable_fail_next(durable: &External<Durable>) {
+    durable.fail_next.store(true, Ordering::Release);
+}
+
+/// Closes the log (waits for an append in flight) and releases the directory lock.
+#[napi]
+pub fn durable_close(durable: &mut External<Durable>) {
+    if let Ok(mut guard) = durable.wal.lock() {
+        *guard = None;
+    }
+    durable.recovered = None;
+    durable.lock = None;
+}

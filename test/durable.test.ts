@@ -1,0 +1,226 @@
+/** Durable mode (`MetaStore.open({ path })`, native engine): restart, snapshots, damage, failures. */
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BatchWriter } from '../ts/codec.js';
+import { MetaStoreError } from '../ts/errors.js';
+import { MetaStore, type OpenOptions } from '../ts/store.js';
+import { nkv, show } from './helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'metastore-durable-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const newPath = () => join(root, `s${dirs++}`);
+
+const opened: MetaStore[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+});
+async function open(path: string, options: OpenOptions = {}): Promise<MetaStore> {
+  const s = await MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0, ...options });
+  opened.push(s);
+  return s;
+}
+async function reopen(s: MetaStore, path: string, options: OpenOptions = {}): Promise<MetaStore> {
+  await s.close();
+  return open(path, options);
+}
+
+/** Everything a client can see: revisions, every key at every retained revision, leases. */
+function observe(s: MetaStore) {
+  const history: Record<number, unknown> = {};
+  for (let rev = Math.max(s.compactRevision, 1); rev <= s.revision; rev++) history[rev] = s.range({ prefix: '', revision: rev }).kvs.map(nkv);
+  const leases = s.lease.list().map((id) => ({ id, granted: s.lease.timeToLive(id, { keys: true }).grantedTTL, keys: s.lease.timeToLive(id, { keys: true }).keys?.map(show) }));
+  return { revision: s.revision, compactRevision: s.compactRevision, size: s.size, history, leases };
+}
+
+async function someWrites(s: MetaStore, n: number, prefix = 'k'): Promise<void> {
+  const { id } = await s.lease.grant(600);
+  await Promise.all(Array.from({ length: n }, (_, i) => s.put(`${prefix}${i % 37}`, `v${i}`, i % 5 === 0 ? { lease: id } : undefined)));
+  await s.delete({ prefix: `${prefix}1` });
+  await s.txn().if(`${prefix}2`, 'version', '>', 0).then({ put: { key: `${prefix}2`, value: 'txn' } }).commit();
+}
+
+describe('durable store (native engine)', () => {
+  it('a reopened store shows exactly what it showed before: data, history, leases, compaction', async () => {
+    const path = newPath();
+    let s = await open(path);
+    expect(s.durability).toBe('file');
+    await someWrites(s, 200);
+    await s.compact(s.revision - 20);
+    await someWrites(s, 50, 'j');
+    const before = observe(s);
+    s = await reopen(s, path);
+    expect(observe(s)).toEqual(before);
+    // And it goes on from there.
+    const r = await s.put('after', 'restart');
+    expect(r.revision).toBe(before.revision + 1);
+  });
+
+  it('snapshots bound the log: old segments go, restart = snapshot + tail', async () => {
+    const path = newPath();
+    const options = { snapshotEveryBytes: 16 * 1024, walSegmentBytes: 64 * 1024 };
+    let s = await open(path, options);
+    for (let round = 0; round < 40; round++) await someWrites(s, 100, `r${round % 4}/`);
+    const before = observe(s);
+    const segments = readdirSync(join(path, 'wal')).filter((f) => f.endsWith('.wal'));
+    const snapshots = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap'));
+    expect(snapshots.length).toBeGreaterThanOrEqual(1);
+    expect(snapshots.length).toBeLessThanOrEqual(2);
+    // Without purging, 40 rounds of ~10 KiB would need 7+ segments of 64 KiB.
+    expect(segments.length).toBeLessThanOrEqual(3);
+    s = await reopen(s, path, options);
+    expect(observe(s)).toEqual(before);
+    expect(s.appliedIndex).toBeGreaterThan(0);
+  });
+
+  it('every open gets a new boot epoch, so proposal ids never repeat across restarts', async () => {
+    const path = newPath();
+    let s = await open(path);
+    await s.put('a', '1');
+    const epochs = [Number(readFileSync(join(path, 'EPOCH'), 'utf8'))];
+    s = await reopen(s, path);
+    epochs.push(Number(readFileSync(join(path, 'EPOCH'), 'utf8')));
+    expect(epochs[1]).toBe(epochs[0]! + 1);
+    await s.put('a', '2');
+    s = await reopen(s, path);
+    expect(s.getString('a')).toBe('2');
+  });
+
+  it('coalesces concurrent writers into one fsync per group: ops per append grows with concurrency', async () => {
+    const s = await open(newPath());
+    const run = async (writers: number, each: number) => {
+      const before = s.writeStats();
+      await Promise.all(Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < each; i++) await s.put(`c${writers}/${w}/${i}`, 'v');
+      }));
+      const after = s.writeStats();
+      return { perAppend: (after.ops - before.ops) / (after.appends - before.appends), fsyncs: after.fsyncs - before.fsyncs };
+    };
+    const one = await run(1, 20);
+    const many = await run(128, 4);
+    expect(one.perAppend).toBe(1);
+    expect(one.fsyncs).toBe(20);
+    expect(many.perAppend).toBeGreaterThanOrEqual(32);
+    expect(many.fsyncs).toBeLessThanOrEqual(512 / 32);
+  });
+
+  it('a second open of the same directory fails with ERR_LOCKED until the first closes', async () => {
+    const path = newPath();
+    const s = await open(path);
+    await expect(open(path)).rejects.toMatchObject({ code: 'ERR_LOCKED' });
+    await s.close();
+    const again = await open(path);
+    expect(again.revision).toBe(1);
+  });
+
+  it('durable mode needs the native engine: engine js refuses path with a clear error', async () => {
+    const e = await MetaStore.open({ path: newPath(), engine: 'js' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(MetaStoreError);
+    expect((e as MetaStoreError).code).toBe('ERR_INVALID_OPTION');
+    expect((e as MetaStoreError).message).toMatch(/native engine/);
+  });
+
+  it.each([
+    ['an empty path', { path: '' }],
+    ['a tiny WAL segment', { walSegmentBytes: 100 }],
+    ['a zero snapshot interval', { snapshotEveryBytes: 0 }],
+  ])('refuses %s with ERR_INVALID_OPTION', async (_, options) => {
+    await expect(MetaStore.open({ path: newPath(), engine: 'native', ...options } as OpenOptions)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+  });
+
+  it('a torn last record is cut off on open; everything before it is there', async () => {
+    const path = newPath();
+    let s = await open(path);
+    for (let i = 0; i < 20; i++) await s.put(`k${i}`, `v${i}`);
+    await s.put('last', 'x'.repeat(3000));
+    await s.close();
+    const segment = lastSegment(path);
+    const end = dataEnd(segment);
+    truncateSync(segment, end - 1500); // the last record loses its end
+    s = await open(path);
+    expect(s.get('last')).toBeUndefined();
+    for (let i = 0; i < 20; i++) expect(s.getString(`k${i}`)).toBe(`v${i}`);
+    expect(s.revision).toBe(21);
+    await s.put('next', 'ok');
+    s = await reopen(s, path);
+    expect(s.getString('next')).toBe('ok');
+  });
+
+  it('a flipped bit in the middle of the log refuses to open, naming segment and offset', async () => {
+    const path = newPath();
+    const s = await open(path);
+    for (let i = 0; i < 50; i++) await s.put(`k${i}`, `value-${i}`);
+    await s.close();
+    const segment = lastSegment(path);
+    const bytes = readFileSync(segment);
+    const at = Math.floor(dataEnd(segment) / 2);
+    bytes[at] = bytes[at]! ^ 0x10;
+    writeFileSync(segment, bytes);
+    const e = await open(path).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(MetaStoreError);
+    expect((e as MetaStoreError).code).toBe('ERR_CORRUPT');
+    expect((e as MetaStoreError).message).toContain(segment.split('/').pop()!);
+    expect((e as MetaStoreError).message).toMatch(/offset \d+/);
+    expect((e as MetaStoreError).message).toMatch(/repair/);
+  });
+
+  it('a damaged newest snapshot is skipped for the one before it', async () => {
+    const path = newPath();
+    const options = { snapshotEveryBytes: 4 * 1024, walSegmentBytes: 64 * 1024 };
+    let s = await open(path, options);
+    for (let round = 0; round < 6; round++) await someWrites(s, 60, `r${round}/`);
+    const before = observe(s);
+    await s.close();
+    const snaps = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap')).sort();
+    expect(snaps.length).toBe(2);
+    const newest = join(path, 'snap', snaps[1]!);
+    truncateSync(newest, statSync(newest).size - 10);
+    s = await open(path, options);
+    expect(observe(s)).toEqual(before);
+  });
+
+  it('a log failure stops the store: the write in flight has an unknown outcome, later writes fail, a restart recovers', async () => {
+    const path = newPath();
+    let s = await open(path);
+    await s.put('before', '1');
+    const internals = s as unknown as { writes: { log: { failNextAppend(): void } } };
+    internals.writes.log.failNextAppend();
+    const lost = s.put('during', '2');
+    await expect(lost).rejects.toMatchObject({ code: 'ERR_OUTCOME_UNKNOWN' });
+    await expect(s.put('after', '3')).rejects.toMatchObject({ code: 'ERR_LOG_FAILED' });
+    expect(s.getString('before')).toBe('1'); // reads still see the applied state
+    s = await reopen(s, path);
+    expect(s.getString('before')).toBe('1');
+    expect(s.get('after')).toBeUndefined();
+  });
+
+  it('engine-level batches and lease revokes go through the log too', async () => {
+    const path = newPath();
+    let s = await open(path);
+    const { id } = await s.lease.grant(100);
+    await s.put('l', 'v', { lease: id });
+    await s.applyBatch(new BatchWriter().put('raw', '1').leaseGrant(77, 50).finish());
+    await s.lease.revoke(id);
+    s = await reopen(s, path);
+    expect(s.get('l')).toBeUndefined();
+    expect(s.getString('raw')).toBe('1');
+    expect(s.lease.list()).toEqual([77]);
+  });
+});
+
+function lastSegment(path: string): string {
+  const files = readdirSync(join(path, 'wal')).filter((f) => f.endsWith('.wal')).sort();
+  return join(path, 'wal', files[files.length - 1]!);
+}
+
+/** Offset just past the last non-zero byte (segments are preallocated with zeros). */
+function dataEnd(file: string): number {
+  const bytes = readFileSync(file);
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return end;
+}
+

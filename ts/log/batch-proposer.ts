@@ -1,0 +1,237 @@
+/**
+ * The BatchProposer: every proposal made while the previous append is in flight goes into the
+ * next log entry; when the log is idle the pending proposals are flushed at the end of the
+ * current tick (a microtask, never a timer). Entries are capped by ops and bytes; the entries
+ * sealed meanwhile go to the log together as one append (one fsync for the file log).
+ *
+ * Waiting callers are resolved by proposal id when the apply loop applies the entry that carries
+ * their proposal ({@link BatchProposer.settle}), so a write resolves after it is applied.
+ */
+
+import { BATCH_HEADER_BYTES } from '../codec/constants.js';
+import { MetaStoreError } from '../errors.js';
+import type { BatchResult } from '../types.js';
+import { EntryBuilder, type EntryView } from './entry.js';
+import type { Log } from './log.js';
+import { ProposalResult } from './proposal-result.js';
+
+/** Tuning of a {@link BatchProposer}. */
+export interface ProposerOptions {
+  /** Most ops in one entry (a proposal larger than this gets an entry of its own). Default 4096. */
+  maxEntryOps?: number;
+  /** Most bytes in one entry (a proposal larger than this gets an entry of its own). Default 4 MiB. */
+  maxEntryBytes?: number;
+  /**
+   * Appends in flight at once (default 2): while one group is being fsynced the next one is
+   * written behind it, so the proposer's own work overlaps the device flush. 1 = strictly one
+   * at a time.
+   */
+  maxAppendsInFlight?: number;
+  /**
+   * With an append slot free, pending proposals holding this many ops are flushed at once
+   * rather than at the end of the tick, so that a crowd of writers woken together splits into
+   * groups that keep the log busy back to back (with 256 awaiting writers: 411–449K durable puts/s vs 304–353K unsplit, same machine, three runs each). Default 128.
+   */
+  flushAtOps?: number;
+}
+
+/** Counters of a {@link BatchProposer} since open. */
+export interface ProposerStats {
+  /** Proposals made (one per write call). */
+  proposals: number;
+  /** Ops in them. */
+  ops: number;
+  /** Log entries they were coalesced into. */
+  entries: number;
+  /** Log appends (group writes; for the file log each is one fdatasync). */
+  appends: number;
+  /** ops / entries. */
+  averageOpsPerEntry: number;
+  /** ops / appends. */
+  averageOpsPerAppend: number;
+}
+
+interface Waiter {
+  resolve(result: BatchResult): void;
+  reject(error: unknown): void;
+}
+
+export const DEFAULT_MAX_ENTRY_OPS = 4096;
+export const DEFAULT_MAX_ENTRY_BYTES = 4 << 20;
+export const DEFAULT_MAX_APPENDS_IN_FLIGHT = 2;
+export const DEFAULT_FLUSH_AT_OPS = 128;
+
+export class BatchProposer {
+  private readonly builder: EntryBuilder;
+  private sealed: Uint8Array[] = [];
+  private counter = 0;
+  /** Highest counter whose entry the log committed. */
+  private committedThrough = 0;
+  /** Highest counter handed to the log. */
+  private appendedThrough = 0;
+  private readonly waiters = new Map<number, Waiter>();
+  /** Appends issued and not yet complete. */
+  private inFlight = 0;
+  private scheduled = false;
+  private failure: MetaStoreError | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private readonly maxOps: number;
+  private readonly maxBytes: number;
+  private readonly maxInFlight: number;
+  private readonly flushAtOps: number;
+  private readonly counts = { proposals: 0, ops: 0, entries: 0, appends: 0 };
+  private readonly flushTask = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(
+    private readonly log: Log,
+    /** Node id and boot epoch: with the counter they make every proposal id unique. */
+    readonly node: number,
+    readonly epoch: number,
+    /** Static validation of a proposal's batch (throws a MetaStoreError, nothing proposed). */
+    private readonly validate: (batch: Uint8Array) => void,
+    options: ProposerOptions = {},
+  ) {
+    this.builder = new EntryBuilder(node, epoch);
+    this.maxOps = options.maxEntryOps ?? DEFAULT_MAX_ENTRY_OPS;
+    this.maxBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+    this.maxInFlight = options.maxAppendsInFlight ?? DEFAULT_MAX_APPENDS_IN_FLIGHT;
+    this.flushAtOps = options.flushAtOps ?? DEFAULT_FLUSH_AT_OPS;
+  }
+
+  /** The error that stopped the log, if it failed. */
+  get failed(): MetaStoreError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Proposes an encoded batch; resolves with its results once the entry carrying it is applied.
+   * Throws at once (nothing proposed) when the batch fails validation or the log has failed.
+   */
+  propose(batch: Uint8Array): Promise<BatchResult> {
+    if (this.failure !== undefined) throw this.failure;
+    this.validate(batch);
+    const ops = batch[4]! | (batch[5]! << 8) | (batch[6]! << 16) | (batch[7]! << 24);
+    const b = this.builder;
+    if (b.proposals > 0 && (b.opCount + ops > this.maxOps || b.bytes + batch.length - BATCH_HEADER_BYTES > this.maxBytes)) {
+      this.sealEntry();
+    }
+    const counter = ++this.counter;
+    b.add(counter, batch, ops);
+    this.counts.proposals++;
+    this.counts.ops += ops;
+    const promise = new Promise<BatchResult>((resolve, reject) => this.waiters.set(counter, { resolve, reject }));
+    if (this.inFlight < this.maxInFlight) {
+      if (b.opCount >= this.flushAtOps) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(this.flushTask);
+      }
+    }
+    return promise;
+  }
+
+  /**
+   * Resolves the waiters of an applied entry's proposals (those made here, in this boot) with
+   * their share of `result`, or rejects them with `error` when the whole entry was refused.
+   */
+  settle(entry: EntryView, result: BatchResult | MetaStoreError, revisionBefore: number): void {
+    for (let i = 0; i < entry.proposals; i++) {
+      const slot = entry.slot(i);
+      if (slot.node !== this.node || slot.epoch !== this.epoch) continue;
+      const waiter = this.waiters.get(slot.counter);
+      if (waiter === undefined) continue;
+      this.waiters.delete(slot.counter);
+      if (result instanceof MetaStoreError) waiter.reject(result);
+      else waiter.resolve(new ProposalResult(result, slot.firstOp, slot.opCount, revisionBefore));
+    }
+    this.checkIdle();
+  }
+
+  /** Resolves once nothing is pending, in flight or waiting to be applied. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    if (this.inFlight < this.maxInFlight && !this.scheduled) this.flush();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stats(): ProposerStats {
+    const { proposals, ops, entries, appends } = this.counts;
+    return {
+      proposals,
+      ops,
+      entries,
+      appends,
+      averageOpsPerEntry: entries === 0 ? 0 : ops / entries,
+      averageOpsPerAppend: appends === 0 ? 0 : ops / appends,
+    };
+  }
+
+  private isIdle(): boolean {
+    return this.waiters.size === 0 && this.inFlight === 0 && this.builder.proposals === 0 && this.sealed.length === 0;
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length > 0 && this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private sealEntry(): void {
+    this.sealed.push(this.builder.seal());
+    this.counts.entries++;
+  }
+
+  private flush(): void {
+    if (this.inFlight >= this.maxInFlight || this.failure !== undefined) return;
+    if (this.builder.proposals > 0) this.sealEntry();
+    if (this.sealed.length === 0) return;
+    const entries = this.sealed;
+    this.sealed = [];
+    const through = this.counter;
+    this.appendedThrough = through;
+    this.inFlight++;
+    this.counts.appends++;
+    this.log.append(entries).then(
+      () => {
+        // The log completes appends in the order they were made.
+        this.inFlight--;
+        this.committedThrough = through;
+        // What arrived during the append goes now: it has waited one append already.
+        if (this.builder.proposals > 0 || this.sealed.length > 0) this.flush();
+        else this.checkIdle();
+      },
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  /** The state can no longer follow the log: every waiting proposal fails, and later ones too. */
+  abort(cause: MetaStoreError): void {
+    this.committedThrough = 0;
+    this.appendedThrough = Number.POSITIVE_INFINITY;
+    this.fail(cause);
+  }
+
+  /**
+   * The log failed: proposals of the failed append have an unknown outcome; the ones not yet
+   * appended were not applied. Either way the caller decides whether to retry.
+   */
+  private fail(cause: unknown): void {
+    this.inFlight = 0;
+    if (this.failure !== undefined && this.waiters.size === 0) return; // a later append of the same failure
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    this.failure = new MetaStoreError('ERR_LOG_FAILED', `the log failed and stopped taking writes; reopen the store: ${detail}`, { cause });
+    const unknown = new MetaStoreError('ERR_OUTCOME_UNKNOWN', `the log failed while this write was being appended; it may or may not be applied after a restart: ${detail}`, {
+      cause,
+    });
+    for (const [counter, waiter] of this.waiters) {
+      // Committed entries still queued for apply settle normally.
+      if (counter <= this.committedThrough) continue;
+      this.waiters.delete(counter);
+      waiter.reject(counter <= this.appendedThrough ? unknown : this.failure);
+    }
+    this.builder.seal();
+    this.sealed = [];
+    this.checkIdle();
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Log entry framing, version 1 (docs/log.md). One entry carries the proposals the
+ * {@link BatchProposer} coalesced while the previous append was in flight:
+ *
+ * ```
+ * "MSE" | u8 version | u32 proposalCount
+ * proposalCount × (u32 node | u32 epoch | u64 counter | u32 opCount)   — the proposal ids
+ * a codec batch (docs/codec.md) holding every proposal's ops, in proposal order
+ * ```
+ *
+ * The engine applies the trailing codec batch with one call; the proposal table says which ops
+ * answer which waiting caller. A proposal id is globally unique: the node that proposed it, that
+ * node's boot epoch (persisted, bumped on every open) and a counter within the boot.
+ */
+
+import { BATCH_HEADER_BYTES, CODEC_VERSION } from '../codec/constants.js';
+import { MetaStoreError } from '../errors.js';
+
+export const ENTRY_VERSION = 1;
+export const ENTRY_HEADER_BYTES = 8;
+export const PROPOSAL_BYTES = 20;
+
+const M = 0x4d;
+const S = 0x53;
+const E = 0x45;
+const TWO_32 = 0x1_0000_0000;
+
+/** Where a proposal's ops sit in its entry. */
+export interface ProposalSlot {
+  readonly node: number;
+  readonly epoch: number;
+  readonly counter: number;
+  /** Index of its first op in the entry's codec batch. */
+  readonly firstOp: number;
+  readonly opCount: number;
+}
+
+/** A decoded entry header: the proposal table and the codec batch the engine applies. */
+export interface EntryView {
+  readonly proposals: number;
+  /** The entry's codec batch (a view of the entry). */
+  readonly batch: Uint8Array;
+  /** Proposal `i` of the table. */
+  slot(i: number): ProposalSlot;
+}
+
+function corrupt(detail: string): MetaStoreError {
+  return new MetaStoreError('ERR_CORRUPT', `log entry is malformed: ${detail}`);
+}
+
+/** Reads an entry's header and proposal table; throws ERR_CORRUPT when they do not hold together. */
+export function readEntry(data: Uint8Array): EntryView {
+  if (data.length < ENTRY_HEADER_BYTES || data[0] !== M || data[1] !== S || data[2] !== E) throw corrupt('bad magic');
+  if (data[3] !== ENTRY_VERSION) throw corrupt(`unsupported entry version ${data[3]}`);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const proposals = view.getUint32(4, true);
+  const batchAt = ENTRY_HEADER_BYTES + proposals * PROPOSAL_BYTES;
+  if (batchAt + BATCH_HEADER_BYTES > data.length) throw corrupt(`${proposals} proposals do not fit ${data.length} bytes`);
+  const batch = data.subarray(batchAt);
+  const ops = view.getUint32(batchAt + 4, true);
+  let total = 0;
+  for (let i = 0; i < proposals; i++) total += view.getUint32(ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16, true);
+  if (total !== ops) throw corrupt(`proposals claim ${total} ops, the batch holds ${ops}`);
+  let firstOps: number[] | undefined;
+  return {
+    proposals,
+    batch,
+    slot(i: number): ProposalSlot {
+      if (firstOps === undefined) {
+        firstOps = new Array<number>(proposals);
+        let at = 0;
+        for (let p = 0; p < proposals; p++) {
+          firstOps[p] = at;
+          at += view.getUint32(ENTRY_HEADER_BYTES + p * PROPOSAL_BYTES + 16, true);
+        }
+      }
+      const at = ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES;
+      return {
+        node: view.getUint32(at, true),
+        epoch: view.getUint32(at + 4, true),
+        counter: view.getUint32(at + 12, true) * TWO_32 + view.getUint32(at + 8, true),
+        firstOp: firstOps[i]!,
+        opCount: view.getUint32(at + 16, true),
+      };
+    },
+  };
+}
+
+/**
+ * Builds one entry from proposals appended one after another. Ops are copied in as they come;
+ * {@link EntryBuilder.seal} lays out header, table and batch in one new buffer.
+ */
+export class EntryBuilder {
+  private ops = new Uint8Array(16 * 1024);
+  private opsBytes = 0;
+  private counters: number[] = [];
+  private opCounts: number[] = [];
+  /** Ops added since the last seal. */
+  opCount = 0;
+
+  constructor(
+    private readonly node: number,
+    private readonly epoch: number,
+  ) {}
+
+  get proposals(): number {
+    return this.counters.length;
+  }
+
+  /** Bytes the sealed entry would take. */
+  get bytes(): number {
+    return ENTRY_HEADER_BYTES + this.counters.length * PROPOSAL_BYTES + BATCH_HEADER_BYTES + this.opsBytes;
+  }
+
+  /** Adds a proposal: `batch` is a validated codec batch holding `opCount` ops. */
+  add(counter: number, batch: Uint8Array, opCount: number): void {
+    const body = batch.length - BATCH_HEADER_BYTES;
+    if (this.opsBytes + body > this.ops.length) {
+      let size = this.ops.length * 2;
+      while (size < this.opsBytes + body) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.ops.subarray(0, this.opsBytes));
+      this.ops = grown;
+    }
+    this.ops.set(batch.subarray(BATCH_HEADER_BYTES), this.opsBytes);
+    this.opsBytes += body;
+    this.counters.push(counter);
+    this.opCounts.push(opCount);
+    this.opCount += opCount;
+  }
+
+  /** The entry, in a buffer of its own; the builder starts over empty. */
+  seal(): Uint8Array {
+    const n = this.counters.length;
+    const out = new Uint8Array(this.bytes);
+    const view = new DataView(out.buffer);
+    out[0] = M;
+    out[1] = S;
+    out[2] = E;
+    out[3] = ENTRY_VERSION;
+    view.setUint32(4, n, true);
+    let at = ENTRY_HEADER_BYTES;
+    for (let i = 0; i < n; i++, at += PROPOSAL_BYTES) {
+      const counter = this.counters[i]!;
+      view.setUint32(at, this.node, true);
+      view.setUint32(at + 4, this.epoch, true);
+      view.setUint32(at + 8, counter >>> 0, true);
+      view.setUint32(at + 12, Math.floor(counter / TWO_32), true);
+      view.setUint32(at + 16, this.opCounts[i]!, true);
+    }
+    out[at] = M;
+    out[at + 1] = S;
+    out[at + 2] = 0x42; // "MSB"
+    out[at + 3] = CODEC_VERSION;
+    view.setUint32(at + 4, this.opCount, true);
+    out.set(this.ops.subarray(0, this.opsBytes), at + BATCH_HEADER_BYTES);
+    this.opsBytes = 0;
+    this.counters = [];
+    this.opCounts = [];
+    this.opCount = 0;
+    if (this.ops.length > 1 << 20) this.ops = new Uint8Array(16 * 1024); // don't pin a burst's buffer
+    return out;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The durable log: entries go to the write-ahead log of the native addon (crates/metastore-wal),
+ * one write and one fdatasync per append, on the libuv threadpool. An entry is committed once
+ * fsynced. Every `snapshotEveryBytes` of appended entries the apply loop's state is captured at
+ * an apply boundary, written atomically beside the log, and the log segments behind it are
+ * removed. Opening restores the newest valid snapshot and returns the entries after it.
+ */
+
+import { MetaStoreError, type ErrorCode } from '../errors.js';
+import type { NativeBinding } from '../load-native.js';
+import type { NativeEngine } from '../native-engine.js';
+import type { Engine } from '../types.js';
+import { CommitChannel } from './commit-channel.js';
+import type { Log, LogEntry, LogStats } from './log.js';
+import { COMMIT_QUEUE_ENTRIES } from './memory-log.js';
+
+/** Options of a durable store (`MetaStore.open({ path })`). */
+export interface DurableOptions {
+  /**
+   * Take a snapshot after this many bytes of log entries since the last one, or after as many
+   * bytes as the last snapshot took, whichever is more (so a large state is not rewritten more
+   * often than the log grows by its size). Default 64 MiB.
+   */
+  snapshotEveryBytes?: number;
+  /** Size each write-ahead log segment is preallocated to. Default 64 MiB. */
+  walSegmentBytes?: number;
+}
+
+export const DEFAULT_SNAPSHOT_EVERY_BYTES = 64 << 20;
+export const DEFAULT_WAL_SEGMENT_BYTES = 64 << 20;
+const MIN_WAL_SEGMENT_BYTES = 64 << 10;
+
+type Handle = ReturnType<NativeBinding['durableOpen']>;
+
+/** Turns the binding's `MSDUR:<code>:<message>` errors into typed ones. */
+export function translateDurableError(e: unknown): MetaStoreError {
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /^MSDUR:([A-Z_]+):([\s\S]*)$/.exec(message);
+  if (m === null) return new MetaStoreError('ERR_INTERNAL', `durable log: ${message}`, { cause: e });
+  return new MetaStoreError(m[1] as ErrorCode, m[2]!, { cause: e });
+}
+
+function checkBytes(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be an integer ≥ ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** What opening a durable store found. */
+export interface OpenedFileLog {
+  log: FileLog;
+  epoch: number;
+  appliedIndex: number;
+  replay: LogEntry[];
+  /** Where a torn last record was cut off (`segment:offset`), if one was. */
+  truncated: string | undefined;
+}
+
+/**
+ * Opens (or creates) the durable store in `path` for `engine` (which must be the native one):
+ * restores the newest valid snapshot into the engine and returns the committed entries after it.
+ */
+export async function openFileLog(path: string, engine: Engine, options: DurableOptions): Promise<OpenedFileLog> {
+  const snapshotEvery = checkBytes('snapshotEveryBytes', options.snapshotEveryBytes, 1) ?? DEFAULT_SNAPSHOT_EVERY_BYTES;
+  const segmentBytes = checkBytes('walSegmentBytes', options.walSegmentBytes, MIN_WAL_SEGMENT_BYTES) ?? DEFAULT_WAL_SEGMENT_BYTES;
+  const native = engine as NativeEngine;
+  const binding = native.binding;
+  let handle: Handle;
+  try {
+    handle = binding.durableOpen(path, native.handle, { segmentBytes });
+  } catch (e) {
+    throw translateDurableError(e);
+  }
+  const found = binding.durableRecovered(handle);
+  const replay: LogEntry[] = found.entries.map((e) => ({ index: e.index, term: e.term, data: e.data }));
+  const log = new FileLog(binding, handle, native, found.lastIndex, found.snapshotIndex, snapshotEvery);
+  return { log, epoch: found.epoch, appliedIndex: found.snapshotIndex, replay, truncated: found.truncated ?? undefined };
+}
+
+function concat(entries: Uint8Array[]): Uint8Array {
+  if (entries.length === 1) return entries[0]!;
+  let size = 0;
+  for (const e of entries) size += e.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const e of entries) {
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
+export class FileLog implements Log {
+  readonly kind = 'file' as const;
+  private readonly channel = new CommitChannel(COMMIT_QUEUE_ENTRIES);
+  private readonly counters: LogStats = { entries: 0, appends: 0, fsyncs: 0, bytes: 0 };
+  private bytesSinceSnapshot = 0;
+  private lastSnapshotBytes = 0;
+  private snapshotting: Promise<void> | undefined;
+  private failure: MetaStoreError | undefined;
+  private closed: Promise<void> | undefined;
+  /** Snapshots written since open. */
+  snapshots = 0;
+
+  constructor(
+    private readonly binding: NativeBinding,
+    private readonly handle: Handle,
+    private readonly engine: NativeEngine,
+    private last: number,
+    /** Index of the newest snapshot. */
+    public snapshotIndex: number,
+    private readonly snapshotEvery: number,
+  ) {}
+
+  get lastIndex(): number {
+    return this.last;
+  }
+
+  async append(entries: Uint8Array[]): Promise<number> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closed !== undefined) throw new MetaStoreError('ERR_CLOSED', 'log is closed');
+    let first: number;
+    try {
+      first = await this.binding.durableAppend(this.handle, concat(entries), Uint32Array.from(entries, (e) => e.length));
+    } catch (e) {
+      this.failure = translateDurableError(e);
+      throw this.failure;
+    }
+    this.counters.appends++;
+    this.counters.fsyncs++;
+    for (let i = 0; i < entries.length; i++) {
+      const data = entries[i]!;
+      this.counters.entries++;
+      this.counters.bytes += data.length;
+      this.bytesSinceSnapshot += data.length;
+      this.last = first + i;
+      // All pushed at once: a second append completing meanwhile must queue behind these.
+      this.channel.push({ index: first + i, term: 1, data });
+    }
+    await this.channel.room();
+    return first;
+  }
+
+  committed(): AsyncIterableIterator<LogEntry> {
+    return this.channel;
+  }
+
+  /** Called right after entry `index` is applied: the engine's state is exactly at `index`. */
+  applied(index: number): void {
+    if (this.bytesSinceSnapshot < Math.max(this.snapshotEvery, this.lastSnapshotBytes) || this.snapshotting !== undefined || this.failure !== undefined) return;
+    this.snapshot(index);
+  }
+
+  /** Captures the state at `index` now (it must be the applied index) and writes it in the background. */
+  snapshot(index: number): Promise<void> {
+    this.bytesSinceSnapshot = 0;
+    let writing: Promise<void>;
+    try {
+      writing = this.binding.durableSnapshot(this.handle, this.engine.handle, index, 1).then((size) => {
+        this.lastSnapshotBytes = size;
+        this.snapshots++;
+        this.snapshotIndex = index;
+      });
+    } catch (e) {
+      writing = Promise.reject(e);
+    }
+    const done = writing.then(
+      () => void (this.snapshotting = undefined),
+      (e: unknown) => {
+        // The log is intact, but a store that cannot write its snapshots stops like one that cannot write its log.
+        this.failure = translateDurableError(e);
+        this.snapshotting = undefined;
+      },
+    );
+    this.snapshotting = done;
+    return done;
+  }
+
+  /** Waits for a snapshot being written, if any. */
+  async settled(): Promise<void> {
+    await this.snapshotting;
+  }
+
+  stats(): LogStats {
+    return { ...this.counters };
+  }
+
+  /** Test hook: the next append fails as an fdatasync error would, and the log stops. */
+  failNextAppend(): void {
+    this.binding.durableFailNext(this.handle);
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.channel.end();
+      await this.snapshotting;
+      this.binding.durableClose(this.handle);
+    })();
+    return this.closed;
+  }
+}
