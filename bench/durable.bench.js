@@ -1,14 +1,17 @@
 // W7, the durable path: awaited durable puts at 1, 64 and 256 concurrent writers — ops/s, put
-// latency p50/p99, ops per commit (fsync). Our durable log comes with #4; until then this suite
-// measures the peer figure it will be compared with: lmdb-js with its default durability (each
-// write transaction is committed with an fsync; lmdb-js batches the puts that are in flight into
-// one transaction). When #4 lands, give `columns.native` / `columns.js` a `put` and a commit
-// counter below; nothing else changes.
-import { key16, openLmdb, VALUE100 } from './data.js';
+// latency p50/p99, ops per commit (fsync) — for a durable MetaStore (`open({ path })`: group
+// commit into the write-ahead log, one fdatasync per group) and for lmdb-js with its default
+// durability (each write transaction is committed with an fsync; lmdb-js batches the puts that
+// are in flight into one transaction). The pure-TS engine has no durable mode. Then the restart
+// of a durable store of 1M keys: newest snapshot + the log after it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { BatchWriter, key16, MetaStore, openLmdb, VALUE100 } from './data.js';
 import { quick, rng, Suite } from './lib.js';
 
 const suite = new Suite('durable', {
-  title: 'W7: awaited durable puts at 1 / 64 / 256 writers (lmdb-js peer figure; our durable path: #4)',
+  title: 'W7: awaited durable puts at 1 / 64 / 256 writers; restart of a 1M-key durable store',
   short: 'W7 durable puts',
   about: 'ops = awaited puts acknowledged as durable; each writer awaits its put before the next',
 });
@@ -55,10 +58,13 @@ async function drive(put, commits, writers, seconds, keyOf) {
 }
 
 const lmdb = await openLmdb({ encoding: 'binary' });
+// Same disk as lmdb-js (os.tmpdir() is ext4 here, not tmpfs, so fsyncs are real).
+const storeDir = mkdtempSync(join(os.tmpdir(), 'metastore-bench-durable-'));
+const store = await MetaStore.open({ path: join(storeDir, 'store'), engine: 'native', leaseCheckIntervalMs: 0 });
 const columns = {
+  native: { put: (k, v) => store.put(k, v), commits: () => store.writeStats().fsyncs },
+  js: 'no durable mode: the pure-TS engine has no write-ahead log',
   lmdb: { put: (k, v) => lmdb.db.put(k, v), commits: () => lmdb.db.getStats().lastTxnId },
-  native: 'durable path not built yet (#4)',
-  js: 'durable path not built yet (#4)',
 };
 
 // Keys: new keys in ascending order (appends: lmdb-js's best case, one B-tree leaf written per
@@ -71,6 +77,11 @@ const randomKey = () => key16(pick(100_000));
 lmdb.db.transactionSync(() => {
   for (let i = 0; i < 100_000; i++) lmdb.db.put(key16(i), VALUE);
 });
+for (let i = 0; i < 100_000; i += 10_000) {
+  const w = new BatchWriter(1 << 21);
+  for (let j = i; j < i + 10_000; j++) w.put(key16(j), VALUE);
+  await store.applyBatch(w.finish());
+}
 const shapes = [
   { writers: 1, keys: 'append', keyOf: appendKey },
   { writers: 64, keys: 'append', keyOf: appendKey },
@@ -95,8 +106,48 @@ for (const { writers, keys, keyOf } of shapes) {
   suite.record({ id: `durable-${writers}${keys === 'append' ? '' : `-${keys}`}`, w: 7, name: `awaited durable puts, ${writers} writer${writers === 1 ? '' : 's'}, ${what}`, metric: 'rate' }, results);
 }
 
-suite.note('lmdb-js default durability: a commit fsyncs; in-flight puts share a transaction. The figure at 256 writers is the one the W7 target compares against (goal ≥ 400K/s and ≥ 2× lmdb-js).');
-suite.note('Ops per commit = puts / lmdb-js transactions committed (its lastTxnId). Each put: a 16-byte key, a 100-byte value.');
-suite.note('The machine\'s fdatasync of a small append takes 0.7–2 ms (DESIGN.md) and varies with the other work on the shared disk; the 256-writer figure moves with it.');
+await store.close();
 await lmdb.close();
+
+// Restart: a durable store of 1M keys (16-byte keys, 100-byte values) written in batches of
+// 10K (snapshots are taken along the way), then a tail of 50K single puts after the newest
+// snapshot; closed, and timed from `MetaStore.open({ path })` until it resolves (snapshot
+// loaded, tail replayed, ready to read).
+{
+  const keys = quick ? 20_000 : 1_000_000;
+  const tail = quick ? 1_000 : 50_000;
+  const path = join(storeDir, 'restart');
+  let s = await MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0 });
+  for (let i = 0; i < keys; i += 10_000) {
+    const w = new BatchWriter(1 << 21);
+    for (let j = i; j < i + 10_000; j++) w.put(key16(j), VALUE);
+    await s.applyBatch(w.finish());
+  }
+  for (let i = 0; i < tail; i += 256) await Promise.all(Array.from({ length: 256 }, (_, j) => s.put(key16(i + j), VALUE)));
+  const revision = s.revision;
+  await s.close();
+  const runs = [];
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    const t0 = performance.now();
+    s = await MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0 });
+    const ms = performance.now() - t0;
+    if (s.revision !== revision || s.size !== keys) throw new Error(`restart lost state: revision ${s.revision} (want ${revision}), ${s.size} keys`);
+    runs.push({ ms, replayed: s.appliedIndex });
+    await s.close();
+  }
+  const best = runs.reduce((a, b) => (a.ms <= b.ms ? a : b));
+  suite.record(
+    { id: 'restart-1m', w: 7, name: `restart of a durable store of ${keys / 1e6}M keys + a ${tail / 1e3}K-put tail (open until ready)`, metric: 'time' },
+    {
+      native: { opsPerSec: 1000 / best.ms, nsPerOp: best.ms * 1e6, seconds: +(best.ms / 1000).toFixed(3), details: `best of ${runs.length}: ${runs.map((r) => (r.ms / 1000).toFixed(2)).join(' / ')} s` },
+      js: { na: 'no durable mode' },
+      lmdb: { na: 'lmdb-js opens its file without replay' },
+    },
+  );
+}
+rmSync(storeDir, { recursive: true, force: true });
+
+suite.note('A durable MetaStore acknowledges a put once the group holding it is fdatasynced to its write-ahead log and applied; groups form while the previous append is in flight, split at 128 ops, two appends in flight.');
+suite.note('lmdb-js default durability: a commit fsyncs; in-flight puts share a transaction. Ops per commit = puts / fsyncs (MetaStore: writeStats().fsyncs; lmdb-js: its lastTxnId). Each put: a 16-byte key, a 100-byte value.');
+suite.note('The machine\'s fdatasync of a small append takes ~0.15–2 ms and varies with the other work on the shared disk; the 256-writer figures move with it.');
 await suite.finish();

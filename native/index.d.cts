@@ -51,11 +51,24 @@ export interface DurableOpenOptions {
 export declare function durableRecovered(durable: ExternalObject<Durable>): Recovered
 
 /**
+ * Truncates a corrupt log at the damage, on purpose (see docs/log.md); says what it dropped.
+ * Fails with ERR_LOCKED while the store is open.
+ */
+export declare function durableRepair(path: string): string
+
+/**
  * Captures the engine's state now — the caller says it is exactly at log index `index` — then
  * writes it as a snapshot and drops the log segments behind it, on the threadpool. Resolves
  * with the snapshot's size in bytes.
  */
 export declare function durableSnapshot(durable: ExternalObject<Durable>, engine: ExternalObject<Engine>, index: number, term: number): Promise<number>
+
+/**
+ * Checks a store directory without opening it for writing: the log's records, the newest
+ * snapshot (decoded in full) and that the log continues it. Changes nothing, except that
+ * temporary files of a snapshot write that crashed are removed.
+ */
+export declare function durableVerify(path: string): VerifyReport
 
 /**
  * Applies one encoded batch with an events mode (0 none, 1 events, 2 with previous values).
@@ -152,4 +165,12 @@ export interface RecoveredEntry {
   index: number
   term: number
   data: Buffer
+}
+
+/** What `durableVerify` found. */
+export interface VerifyReport {
+  /** Whether the store would open. */
+  ok: boolean
+  /** A readable account: snapshots, segments, what is wrong. */
+  text: string
 }

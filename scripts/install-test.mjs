@@ -230,11 +230,25 @@ try {
   check(/engine \(auto\)\s+native/.test(info), `metastore info:\n${info}`);
   const bench = cli(app, ['bench', '--quick']);
   check(/put, one at a time/.test(bench.stdout) && /native\s+js/.test(bench.stdout), `metastore bench --quick:\n${bench.stdout}`);
-  for (const command of ['inspect', 'verify']) {
-    const r = cli(app, [command, join(tmp, 'no-store')], [2]);
-    check(/durable mode/.test(r.stderr), `metastore ${command}: ${r.stderr}`);
-  }
-  log('native case: ESM + CJS smoke, engine native; CLI info, bench --quick, inspect/verify (exit 2)');
+  // A durable store made through the installed package, then looked at by the CLI.
+  const storeDir = join(tmp, 'durable-store');
+  writeFileSync(
+    join(app, 'durable.mjs'),
+    `import { MetaStore } from '${pkg.name}';\n` +
+      `const s = await MetaStore.open({ path: process.argv[2] });\n` +
+      `await s.put('k', 'v'); const r = await s.put('k', 'w'); await s.close();\n` +
+      `const again = await MetaStore.open({ path: process.argv[2] });\n` +
+      `if (again.getString('k') !== 'w' || again.revision !== r.revision) throw new Error('durable store lost a write');\n` +
+      `await again.close(); console.log('durable store: reopened with its writes');\n`,
+  );
+  process.stdout.write(run(process.execPath, ['durable.mjs', storeDir], { cwd: app }).stdout);
+  const inspected = cli(app, ['inspect', storeDir]).stdout;
+  check(/log: 1 segment\(s\), entries 1\.\.=2/.test(inspected), `metastore inspect:\n${inspected}`);
+  const verified = cli(app, ['verify', storeDir]).stdout;
+  check(/ok: the store opens/.test(verified), `metastore verify:\n${verified}`);
+  const notStore = cli(app, ['verify', join(tmp, 'no-store')], [1]);
+  check(/not a MetaStore directory/.test(notStore.stderr), `metastore verify of a non-store: ${notStore.stderr}`);
+  log('native case: ESM + CJS smoke, engine native; CLI info, bench --quick; a durable store reopened, inspect and verify');
 
   // The declarations, as a TypeScript user compiles against them.
   const typeRoots = [join(root, 'node_modules/@types')];
@@ -261,7 +275,16 @@ try {
   for (const format of ['mjs', 'cjs']) process.stdout.write(run(process.execPath, [`smoke.${format}`, 'js'], { cwd: alone }).stdout);
   const fallbackInfo = cli(alone, ['info']).stdout;
   check(/engine \(auto\)\s+js/.test(fallbackInfo) && fallbackInfo.includes(`${platformPackage} is not installed`), `metastore info:\n${fallbackInfo}`);
-  log("fallback case: ESM + CJS smoke on the pure-TS engine with the reason; engine 'native' throws ERR_NATIVE_UNAVAILABLE");
+  const noAddon = cli(alone, ['verify', join(tmp, 'durable-store')], [2]);
+  check(/need the native addon/.test(noAddon.stderr), `metastore verify without the addon: ${noAddon.stderr}`);
+  writeFileSync(
+    join(alone, 'durable.mjs'),
+    `import { MetaStore } from '${pkg.name}';\n` +
+      `try { await MetaStore.open({ path: process.argv[2] }); console.log('opened'); } catch (e) { console.log(e.code); }\n`,
+  );
+  const refused = run(process.execPath, ['durable.mjs', join(tmp, 'fallback-store')], { cwd: alone }).stdout.trim();
+  check(refused === 'ERR_NATIVE_UNAVAILABLE', `a durable store without the addon: ${refused}`);
+  log("fallback case: ESM + CJS smoke on the pure-TS engine with the reason; engine 'native' throws ERR_NATIVE_UNAVAILABLE; durable mode and the durable CLI refuse");
 } catch (e) {
   failed = true;
   console.error(e instanceof Failure ? `install test FAILED: ${e.message}` : e);

@@ -4,8 +4,9 @@
  *
  *   metastore info              version, platform, which engine loads here and why
  *   metastore bench [--quick]   put / get / range throughput, native vs pure-TS engine
- *   metastore inspect <path>    (comes with durable mode)
- *   metastore verify <path>     (comes with durable mode)
+ *   metastore inspect <path>    snapshots and log segments of a durable store (read-only)
+ *   metastore verify <path>     checks a durable store; exit 3 when it would not open
+ *   metastore repair <path>     truncates a corrupt log at the damage (with --yes)
  *
  * The bench is self-contained (the repository's mitata suites in bench/ are not shipped): it
  * times the public API on both engines, in this process, with progress on stderr.
@@ -13,7 +14,8 @@
 
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { nativePlatform } from './load-native.js';
+import { loadNative, nativePlatform, type NativeBinding } from './load-native.js';
+import { translateDurableError } from './log/file-log.js';
 import { MetaStore, MetaStoreError } from './index.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -28,11 +30,14 @@ usage:
       --rounds <count>                 timed rounds per engine, median reported (default 3)
       --engine native|js|both          default both (native is skipped when it cannot load)
       --json                           print the results as JSON on stdout
-  metastore inspect <path>             revision, key count, size, last snapshot of a durable store
-  metastore verify <path>              check a durable store's log
+  metastore inspect <path>             snapshots (revision, keys) and log segments of a durable store; read-only
+  metastore verify <path>              check a durable store: every log record, the newest snapshot, no gap
+  metastore repair <path> --yes        truncate a corrupt log at the damage, losing what follows
+                                       (without --yes: say what would happen)
   metastore help | --help | --version
 
-exit codes: 0 ok, 1 error or bad usage, 2 command not available in this version`;
+exit codes: 0 ok, 1 error or bad usage, 2 command not available here (no native addon),
+            3 verify/repair found a store that does not open`;
 
 class UsageError extends Error {}
 
@@ -284,13 +289,53 @@ async function info(): Promise<number> {
   return 0;
 }
 
-function durableOnly(command: string, args: string[]): number {
-  if (args.length !== 1) throw new UsageError(`usage: metastore ${command} <path>`);
-  process.stderr.write(
-    `metastore ${command}: not available in @metastore/core ${VERSION}. Stores are in-memory only in this version; ` +
-      `'${command}' comes with durable mode (the on-disk log and snapshots).\n`,
-  );
-  return 2;
+/** The addon, or undefined after saying on stderr why durable commands are not available. */
+function durableBinding(command: string): NativeBinding | undefined {
+  try {
+    return loadNative();
+  } catch (e) {
+    process.stderr.write(`metastore ${command}: durable stores need the native addon, which does not load here: ${e instanceof Error ? e.message : String(e)}\n`);
+    return undefined;
+  }
+}
+
+function durable(command: 'inspect' | 'verify' | 'repair', args: string[]): number {
+  const yes = args.includes('--yes');
+  const paths = args.filter((a) => a !== '--yes');
+  if (paths.length !== 1 || (yes && command !== 'repair')) throw new UsageError(`usage: metastore ${command} <path>${command === 'repair' ? ' --yes' : ''}`);
+  const binding = durableBinding(command);
+  if (binding === undefined) return 2;
+  const path = paths[0]!;
+  let report: { ok: boolean; text: string };
+  try {
+    report = binding.durableVerify(path);
+  } catch (e) {
+    throw translateDurableError(e);
+  }
+  if (command === 'inspect') {
+    process.stdout.write(`${path}\n${report.text}${report.ok ? '' : 'the store would not open as it is (see metastore verify)\n'}`);
+    return 0;
+  }
+  if (command === 'verify') {
+    process.stdout.write(report.text);
+    process.stdout.write(report.ok ? 'ok: the store opens\n' : 'NOT OK: the store refuses to open; `metastore repair <path>` truncates the log at the damage\n');
+    return report.ok ? 0 : 3;
+  }
+  if (!yes) {
+    process.stdout.write(report.text);
+    process.stdout.write(
+      report.ok
+        ? 'nothing to repair\n'
+        : 'repair would truncate the log at the damage and drop every record after it; run again with --yes to do it\n',
+    );
+    return report.ok ? 0 : 3;
+  }
+  try {
+    process.stdout.write(`${binding.durableRepair(path)}\n`);
+  } catch (e) {
+    throw translateDurableError(e);
+  }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,7 +360,8 @@ async function main(argv: string[]): Promise<number> {
       return bench(args);
     case 'inspect':
     case 'verify':
-      return durableOnly(command, args);
+    case 'repair':
+      return durable(command, args);
     default:
       throw new UsageError(`unknown command ${command}`);
   }

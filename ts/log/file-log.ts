@@ -13,22 +13,8 @@ import type { Engine } from '../types.js';
 import { CommitChannel } from './commit-channel.js';
 import type { Log, LogEntry, LogStats } from './log.js';
 import { COMMIT_QUEUE_ENTRIES } from './memory-log.js';
+import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES, type DurableOptions } from './durable-options.js';
 
-/** Options of a durable store (`MetaStore.open({ path })`). */
-export interface DurableOptions {
-  /**
-   * Take a snapshot after this many bytes of log entries since the last one, or after as many
-   * bytes as the last snapshot took, whichever is more (so a large state is not rewritten more
-   * often than the log grows by its size). Default 64 MiB.
-   */
-  snapshotEveryBytes?: number;
-  /** Size each write-ahead log segment is preallocated to. Default 64 MiB. */
-  walSegmentBytes?: number;
-}
-
-export const DEFAULT_SNAPSHOT_EVERY_BYTES = 64 << 20;
-export const DEFAULT_WAL_SEGMENT_BYTES = 64 << 20;
-const MIN_WAL_SEGMENT_BYTES = 64 << 10;
 
 type Handle = ReturnType<NativeBinding['durableOpen']>;
 

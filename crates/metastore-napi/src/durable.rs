@@ -131,7 +131,19 @@ pub fn durable_open(path: String, engine: &mut External<Engine>, options: Option
     if fresh && snapshot_index > 0 {
         return Err(fail("ERR_CORRUPT", format!("{path} has a snapshot at index {snapshot_index} but no log")));
     }
-    let (wal, entries, recovery) = Wal::open_after(&wal_dir, options_wal, snapshot_index).map_err(wal_error)?;
+    let (mut wal, mut entries, mut recovery) = Wal::open_after(&wal_dir, options_wal.clone(), snapshot_index).map_err(wal_error)?;
+    if wal.last_index() < snapshot_index {
+        // The log ends before the snapshot (a repair cut it back): every entry it holds is in
+        // the snapshot, so it starts over right after it.
+        drop(wal);
+        for entry in fs::read_dir(&wal_dir).map_err(|e| io_error("cannot list the log", e))?.flatten() {
+            if entry.path().extension().is_some_and(|x| x == "wal") {
+                fs::remove_file(entry.path()).map_err(|e| io_error("cannot remove a log segment", e))?;
+            }
+        }
+        File::open(&wal_dir).and_then(|d| d.sync_all()).map_err(|e| io_error("cannot sync the log directory", e))?;
+        (wal, entries, recovery) = Wal::open_after(&wal_dir, options_wal, snapshot_index).map_err(wal_error)?;
+    }
     let first = wal.first_index();
     if first > snapshot_index + 1 {
         return Err(fail(
@@ -303,4 +315,86 @@ pub fn durable_close(durable: &mut External<Durable>) {
     }
     durable.recovered = None;
     durable.lock = None;
+}
+
+/// The segment size a store's log was made with: its preallocated files' size (all segments
+/// are preallocated alike), or the default for a log without segments.
+fn segment_size_of(wal_dir: &Path) -> u64 {
+    let sizes = fs::read_dir(wal_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wal"))
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()));
+    sizes.max().unwrap_or(Options::default().segment_size)
+}
+
+/// What `durableVerify` found.
+#[napi(object)]
+pub struct VerifyReport {
+    /// Whether the store would open.
+    pub ok: bool,
+    /// A readable account: snapshots, segments, what is wrong.
+    pub text: String,
+}
+
+/// Checks a store directory without opening it for writing: the log's records, the newest
+/// snapshot (decoded in full) and that the log continues it. Changes nothing, except that
+/// temporary files of a snapshot write that crashed are removed.
+#[napi]
+pub fn durable_verify(path: String) -> Result<VerifyReport> {
+    let dir = PathBuf::from(&path);
+    let wal_dir = dir.join("wal");
+    if !wal_dir.is_dir() {
+        return Err(fail("ERR_INVALID_OPTION", format!("{path} is not a MetaStore directory (no wal/)")));
+    }
+    let info = metastore_wal::inspect(&wal_dir, Options { segment_size: segment_size_of(&wal_dir) }).map_err(wal_error)?;
+    let mut ok = info.opens();
+    let mut text = String::new();
+    let snap_dir = dir.join("snap");
+    let mut snapshot_index = 0;
+    if snap_dir.is_dir() {
+        let loaded = metastore_wal::load_newest_snapshot(&snap_dir).map_err(wal_error)?;
+        for (skipped, reason) in loaded.skipped.iter().zip(loaded.skipped_reasons.iter()) {
+            text.push_str(&format!("snapshot {} is damaged ({reason}) and would be skipped\n", skipped.display()));
+        }
+        if let Some(s) = loaded.snapshot {
+            match Store::from_snapshot(metastore_core::Config::default(), &s.payload) {
+                Ok(store) => text.push_str(&format!(
+                    "snapshot {}: index {}, {} bytes, revision {}, {} keys, compacted at {}\n",
+                    s.path.display(),
+                    s.index,
+                    s.payload.len(),
+                    store.revision(),
+                    store.len(),
+                    store.compact_revision()
+                )),
+                Err(e) => {
+                    ok = false;
+                    text.push_str(&format!("snapshot {} does not decode: {e}\n", s.path.display()));
+                }
+            }
+            snapshot_index = s.index;
+        } else {
+            text.push_str("no snapshot\n");
+        }
+    }
+    text.push_str(&format!("log: {info}"));
+    if !info.segments.is_empty() && info.first_index > snapshot_index + 1 {
+        ok = false;
+        text.push_str(&format!("the log starts at index {} but the newest usable snapshot is at {snapshot_index}: entries in between are missing\n", info.first_index));
+    }
+    Ok(VerifyReport { ok, text })
+}
+
+/// Truncates a corrupt log at the damage, on purpose (see docs/log.md); says what it dropped.
+/// Fails with ERR_LOCKED while the store is open.
+#[napi]
+pub fn durable_repair(path: String) -> Result<String> {
+    let wal_dir = PathBuf::from(&path).join("wal");
+    if !wal_dir.is_dir() {
+        return Err(fail("ERR_INVALID_OPTION", format!("{path} is not a MetaStore directory (no wal/)")));
+    }
+    let report = metastore_wal::repair(&wal_dir, Options { segment_size: segment_size_of(&wal_dir) }).map_err(wal_error)?;
+    Ok(report.to_string())
 }

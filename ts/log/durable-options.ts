@@ -1,0 +1,20 @@
+/**
+ * Options of a durable store (`MetaStore.open({ path })`). Kept apart from the durable log
+ * itself so that the public declarations never reach the native binding's types.
+ */
+
+/** Options of a durable store (`MetaStore.open({ path })`). */
+export interface DurableOptions {
+  /**
+   * Take a snapshot after this many bytes of log entries since the last one, or after as many
+   * bytes as the last snapshot took, whichever is more (so a large state is not rewritten more
+   * often than the log grows by its size). Default 64 MiB.
+   */
+  snapshotEveryBytes?: number;
+  /** Size each write-ahead log segment is preallocated to (at least 64 KiB). Default 64 MiB. */
+  walSegmentBytes?: number;
+}
+
+export const DEFAULT_SNAPSHOT_EVERY_BYTES = 64 << 20;
+export const DEFAULT_WAL_SEGMENT_BYTES = 64 << 20;
+export const MIN_WAL_SEGMENT_BYTES = 64 << 10;
