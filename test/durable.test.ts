@@ -1,14 +1,17 @@
 /** Durable mode (`MetaStore.open({ path })`, native engine): restart, snapshots, damage, failures. */
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import { nkv, show } from './helpers.js';
 
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'metastore-durable-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
@@ -165,6 +168,36 @@ describe('durable store (native engine)', () => {
     expect((e as MetaStoreError).message).toContain(segment.split('/').pop()!);
     expect((e as MetaStoreError).message).toMatch(/offset \d+/);
     expect((e as MetaStoreError).message).toMatch(/repair/);
+  });
+
+  it('metastore verify / repair: a corrupt log is reported (exit 3), kept without --yes, truncated at the damage with it', async () => {
+    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
+    const path = newPath();
+    let s = await open(path);
+    for (let i = 0; i < 40; i++) await s.put(`k${i}`, `value-${i}`);
+    await s.close();
+    const segment = lastSegment(path);
+    const bytes = readFileSync(segment);
+    const at = Math.floor(dataEnd(segment) / 2);
+    bytes[at] = bytes[at]! ^ 0x01;
+    writeFileSync(segment, bytes);
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const verify = cli('verify', path);
+    expect(verify.status).toBe(3);
+    expect(verify.stdout).toMatch(/corrupt in .*\.wal at offset \d+/);
+    const dry = cli('repair', path);
+    expect(dry.status).toBe(3);
+    expect(readFileSync(segment).equals(bytes)).toBe(true);
+    const repair = cli('repair', path, '--yes');
+    expect(repair.status).toBe(0);
+    expect(repair.stdout).toMatch(/truncated .* at offset \d+/);
+    expect(cli('verify', path).status).toBe(0);
+    s = await open(path);
+    const kept = s.revision - 1;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(40);
+    for (let i = 0; i < kept; i++) expect(s.getString(`k${i}`)).toBe(`value-${i}`);
+    expect(s.get(`k${kept}`)).toBeUndefined();
   });
 
   it('a damaged newest snapshot is skipped for the one before it', async () => {
