@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { crashLoop } from '../test/crash/crash-loop.mjs';
+import { crashLoop, STORE_OPTIONS } from '../test/crash/crash-loop.mjs';
 
 const { values } = parseArgs({
   options: { kills: { type: 'string', default: '1000' }, seed: { type: 'string', default: String(Date.now() % 1e9) }, writers: { type: 'string', default: '16' }, path: { type: 'string' } },
@@ -20,7 +20,7 @@ try {
   const totals = await crashLoop({
     entry,
     path: join(dir, 'store'),
-    open: (path) => MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0 }),
+    open: (path) => MetaStore.open({ path, ...STORE_OPTIONS }),
     kills: Number(values.kills),
     seed: Number(values.seed),
     writers: Number(values.writers),

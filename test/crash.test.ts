@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { MetaStore } from '../ts/store.js';
 // @ts-expect-error plain JS module shared with scripts/crash-loop.mjs
-import { crashLoop } from './crash/crash-loop.mjs';
+import { crashLoop, STORE_OPTIONS } from './crash/crash-loop.mjs';
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const KILLS = Number(process.env.CRASH_KILLS ?? 100);
@@ -24,7 +24,7 @@ it(`${KILLS} SIGKILLs under concurrent writes lose no acknowledged write`, async
   const totals = await crashLoop({
     entry: ENTRY,
     path: join(dir, 'store'),
-    open: (path: string) => MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0 }),
+    open: (path: string) => MetaStore.open({ path, ...STORE_OPTIONS }),
     kills: KILLS,
     seed: Number(process.env.CRASH_SEED ?? 20261127),
   });

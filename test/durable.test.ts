@@ -204,7 +204,8 @@ describe('durable store (native engine)', () => {
     const path = newPath();
     const options = { snapshotEveryBytes: 4 * 1024, walSegmentBytes: 64 * 1024 };
     let s = await open(path, options);
-    for (let round = 0; round < 6; round++) await someWrites(s, 60, `r${round}/`);
+    // Enough rounds that the log is cut into segments and purged behind the snapshots.
+    for (let round = 0; round < 40; round++) await someWrites(s, 60, `r${round % 5}/`);
     const before = observe(s);
     await s.close();
     const snaps = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap')).sort();
@@ -213,6 +214,52 @@ describe('durable store (native engine)', () => {
     truncateSync(newest, statSync(newest).size - 10);
     s = await open(path, options);
     expect(observe(s)).toEqual(before);
+    expect(s.recovery?.skippedSnapshots).toEqual([newest]);
+  });
+
+  it('a store reopened often still snapshots: replayed log counts towards the next snapshot', async () => {
+    const path = newPath();
+    const options = { snapshotEveryBytes: 32 * 1024, walSegmentBytes: 64 * 1024 };
+    let s = await open(path, options);
+    for (let boot = 0; boot < 12; boot++) {
+      for (let i = 0; i < 100; i++) await s.put(`b${boot}/${i}`, 'x'.repeat(40));
+      s = await reopen(s, path, options);
+    }
+    expect(s.recovery!.snapshotIndex).toBeGreaterThan(0);
+    expect(s.recovery!.replayedEntries).toBeLessThan(1200);
+    expect(s.size).toBe(1200);
+  });
+
+  it('many small appends, two in flight, are applied in log order', async () => {
+    const path = newPath();
+    let s = await open(path, { flushAtOps: 1 });
+    const revisions: number[] = [];
+    await Promise.all(Array.from({ length: 32 }, async (_, w) => {
+      for (let i = 0; i < 40; i++) revisions.push((await s.put(`w${w}/${i}`, 'v')).revision);
+    }));
+    expect(new Set(revisions).size).toBe(32 * 40);
+    expect(s.writeStats().appends).toBeGreaterThan(32);
+    s = await reopen(s, path);
+    expect(s.size).toBe(32 * 40);
+    expect(s.revision).toBe(1 + 32 * 40);
+  });
+
+  it('a log failure with two appends in flight: every write settles and close returns', async () => {
+    const path = newPath();
+    let s = await open(path, { flushAtOps: 1 });
+    const internals = s as unknown as { writes: { log: { failNextAppend(): void } } };
+    const writes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) {
+      if (i === 20) internals.writes.log.failNextAppend();
+      writes.push(s.put(`k${i}`, 'v').then(() => 'ok', (e: MetaStoreError) => e.code));
+    }
+    const outcomes = await Promise.all(writes);
+    expect(outcomes.filter((o) => o !== 'ok' && o !== 'ERR_OUTCOME_UNKNOWN' && o !== 'ERR_LOG_FAILED')).toEqual([]);
+    expect(outcomes).toContain('ERR_OUTCOME_UNKNOWN');
+    await s.close();
+    s = await open(path);
+    // Every acknowledged write survived.
+    outcomes.forEach((o, i) => o === 'ok' && expect(s.getString(`k${i}`)).toBe('v'));
   });
 
   it('a log failure stops the store: the write in flight has an unknown outcome, later writes fail, a restart recovers', async () => {

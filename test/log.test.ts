@@ -166,6 +166,14 @@ describe.each(ENGINE_KINDS)('write path (%s engine)', (kind) => {
     expect(s.getString('k')).toBe('19');
   });
 
+  it('close with writes in flight and revision auto-compaction: every write applies', async () => {
+    const s = await openStore(kind, { autoCompaction: { mode: 'revision', retention: 1 } });
+    for (let i = 0; i < 5; i++) await s.put(`a${i}`, 'v');
+    const writes = Array.from({ length: 5 }, (_, i) => s.put(`b${i}`, 'v'));
+    await s.close();
+    expect((await Promise.all(writes)).map((r) => r.revision)).toEqual([7, 8, 9, 10, 11]);
+  });
+
   it('close waits for writes already made, then refuses new ones', async () => {
     const s = await openStore(kind);
     const writes = Array.from({ length: 10 }, (_, i) => s.put(`k${i}`, 'v'));

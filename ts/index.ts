@@ -14,7 +14,7 @@ export type { LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse, L
 export { DEFAULT_LEASE_CHECK_INTERVAL_MS, monotonicClock } from './lessor.js';
 export type { LeaseClock } from './lessor.js';
 export type { AutoCompactionOptions } from './compactor.js';
-export type { DurableOptions } from './log/durable-options.js';
+export type { DurableOptions, RecoveryInfo } from './log/durable-options.js';
 export type { ProposerOptions, ProposerStats } from './log/batch-proposer.js';
 export type { WriteStats } from './write-path.js';
 export { Watcher, DEFAULT_MAX_QUEUED_EVENTS } from './watch/watcher.js';

@@ -15,7 +15,7 @@ import { MetaStoreError } from './errors.js';
 import { validateBatch } from './codec.js';
 import { MemoryLog } from './log/memory-log.js';
 import { openFileLog } from './log/file-log.js';
-import type { DurableOptions } from './log/durable-options.js';
+import type { DurableOptions, RecoveryInfo } from './log/durable-options.js';
 import type { ProposerOptions } from './log/batch-proposer.js';
 import { WritePath, type WriteStats } from './write-path.js';
 import type { Log, LogEntry } from './log/log.js';
@@ -65,6 +65,8 @@ interface OpenedLog {
   appliedIndex: number;
   /** Committed entries after it, to apply before the store serves anything. */
   replay: LogEntry[];
+  /** What opening a durable store found. */
+  recovery?: RecoveryInfo;
 }
 
 function checkProposerOptions(options: ProposerOptions): void {
@@ -215,6 +217,7 @@ export class MetaStore implements AsyncDisposable {
   private readonly watcherHost: WatcherHost;
   private nextWatchId = 0;
   private closing: Promise<void> | undefined;
+  private readonly recoveryInfo: RecoveryInfo | undefined;
   /** The revision at close, for watchers still flushing. */
   private finalRevision = 0;
   private readonly lessor: Lessor;
@@ -234,6 +237,7 @@ export class MetaStore implements AsyncDisposable {
     opened: OpenedLog,
   ) {
     this.engineInstance = engine;
+    this.recoveryInfo = opened.recovery;
     const limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps };
     this.writes = new WritePath(
       engine,
@@ -283,7 +287,7 @@ export class MetaStore implements AsyncDisposable {
         : new AutoCompactor(
             {
               revisions: () => {
-                const e = this.live();
+                const e = this.live(); // throws while closing: no new compaction then
                 return { revision: e.revision, compactRevision: e.compactRevision, size: e.size };
               },
               compact: async (revision) => {
@@ -337,7 +341,14 @@ export class MetaStore implements AsyncDisposable {
         engine.close();
         throw e;
       }
-      return new MetaStore(engine, undefined, options, autoCompaction, opened);
+      try {
+        return new MetaStore(engine, undefined, options, autoCompaction, opened);
+      } catch (e) {
+        // Replay failed: release the directory and the engine before reporting it.
+        await opened.log.close();
+        engine.close();
+        throw e;
+      }
     }
     const inMemory = (): OpenedLog => ({ log: new MemoryLog(), epoch: 1, appliedIndex: 0, replay: [] });
     if (choice !== 'auto') return new MetaStore(createEngine(choice, options), undefined, options, autoCompaction, inMemory());
@@ -351,6 +362,14 @@ export class MetaStore implements AsyncDisposable {
       loadError = e;
     }
     return new MetaStore(engine, loadError, options, autoCompaction, inMemory());
+  }
+
+  /**
+   * What opening a durable store found: the snapshot index it restored, the entries replayed
+   * after it, a torn tail that was cut off, snapshots passed over as damaged. Undefined in memory.
+   */
+  get recovery(): RecoveryInfo | undefined {
+    return this.recoveryInfo;
   }
 
   /** `'memory'`, or `'file'` for a durable store opened with `path`. */

@@ -5,7 +5,7 @@
  * apply committed entries in index order: the same log gives the same state.
  */
 
-import { MetaStoreError } from './errors.js';
+import { MetaStoreError, type ErrorCode } from './errors.js';
 import { BatchProposer, type ProposerOptions, type ProposerStats } from './log/batch-proposer.js';
 import { readEntry } from './log/entry.js';
 import type { Log, LogEntry, LogStats } from './log/log.js';
@@ -21,6 +21,20 @@ export interface WriteStats extends ProposerStats {
   /** Index of the last applied log entry. */
   appliedIndex: number;
 }
+
+/** Errors of static validation: an entry refused with one of these is refused on every replay. */
+const DETERMINISTIC_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_MALFORMED_BATCH',
+  'ERR_UNSUPPORTED_VERSION',
+  'ERR_KEY_NOT_PROVIDED',
+  'ERR_KEY_TOO_LARGE',
+  'ERR_VALUE_TOO_LARGE',
+  'ERR_INVALID_SORT',
+  'ERR_VALUE_PROVIDED',
+  'ERR_LEASE_PROVIDED',
+  'ERR_TOO_MANY_OPS',
+  'ERR_DUPLICATE_KEY',
+]);
 
 export class WritePath {
   readonly proposer: BatchProposer;
@@ -52,8 +66,7 @@ export class WritePath {
 
   /** Proposes an encoded batch; resolves with its results once applied. */
   propose(batch: Uint8Array): Promise<BatchResult> {
-    if (this.fatal !== undefined) throw this.fatal;
-    return this.proposer.propose(batch);
+    return this.proposer.propose(batch); // after a fatal error the proposer refuses (ERR_LOG_FAILED)
   }
 
   /**
@@ -71,8 +84,11 @@ export class WritePath {
     try {
       result = this.engine.applyBatch(view.batch, mode);
     } catch (e) {
-      // A refused entry is refused the same way on every replay: its proposals fail, the log goes on.
-      result = e instanceof MetaStoreError ? e : new MetaStoreError('ERR_INTERNAL', `apply failed: ${String(e)}`, { cause: e });
+      // An entry refused by validation is refused the same way on every replay: its proposals
+      // fail and the log goes on. Anything else (a panic midway, a poisoned engine) leaves the
+      // state unknown: fatal, and no snapshot of it is ever taken.
+      if (!(e instanceof MetaStoreError) || !DETERMINISTIC_REFUSALS.has(e.code)) throw e;
+      result = e;
     }
     this.applied = entry.index;
     if (!(result instanceof MetaStoreError)) {
@@ -81,7 +97,14 @@ export class WritePath {
     }
     this.proposer.settle(view, result, before);
     this.log.applied(entry.index);
-    if (!(result instanceof MetaStoreError)) this.afterApply(result);
+    if (!(result instanceof MetaStoreError)) {
+      try {
+        this.afterApply(result);
+      } catch {
+        // Bookkeeping after apply (auto-compaction, lease deadlines) never stops the log: a
+        // compaction that could not be proposed now is proposed by a later check.
+      }
+    }
   }
 
   stats(): WriteStats {
@@ -98,14 +121,14 @@ export class WritePath {
 
   private async run(): Promise<void> {
     for await (const entry of this.log.committed()) {
+      if (this.fatal !== undefined) continue; // drained unapplied, so appends in flight can finish
       try {
         this.applyEntry(entry);
       } catch (e) {
-        // A malformed entry or a gap: the state can no longer follow the log.
+        // A malformed entry, a gap, an engine failure: the state can no longer follow the log.
+        // Writes stop; reads keep the last applied state; the files stay locked until close().
         this.fatal = e instanceof MetaStoreError ? e : new MetaStoreError('ERR_INTERNAL', String(e), { cause: e });
         this.proposer.abort(this.fatal);
-        await this.log.close();
-        return;
       }
     }
   }

@@ -2,6 +2,9 @@
 // loop SIGKILLs it at a random moment (also during open and replay), reopens the store and
 // checks that every acknowledged write is there, the revision never went back, and leases and
 // compaction are consistent. Used by test/crash.test.ts (bounded) and scripts/crash-loop.mjs.
+// The store options both sides open with (small segments and snapshots, so that crashes land
+// in snapshot writes, segment cuts and purges too).
+export const STORE_OPTIONS = { engine: 'native', leaseCheckIntervalMs: 0, snapshotEveryBytes: 128 * 1024, walSegmentBytes: 256 * 1024 };
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +32,8 @@ function runChild({ entry, path, run, writers, delayMs }) {
     child.stderr.on('data', (d) => (err += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the reports still in the pipe are read first.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (signal !== 'SIGKILL') reject(new Error(`writer exited by itself (code ${code}, signal ${signal}): ${err || out.slice(-500)}`));
       else resolve(out.split('\n').filter((l) => l.length > 0));
@@ -55,7 +59,7 @@ export async function crashLoop({ entry, path, open, kills, seed = 1, writers = 
       const [kind, a, b, c] = line.split(' ');
       if (kind === 'P') {
         const i = a.lastIndexOf('/');
-        acked.set(a, { value: `v${a.slice(i + 1)}`, lease: Number(c) });
+        acked.set(a, { value: `v${a.slice(i + 1)}`, lease: Number(c), revision: Number(b) });
         ackedRevision = Math.max(ackedRevision, Number(b));
       } else if (kind === 'C') maxCompact = Math.max(maxCompact, Number(a));
     }
@@ -71,6 +75,10 @@ export async function crashLoop({ entry, path, open, kills, seed = 1, writers = 
         if (kv === undefined) problems.push(`acknowledged ${key} is missing`);
         else if (Buffer.from(kv.value).toString() !== want.value) problems.push(`${key} has the wrong value`);
         else if (kv.lease !== want.lease) problems.push(`${key} has lease ${kv.lease}, acknowledged with ${want.lease}`);
+        // Every key is written once: an entry applied twice or out of order shows here.
+        else if (kv.modRevision !== want.revision || kv.createRevision !== want.revision || kv.version !== 1) {
+          problems.push(`${key} is at revision ${kv.modRevision} (created ${kv.createRevision}, version ${kv.version}), acknowledged at ${want.revision}`);
+        }
         if (problems.length > 5) break;
       }
       const leases = new Set(store.lease.list());

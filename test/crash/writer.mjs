@@ -2,12 +2,13 @@
 // acknowledged write on stdout (synchronously, so a report is never lost after its ack) until
 // it is killed. Usage: node writer.mjs <dist entry> <path> <run> <writers>
 import { writeSync } from 'node:fs';
+import { STORE_OPTIONS } from './crash-loop.mjs';
 
 const [entry, path, run, writers] = process.argv.slice(2);
 const { MetaStore, op } = await import(entry);
 const report = (line) => writeSync(1, line + '\n');
 
-const store = await MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0, snapshotEveryBytes: 128 * 1024, walSegmentBytes: 256 * 1024 });
+const store = await MetaStore.open({ path, ...STORE_OPTIONS });
 report(`R ${store.revision}`);
 
 async function writer(w) {

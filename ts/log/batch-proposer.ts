@@ -194,14 +194,16 @@ export class BatchProposer {
     this.counts.appends++;
     this.log.append(entries).then(
       () => {
-        // The log completes appends in the order they were made.
         this.inFlight--;
-        this.committedThrough = through;
+        this.committedThrough = Math.max(this.committedThrough, through);
         // What arrived during the append goes now: it has waited one append already.
-        if (this.builder.proposals > 0 || this.sealed.length > 0) this.flush();
+        if (this.failure === undefined && (this.builder.proposals > 0 || this.sealed.length > 0)) this.flush();
         else this.checkIdle();
       },
-      (e: unknown) => this.fail(e),
+      (e: unknown) => {
+        this.inFlight--;
+        this.fail(e);
+      },
     );
   }
 
@@ -217,8 +219,11 @@ export class BatchProposer {
    * appended were not applied. Either way the caller decides whether to retry.
    */
   private fail(cause: unknown): void {
-    this.inFlight = 0;
-    if (this.failure !== undefined && this.waiters.size === 0) return; // a later append of the same failure
+    if (this.failure !== undefined) {
+      // A later append of the same failure: its waiters were rejected with the first one.
+      this.checkIdle();
+      return;
+    }
     const detail = cause instanceof Error ? cause.message : String(cause);
     this.failure = new MetaStoreError('ERR_LOG_FAILED', `the log failed and stopped taking writes; reopen the store: ${detail}`, { cause });
     const unknown = new MetaStoreError('ERR_OUTCOME_UNKNOWN', `the log failed while this write was being appended; it may or may not be applied after a restart: ${detail}`, {

@@ -18,3 +18,15 @@ export interface DurableOptions {
 export const DEFAULT_SNAPSHOT_EVERY_BYTES = 64 << 20;
 export const DEFAULT_WAL_SEGMENT_BYTES = 64 << 20;
 export const MIN_WAL_SEGMENT_BYTES = 64 << 10;
+
+/** What opening a durable store found (`store.recovery`). */
+export interface RecoveryInfo {
+  /** Log index of the snapshot the state was restored from (0: none). */
+  snapshotIndex: number;
+  /** Log entries applied after it before the store opened. */
+  replayedEntries: number;
+  /** Where a torn last record was cut off (`segment:offset`), if one was. */
+  truncated: string | undefined;
+  /** Snapshot files that were damaged and passed over for an older one. */
+  skippedSnapshots: string[];
+}

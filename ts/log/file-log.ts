@@ -13,7 +13,7 @@ import type { Engine } from '../types.js';
 import { CommitChannel } from './commit-channel.js';
 import type { Log, LogEntry, LogStats } from './log.js';
 import { COMMIT_QUEUE_ENTRIES } from './memory-log.js';
-import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES, type DurableOptions } from './durable-options.js';
+import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES, type DurableOptions, type RecoveryInfo } from './durable-options.js';
 
 
 type Handle = ReturnType<NativeBinding['durableOpen']>;
@@ -40,8 +40,7 @@ export interface OpenedFileLog {
   epoch: number;
   appliedIndex: number;
   replay: LogEntry[];
-  /** Where a torn last record was cut off (`segment:offset`), if one was. */
-  truncated: string | undefined;
+  recovery: RecoveryInfo;
 }
 
 /**
@@ -61,8 +60,15 @@ export async function openFileLog(path: string, engine: Engine, options: Durable
   }
   const found = binding.durableRecovered(handle);
   const replay: LogEntry[] = found.entries.map((e) => ({ index: e.index, term: e.term, data: e.data }));
-  const log = new FileLog(binding, handle, native, found.lastIndex, found.snapshotIndex, snapshotEvery);
-  return { log, epoch: found.epoch, appliedIndex: found.snapshotIndex, replay, truncated: found.truncated ?? undefined };
+  const replayedBytes = replay.reduce((n, e) => n + e.data.length, 0);
+  const log = new FileLog(binding, handle, native, found.lastIndex, found.snapshotIndex, snapshotEvery, replayedBytes);
+  return {
+    log,
+    epoch: found.epoch,
+    appliedIndex: found.snapshotIndex,
+    replay,
+    recovery: { snapshotIndex: found.snapshotIndex, replayedEntries: replay.length, truncated: found.truncated ?? undefined, skippedSnapshots: found.skippedSnapshots },
+  };
 }
 
 function concat(entries: Uint8Array[]): Uint8Array {
@@ -82,7 +88,9 @@ export class FileLog implements Log {
   readonly kind = 'file' as const;
   private readonly channel = new CommitChannel(COMMIT_QUEUE_ENTRIES);
   private readonly counters: LogStats = { entries: 0, appends: 0, fsyncs: 0, bytes: 0 };
-  private bytesSinceSnapshot = 0;
+  /** The previous append has queued its entries. */
+  private queued: Promise<void> = Promise.resolve();
+  private bytesSinceSnapshot: number;
   private lastSnapshotBytes = 0;
   private snapshotting: Promise<void> | undefined;
   private failure: MetaStoreError | undefined;
@@ -98,7 +106,11 @@ export class FileLog implements Log {
     /** Index of the newest snapshot. */
     public snapshotIndex: number,
     private readonly snapshotEvery: number,
-  ) {}
+    /** Bytes of log after the snapshot found on open: they count towards the next one. */
+    replayedBytes: number,
+  ) {
+    this.bytesSinceSnapshot = replayedBytes;
+  }
 
   get lastIndex(): number {
     return this.last;
@@ -107,13 +119,20 @@ export class FileLog implements Log {
   async append(entries: Uint8Array[]): Promise<number> {
     if (this.failure !== undefined) throw this.failure;
     if (this.closed !== undefined) throw new MetaStoreError('ERR_CLOSED', 'log is closed');
+    // Appends reach the disk in call order, but their completions may come back in any order:
+    // each one queues its entries only after the one before it has.
+    const before = this.queued;
+    let queued!: () => void;
+    this.queued = new Promise((resolve) => (queued = resolve));
     let first: number;
     try {
       first = await this.binding.durableAppend(this.handle, concat(entries), Uint32Array.from(entries, (e) => e.length));
     } catch (e) {
-      this.failure = translateDurableError(e);
+      this.failure ??= translateDurableError(e);
+      queued();
       throw this.failure;
     }
+    await before;
     this.counters.appends++;
     this.counters.fsyncs++;
     for (let i = 0; i < entries.length; i++) {
@@ -125,6 +144,7 @@ export class FileLog implements Log {
       // All pushed at once: a second append completing meanwhile must queue behind these.
       this.channel.push({ index: first + i, term: 1, data });
     }
+    queued();
     await this.channel.room();
     return first;
   }

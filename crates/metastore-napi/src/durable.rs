@@ -76,6 +76,8 @@ pub struct Durable {
     /// the order JS made them.
     order: Arc<Turns>,
     next_ticket: AtomicU64,
+    /// Index of the newest snapshot written (or found on open).
+    last_snapshot: Arc<AtomicU64>,
     /// Held open for the store's lifetime: dropping it releases the directory lock.
     lock: Option<File>,
 }
@@ -173,6 +175,7 @@ pub fn durable_open(path: String, engine: &mut External<Engine>, options: Option
         fail_next: Arc::new(AtomicBool::new(false)),
         order: Arc::new(Turns::default()),
         next_ticket: AtomicU64::new(0),
+        last_snapshot: Arc::new(AtomicU64::new(snapshot_index)),
         lock: Some(lock),
     }))
 }
@@ -236,9 +239,16 @@ impl Task for AppendTask {
 
     fn compute(&mut self) -> Result<u64> {
         self.order.wait_for(self.ticket);
-        let result = self.append();
-        self.order.done();
-        result
+        // Passes the turn on however the append ends, a panic included.
+        struct Next<'a>(&'a Turns);
+        impl Drop for Next<'_> {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        let order = self.order.clone();
+        let _next = Next(&order);
+        self.append()
     }
 
     fn resolve(&mut self, _env: Env, first: u64) -> Result<f64> {
@@ -265,6 +275,9 @@ pub fn durable_append(durable: &External<Durable>, data: &[u8], lengths: &[u32])
 pub struct SnapshotTask {
     wal: Arc<Mutex<Option<Wal>>>,
     dir: PathBuf,
+    /// The newest snapshot before this one: the log is kept from just after it, so that it can
+    /// stand in if this one is ever found damaged.
+    previous: Arc<AtomicU64>,
     index: u64,
     term: u64,
     payload: Vec<u8>,
@@ -278,9 +291,10 @@ impl Task for SnapshotTask {
         metastore_wal::write_snapshot(&self.dir, self.index, self.term, &self.payload).map_err(|e| io_error("cannot write a snapshot", e))?;
         let size = self.payload.len() as u64;
         self.payload = Vec::new();
+        let keep_after = self.previous.swap(self.index, Ordering::AcqRel);
         let mut guard = self.wal.lock().map_err(|_| fail("ERR_LOG_FAILED", "log lock poisoned"))?;
         if let Some(wal) = guard.as_mut() {
-            wal.purge_through(self.index).map_err(wal_error)?;
+            wal.purge_through(keep_after).map_err(wal_error)?;
         }
         Ok(size)
     }
@@ -298,7 +312,14 @@ pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, 
     let store = engine.store.as_ref().ok_or_else(crate::closed)?;
     let mut payload = Vec::new();
     store.snapshot_into(&mut payload);
-    Ok(AsyncTask::new(SnapshotTask { wal: durable.wal.clone(), dir: durable.snap_dir.clone(), index: index as u64, term: term as u64, payload }))
+    Ok(AsyncTask::new(SnapshotTask {
+        wal: durable.wal.clone(),
+        dir: durable.snap_dir.clone(),
+        previous: durable.last_snapshot.clone(),
+        index: index as u64,
+        term: term as u64,
+        payload,
+    }))
 }
 
 /// Test hook: the next append fails like an fdatasync error, and the log stops.
