@@ -157,11 +157,7 @@ describe('durable store (native engine)', () => {
     const s = await open(path);
     for (let i = 0; i < 50; i++) await s.put(`k${i}`, `value-${i}`);
     await s.close();
-    const segment = lastSegment(path);
-    const bytes = readFileSync(segment);
-    const at = Math.floor(dataEnd(segment) / 2);
-    bytes[at] = bytes[at]! ^ 0x10;
-    writeFileSync(segment, bytes);
+    const [segment, bytes] = flipMidLog(path, 0x10);
     const e = await open(path).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(MetaStoreError);
     expect((e as MetaStoreError).code).toBe('ERR_CORRUPT');
@@ -176,11 +172,7 @@ describe('durable store (native engine)', () => {
     let s = await open(path);
     for (let i = 0; i < 40; i++) await s.put(`k${i}`, `value-${i}`);
     await s.close();
-    const segment = lastSegment(path);
-    const bytes = readFileSync(segment);
-    const at = Math.floor(dataEnd(segment) / 2);
-    bytes[at] = bytes[at]! ^ 0x01;
-    writeFileSync(segment, bytes);
+    const [segment, bytes] = flipMidLog(path, 0x01);
     const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
     const verify = cli('verify', path);
     expect(verify.status).toBe(3);
@@ -294,6 +286,16 @@ describe('durable store (native engine)', () => {
 function lastSegment(path: string): string {
   const files = readdirSync(join(path, 'wal')).filter((f) => f.endsWith('.wal')).sort();
   return join(path, 'wal', files[files.length - 1]!);
+}
+
+/** Flips bits (`mask`) in the middle of the last segment's records; returns the segment and its new bytes. */
+function flipMidLog(path: string, mask: number): [string, Buffer] {
+  const segment = lastSegment(path);
+  const bytes = readFileSync(segment);
+  const at = Math.floor(dataEnd(segment) / 2);
+  bytes[at] = bytes[at]! ^ mask;
+  writeFileSync(segment, bytes);
+  return [segment, bytes];
 }
 
 /** Offset just past the last non-zero byte (segments are preallocated with zeros). */

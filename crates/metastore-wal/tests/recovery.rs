@@ -1,23 +1,12 @@
 //! Crash and damage cases: reopen after appends, a torn last record at every byte offset, zeroed
 //! tails, flipped bits mid-log (refused with segment and offset), segment rotation.
 
-use metastore_wal::{Options, Wal, WalError};
+mod common;
+
+use common::{entry, last_record_span, small, temp_dir};
+use metastore_wal::{Wal, WalError};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("metastore-wal-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn small() -> Options {
-    Options { segment_size: 4096 }
-}
-
-fn entry(i: u64) -> Vec<u8> {
-    format!("entry-{i}-{}", "x".repeat((i % 50) as usize)).into_bytes()
-}
 
 /// Appends `groups` groups of 3 entries and returns the segment paths.
 fn fill(dir: &Path, groups: u64) -> Vec<PathBuf> {
@@ -51,22 +40,6 @@ fn reopen_returns_every_entry_in_order_across_segments() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Offset of the last record in a segment: the end of the data before the zero tail, found by
-/// reopening after dropping one group.
-fn last_record_span(path: &Path) -> (usize, usize) {
-    let data = std::fs::read(path).unwrap();
-    let end = data.iter().rposition(|&b| b != 0).unwrap() + 1;
-    let end = end.next_multiple_of(8);
-    // Records start at 32 and are 8-aligned; walk them by their length fields.
-    let mut at = 32;
-    let mut last = at;
-    while at < end {
-        let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
-        last = at;
-        at += (12 + len).next_multiple_of(8);
-    }
-    (last, at)
-}
 
 #[test]
 fn a_last_record_cut_at_any_byte_is_a_torn_tail_and_is_truncated() {
