@@ -30,8 +30,8 @@ impl<'a> RangeEnd<'a> {
 
 #[derive(Default)]
 pub struct KeyIndex {
-    keys: indexset::BTreeSet<Key>,
-    dead: BTreeSet<Key>,
+    pub(crate) keys: indexset::BTreeSet<Key>,
+    pub(crate) dead: BTreeSet<Key>,
 }
 
 impl KeyIndex {

@@ -58,13 +58,13 @@ pub struct Store {
     pub(crate) shards: Shards,
     pub(crate) index: RwLock<KeyIndex>,
     pub(crate) leases: RwLock<Leases>,
-    revision: AtomicI64,
-    compact_revision: AtomicI64,
+    pub(crate) revision: AtomicI64,
+    pub(crate) compact_revision: AtomicI64,
     /// Serialises writers: apply is single-writer, readers take shard and index locks.
-    writer: Mutex<()>,
+    pub(crate) writer: Mutex<()>,
     pool: OnceLock<rayon::ThreadPool>,
     /// Set when an apply panicked midway: the state is then unknown and writes are refused.
-    poisoned: AtomicBool,
+    pub(crate) poisoned: AtomicBool,
 }
 
 impl Default for Store {

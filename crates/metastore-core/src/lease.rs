@@ -14,9 +14,9 @@ pub struct Lease {
 
 #[derive(Debug)]
 pub struct Leases {
-    leases: BTreeMap<i64, Lease>,
+    pub(crate) leases: BTreeMap<i64, Lease>,
     /// Next id handed out for a grant with id 0.
-    next_id: i64,
+    pub(crate) next_id: i64,
 }
 
 impl Default for Leases {

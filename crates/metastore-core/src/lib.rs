@@ -16,6 +16,7 @@ pub mod lease;
 mod range;
 pub mod results;
 pub mod shards;
+mod snapshot;
 mod txn;
 mod txn_check;
 
@@ -23,3 +24,4 @@ pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
 pub use kv::KeyValue;
 pub use kvstore::{Config, EventsMode, Store, DEFAULT_PARALLEL_THRESHOLD};
+pub use snapshot::{SnapshotError, SNAPSHOT_FORMAT_VERSION};

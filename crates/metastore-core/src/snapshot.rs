@@ -1,0 +1,431 @@
+//! A store's whole state as bytes, for the durable log's snapshots: `Store::snapshot_into`
+//! writes it between batches, `Store::from_snapshot` rebuilds an identical store.
+//!
+//! Format version 1, little-endian, lengths and counts u32:
+//!
+//! ```text
+//! header   "MSSNAP" | u16 version | u8 flags (bit 0: poisoned)
+//!          | i64 revision | i64 compact revision | i64 next automatic lease id
+//! leases   u32 count | count × (i64 id | i64 ttl), ids ascending
+//! sections u32 count | count × (u32 entries | u64 bytes | entries)
+//! entry    u32 key length | key | u32 versions | versions, oldest first
+//! version  i64 create_revision | i64 mod_revision | i64 version | i64 lease
+//!          | u32 sub-revision | u32 value length | value
+//! ```
+//!
+//! Every key with history appears once, tombstones included, in ascending key order across all
+//! sections; sections only cut that list into runs restore decodes in parallel. The ordered
+//! indexes and the keys attached to each lease are not stored: they follow from the entries (a
+//! key is live when its latest version is not a tombstone, and then belongs to that version's
+//! lease), and key order lets restore build the index without sorting.
+
+use crate::index::KeyIndex;
+use crate::kv::{Key, KeyEntry, KeyValue, Version};
+use crate::kvstore::{Config, Store};
+use crate::lease::{Lease, Leases};
+use crate::shards::{hash_key, insert_new, shard_of, SHARD_COUNT};
+use rayon::prelude::*;
+use smallvec::SmallVec;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::iter::Peekable;
+use std::sync::atomic::Ordering;
+
+const MAGIC: &[u8; 6] = b"MSSNAP";
+/// The format version `snapshot_into` writes and `from_snapshot` reads.
+pub const SNAPSHOT_FORMAT_VERSION: u16 = 1;
+const FLAG_POISONED: u8 = 1;
+const HEADER_BYTES: usize = 6 + 2 + 1 + 3 * 8;
+const LEASE_BYTES: usize = 16;
+const SECTION_HEADER_BYTES: usize = 4 + 8;
+const ENTRY_FIXED: usize = 4 + 4;
+/// Entries per section snapshot_into writes.
+const SECTION_ENTRIES: usize = 16_384;
+const VERSION_FIXED: usize = 4 * 8 + 4 + 4;
+/// Revisions and the lease counter stay far below this, so restored counters never overflow.
+const MAX_COUNTER: i64 = i64::MAX / 2;
+
+/// Why bytes could not be restored as a store: what was wrong and at which byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotError {
+    pub reason: &'static str,
+    pub offset: usize,
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed snapshot at byte {}: {}", self.offset, self.reason)
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+impl Store {
+    /// Appends the encoding of the whole state to `out` (see the module documentation). Holds
+    /// the writer lock throughout, so no batch applies halfway through it.
+    pub fn snapshot_into(&self, out: &mut Vec<u8>) {
+        // Lock order as in apply: writer, index, leases, shards.
+        let _writer = self.writer.lock();
+        let index = self.index.read();
+        let leases = self.leases.read();
+        let shards: Vec<_> = (0..SHARD_COUNT).map(|s| self.shards.shard(s).read()).collect();
+        let keys: Vec<&Key> = KeyOrder { live: index.keys.iter().peekable(), dead: index.dead.iter().peekable() }.collect();
+        let find = |key: &&Key| {
+            let hash = hash_key(key);
+            crate::shards::find(&shards[shard_of(hash)], hash, key).expect("index key missing from its shard")
+        };
+        // A store within one section is done on this thread (its pool may not even exist yet).
+        let parallel = keys.len() > SECTION_ENTRIES;
+        let entries: Vec<&KeyEntry> =
+            if parallel { self.pool().install(|| keys.par_iter().map(find).collect()) } else { keys.iter().map(find).collect() };
+        debug_assert_eq!(entries.len(), shards.iter().map(|s| s.len()).sum::<usize>());
+        let sections: Vec<&[&KeyEntry]> = entries.chunks(SECTION_ENTRIES).collect();
+        let sizes: Vec<usize> = sections.iter().map(|section| section.iter().map(|e| entry_bytes(e)).sum()).collect();
+        let head = HEADER_BYTES + 4 + LEASE_BYTES * leases.leases.len() + 4;
+        let start = out.len();
+        let total = head + sizes.iter().map(|size| SECTION_HEADER_BYTES + size).sum::<usize>();
+        if out.is_empty() && out.capacity() < total {
+            // Fresh zeroed memory comes as untouched pages: the workers fault them in as they
+            // write, instead of one thread zeroing them first.
+            *out = vec![0; total];
+        } else {
+            out.resize(start + total, 0);
+        }
+
+        let (head, mut rest) = out[start..].split_at_mut(head);
+        let mut w = Writer { buf: head, pos: 0 };
+        w.put(MAGIC);
+        w.put(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
+        w.put(&[if self.is_poisoned() { FLAG_POISONED } else { 0 }]);
+        w.put(&self.revision().to_le_bytes());
+        w.put(&self.compact_revision().to_le_bytes());
+        w.put(&leases.next_id.to_le_bytes());
+        w.u32(leases.leases.len());
+        for (id, lease) in &leases.leases {
+            w.put(&id.to_le_bytes());
+            w.put(&lease.ttl.to_le_bytes());
+        }
+        w.u32(sections.len());
+
+        // Each section encodes into its own part of the buffer, in parallel.
+        let mut parts = Vec::with_capacity(sections.len());
+        for (section, &size) in sections.iter().zip(&sizes) {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(SECTION_HEADER_BYTES + size);
+            rest = tail;
+            parts.push((*section, size, part));
+        }
+        let encode = |(section, size, part): (&[&KeyEntry], usize, &mut [u8])| {
+            let mut w = Writer { buf: part, pos: 0 };
+            w.u32(section.len());
+            w.put(&(size as u64).to_le_bytes());
+            for entry in section {
+                w.entry(entry);
+            }
+            debug_assert_eq!(w.pos, w.buf.len());
+        };
+        if parallel {
+            self.pool().install(|| parts.into_par_iter().for_each(encode));
+        } else {
+            parts.into_iter().for_each(encode);
+        }
+    }
+
+    /// Rebuilds a store from bytes [`Store::snapshot_into`] wrote. Anything malformed or
+    /// truncated is an error, never a panic.
+    pub fn from_snapshot(config: Config, bytes: &[u8]) -> Result<Store, SnapshotError> {
+        let mut r = Reader { bytes, pos: 0, base: 0 };
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(SnapshotError { reason: "not a snapshot (bad magic)", offset: 0 });
+        }
+        r.pos = MAGIC.len();
+        if u16::from_le_bytes(r.array()?) != SNAPSHOT_FORMAT_VERSION {
+            return r.fail_at(MAGIC.len(), "unsupported snapshot format version");
+        }
+        let flags = r.array::<1>()?[0];
+        if flags & !FLAG_POISONED != 0 {
+            return r.fail_at(r.pos - 1, "undefined flags");
+        }
+        let revision = r.i64()?;
+        if !(1..=MAX_COUNTER).contains(&revision) {
+            return r.fail_at(r.pos - 8, "revision out of range");
+        }
+        let compact_revision = r.i64()?;
+        if !(-1..=revision).contains(&compact_revision) {
+            return r.fail_at(r.pos - 8, "compact revision out of range");
+        }
+        let next_id = r.i64()?;
+        if !(1..=MAX_COUNTER).contains(&next_id) {
+            return r.fail_at(r.pos - 8, "next lease id out of range");
+        }
+
+        let lease_count = r.count(LEASE_BYTES)?;
+        let mut lease_list = Vec::with_capacity(lease_count);
+        for _ in 0..lease_count {
+            let (id, ttl) = (r.i64()?, r.i64()?);
+            if id == 0 || lease_list.last().is_some_and(|&(prev, _)| prev >= id) {
+                return r.fail_at(r.pos - LEASE_BYTES, "lease ids not ascending or zero");
+            }
+            lease_list.push((id, Lease { ttl, keys: BTreeSet::new() }));
+        }
+        let mut leases: BTreeMap<i64, Lease> = lease_list.into_iter().collect();
+
+        let section_count = r.count(SECTION_HEADER_BYTES)?;
+        let mut sections = Vec::with_capacity(section_count);
+        for _ in 0..section_count {
+            let entries = r.u32()? as usize;
+            let len = u64::from_le_bytes(r.array()?);
+            let base = r.pos;
+            let Some(bytes) = usize::try_from(len).ok().and_then(|len| r.bytes.get(base..base.checked_add(len)?)) else {
+                return r.fail_at(base - 8, "section longer than the snapshot");
+            };
+            if entries > bytes.len() / ENTRY_FIXED {
+                return r.fail_at(base - SECTION_HEADER_BYTES, "more entries than the section can hold");
+            }
+            r.pos = base + bytes.len();
+            sections.push(Section { entries, base, bytes });
+        }
+        if r.pos != bytes.len() {
+            return r.fail_at(r.pos, "bytes after the last section");
+        }
+
+        let store = Store::new(config);
+        let per_shard = sections.iter().map(|s| s.entries).sum::<usize>() / SHARD_COUNT;
+        if per_shard > 0 {
+            for s in 0..SHARD_COUNT {
+                store.shards.shard(s).write().reserve(per_shard, |e| hash_key(&e.key));
+            }
+        }
+        let restored: Vec<Result<SectionKeys<'_>, SnapshotError>> = if sections.len() > 1 {
+            store.pool().install(|| sections.par_iter().map(|section| restore_section(&store, &leases, revision, section)).collect())
+        } else {
+            // One section: no need for the store's pool (which would start its threads).
+            sections.iter().map(|section| restore_section(&store, &leases, revision, section)).collect()
+        };
+        let (mut parts, mut last) = (Vec::with_capacity(restored.len()), None);
+        for part in restored {
+            let part = part?;
+            if last.is_some() && part.first.is_some() && last >= part.first {
+                return Err(SnapshotError { reason: "keys out of order", offset: part.base });
+            }
+            last = part.last.or(last);
+            parts.push(part);
+        }
+
+        // Sections are in key order, so the live and dead lists come out sorted.
+        let mut index = KeyIndex::default();
+        let mut dead: Vec<Key> = Vec::with_capacity(parts.iter().map(|p| p.dead.len()).sum());
+        let mut leased: Vec<(i64, Key)> = Vec::new();
+        for part in parts {
+            for key in part.live {
+                index.keys.insert(key);
+            }
+            dead.extend(part.dead);
+            leased.extend(part.leased);
+        }
+        index.dead = dead.into_iter().collect();
+        for (id, key) in leased {
+            if let Some(lease) = leases.get_mut(&id) {
+                lease.keys.insert(key);
+            }
+        }
+
+        *store.index.write() = index;
+        *store.leases.write() = Leases { leases, next_id };
+        store.compact_revision.store(compact_revision, Ordering::Release);
+        store.revision.store(revision, Ordering::Release);
+        store.poisoned.store(flags & FLAG_POISONED != 0, Ordering::Release);
+        Ok(store)
+    }
+}
+
+fn entry_bytes(entry: &KeyEntry) -> usize {
+    ENTRY_FIXED + entry.key.len() + entry.history.iter().map(|v| VERSION_FIXED + v.kv.value.len()).sum::<usize>()
+}
+
+/// Writes into a buffer sized beforehand.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.buf[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
+        self.pos += bytes.len();
+    }
+
+    fn u32(&mut self, n: usize) {
+        self.put(&u32::try_from(n).expect("a snapshot length exceeds u32").to_le_bytes());
+    }
+
+    fn entry(&mut self, entry: &KeyEntry) {
+        self.u32(entry.key.len());
+        self.put(&entry.key);
+        self.u32(entry.history.len());
+        for Version { kv, sub } in &entry.history {
+            for n in [kv.create_revision, kv.mod_revision, kv.version, kv.lease] {
+                self.put(&n.to_le_bytes());
+            }
+            self.put(&sub.to_le_bytes());
+            self.u32(kv.value.len());
+            self.put(&kv.value);
+        }
+    }
+}
+
+/// Bounds-checked little-endian reads; offsets in errors count from the snapshot's start.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn fail_at<T>(&self, pos: usize, reason: &'static str) -> Result<T, SnapshotError> {
+        Err(SnapshotError { reason, offset: self.base + pos })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+        if self.bytes.len() - self.pos < n {
+            return self.fail_at(self.pos, "truncated");
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], SnapshotError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> Result<u32, SnapshotError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, SnapshotError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    /// A count of items at least `min_bytes` long each; more than the bytes left can hold is
+    /// truncation (and is never allocated for).
+    fn count(&mut self, min_bytes: usize) -> Result<usize, SnapshotError> {
+        let n = self.u32()? as usize;
+        if n > (self.bytes.len() - self.pos) / min_bytes {
+            return self.fail_at(self.pos - 4, "truncated (count exceeds the bytes left)");
+        }
+        Ok(n)
+    }
+}
+
+struct Section<'a> {
+    entries: usize,
+    base: usize,
+    bytes: &'a [u8],
+}
+
+/// The keys a section restored, for the indexes and the lease table.
+#[derive(Default)]
+struct SectionKeys<'a> {
+    base: usize,
+    first: Option<&'a [u8]>,
+    last: Option<&'a [u8]>,
+    live: Vec<Key>,
+    dead: Vec<Key>,
+    leased: Vec<(i64, Key)>,
+}
+
+/// Decodes one section into the store's shards, locking one shard at a time.
+fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i64, section: &Section<'a>) -> Result<SectionKeys<'a>, SnapshotError> {
+    let mut r = Reader { bytes: section.bytes, pos: 0, base: section.base };
+    let capacity = section.entries.min(section.bytes.len() / ENTRY_FIXED);
+    let mut out = SectionKeys { base: section.base, live: Vec::with_capacity(capacity), ..SectionKeys::default() };
+    for _ in 0..section.entries {
+        let at = r.pos;
+        let key_len = r.u32()? as usize;
+        let key_bytes = r.take(key_len)?;
+        if out.last.is_some_and(|last| last >= key_bytes) {
+            return r.fail_at(at, "keys out of order");
+        }
+        out.first = out.first.or(Some(key_bytes));
+        out.last = Some(key_bytes);
+        let key: Key = key_bytes.into();
+        let versions = r.u32()? as usize;
+        if versions == 0 {
+            return r.fail_at(at, "key without history");
+        }
+        let mut history: SmallVec<[Version; 1]> = SmallVec::with_capacity(versions.min((r.bytes.len() - r.pos) / VERSION_FIXED));
+        // (mod_revision, sub) of the version before; mod revisions start at 1.
+        let mut previous = (0, 0);
+        for _ in 0..versions {
+            let version_at = r.pos;
+            let (create_revision, mod_revision, version, lease) = (r.i64()?, r.i64()?, r.i64()?, r.i64()?);
+            let (sub, value_len) = (r.u32()?, r.u32()? as usize);
+            let value = r.take(value_len)?;
+            let shape_ok = if version == 0 {
+                create_revision == 0 && lease == 0 && value.is_empty()
+            } else {
+                // Each put of a generation has its own revision in [create, mod].
+                (1..=mod_revision).contains(&create_revision) && (1..=mod_revision - create_revision + 1).contains(&version)
+            };
+            if !shape_ok || previous >= (mod_revision, sub) || !(1..=revision).contains(&mod_revision) {
+                return r.fail_at(version_at, "inconsistent version");
+            }
+            let kv = KeyValue { value: value.into(), create_revision, mod_revision, version, lease };
+            history.push(Version { kv, sub });
+            previous = (mod_revision, sub);
+        }
+        let latest = &history[history.len() - 1].kv;
+        if latest.is_tombstone() {
+            out.dead.push(key.clone());
+        } else {
+            out.live.push(key.clone());
+            if latest.lease != 0 {
+                if !leases.contains_key(&latest.lease) {
+                    return r.fail_at(at, "live key attached to a lease that does not exist");
+                }
+                out.leased.push((latest.lease, key.clone()));
+            }
+        }
+        let hash = hash_key(&key);
+        // Ascending order already rules out a key appearing twice.
+        insert_new(&mut store.shards.shard(shard_of(hash)).write(), hash, KeyEntry { key, history });
+    }
+    if r.pos != r.bytes.len() {
+        return r.fail_at(r.pos, "section length does not match its entries");
+    }
+    Ok(out)
+}
+
+/// Live and dead keys merged into one ascending walk (the two sets never share a key).
+struct KeyOrder<A: Iterator, B: Iterator> {
+    live: Peekable<A>,
+    dead: Peekable<B>,
+}
+
+impl<'a, A: Iterator<Item = &'a Key>, B: Iterator<Item = &'a Key>> Iterator for KeyOrder<A, B> {
+    type Item = &'a Key;
+
+    fn next(&mut self) -> Option<&'a Key> {
+        match (self.live.peek(), self.dead.peek()) {
+            (Some(a), Some(b)) if b < a => self.dead.next(),
+            (Some(_), _) => self.live.next(),
+            _ => self.dead.next(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_store_restores_poisoned() {
+        let store = Store::default();
+        store.poisoned.store(true, Ordering::Release);
+        let mut bytes = Vec::new();
+        store.snapshot_into(&mut bytes);
+        assert!(Store::from_snapshot(Config::default(), &bytes).unwrap().is_poisoned());
+    }
+}

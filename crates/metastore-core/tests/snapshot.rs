@@ -1,0 +1,295 @@
+//! A store restored from a snapshot is indistinguishable from the original: same counters,
+//! same reads at every kept revision, same history replay and lease table, and the same results
+//! for whatever is applied next. Malformed snapshots are refused, never a panic.
+
+mod common;
+
+use common::{apply, dump};
+use metastore_core::codec::{PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV, RANGE_COUNT_ONLY, RANGE_KEYS_ONLY};
+use metastore_core::{BatchBuilder, Config, EventsMode, SnapshotError, Store, SNAPSHOT_FORMAT_VERSION};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum TestOp {
+    Put { key: u8, value: Vec<u8>, flags: u8, lease: i64 },
+    Delete { key: u8, end: Option<u8>, prev: bool },
+    Range { key: u8, end: u8, revision_back: i64 },
+    /// if version(key) > n then put key2 (with a lease) else delete key2
+    Txn { key: u8, n: i64, key2: u8, lease: i64 },
+    /// id 0 picks the next free id.
+    Grant { id: i64, ttl: i64 },
+    Revoke { id: i64 },
+    /// Compacts at the batch's starting revision minus `back`.
+    Compact { back: i64 },
+}
+
+fn key(k: u8) -> Vec<u8> {
+    vec![b'k', b'a' + k]
+}
+
+fn lease_strategy() -> impl Strategy<Value = i64> {
+    prop_oneof![4 => Just(0i64), 1 => 1i64..5]
+}
+
+fn op_strategy() -> impl Strategy<Value = TestOp> {
+    prop_oneof![
+        8 => (0u8..12, proptest::collection::vec(any::<u8>(), 0..6), 0u8..8, lease_strategy()).prop_map(|(key, value, flags, lease)| {
+            // The codec refuses a value with ignoreValue and a lease with ignoreLease.
+            let value = if flags & PUT_IGNORE_VALUE != 0 { vec![] } else { value };
+            let lease = if flags & PUT_IGNORE_LEASE != 0 { 0 } else { lease };
+            TestOp::Put { key, value, flags: flags & (PUT_PREV_KV | PUT_IGNORE_VALUE | PUT_IGNORE_LEASE), lease }
+        }),
+        3 => (0u8..12, proptest::option::weighted(0.3, 0u8..13), any::<bool>()).prop_map(|(key, end, prev)| TestOp::Delete { key, end, prev }),
+        1 => (0u8..12, 0u8..13, 0i64..4).prop_map(|(key, end, revision_back)| TestOp::Range { key, end, revision_back }),
+        1 => (0u8..12, 0i64..3, 0u8..12, lease_strategy()).prop_map(|(key, n, key2, lease)| TestOp::Txn { key, n, key2, lease }),
+        2 => (prop_oneof![Just(0i64), 1i64..5], 1i64..100).prop_map(|(id, ttl)| TestOp::Grant { id, ttl }),
+        1 => (1i64..5).prop_map(|id| TestOp::Revoke { id }),
+        1 => (0i64..6).prop_map(|back| TestOp::Compact { back }),
+    ]
+}
+
+fn batches_strategy() -> impl Strategy<Value = Vec<Vec<TestOp>>> {
+    proptest::collection::vec(proptest::collection::vec(op_strategy(), 0..12), 0..8)
+}
+
+/// Encodes ops against `store`'s current revision (for the relative ones).
+fn encode(store: &Store, ops: &[TestOp]) -> Vec<u8> {
+    let rev = store.revision();
+    let mut b = BatchBuilder::new();
+    for op in ops {
+        match op {
+            TestOp::Put { key: k, value, flags, lease } => b.put(&key(*k), value, *lease, *flags),
+            TestOp::Delete { key: k, end, prev } => b.delete_range(&key(*k), &end.map(key).unwrap_or_default(), *prev),
+            TestOp::Range { key: k, end, revision_back } => b.range(&key(*k), &key(*end), 0, 0, 0, [0, (rev - revision_back).max(0), 0, 0, 0, 0]),
+            TestOp::Txn { key: k, n, key2, lease } => b.txn(
+                &[(0, 1, *n, &key(*k), &[], &[])],
+                |w| {
+                    w.put(&key(*key2), b"t", *lease, 0);
+                },
+                |w| {
+                    w.delete_range(&key(*key2), &[], true);
+                },
+            ),
+            TestOp::Grant { id, ttl } => b.lease_grant(*id, *ttl),
+            TestOp::Revoke { id } => b.lease_revoke(*id),
+            TestOp::Compact { back } => b.compact((rev - back).max(0)),
+        };
+    }
+    b.finish()
+}
+
+fn snapshot(store: &Store) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.snapshot_into(&mut out);
+    out
+}
+
+fn restore(store: &Store) -> Store {
+    Store::from_snapshot(Config::default(), &snapshot(store)).expect("a snapshot restores")
+}
+
+fn range_bytes(store: &Store, flags: u8, order: u8, target: u8, limit: i64, revision: i64) -> Result<Vec<u8>, String> {
+    let req = BatchBuilder::new().range(&[0], &[0], flags, order, target, [limit, revision, 0, 0, 0, 0]).finish();
+    store.range_request(&req, Vec::new()).map_err(|e| e.to_string())
+}
+
+/// Every observable read of two stores agrees.
+fn assert_same_reads(a: &Store, b: &Store) {
+    assert_eq!((a.revision(), a.compact_revision(), a.len(), a.is_poisoned()), (b.revision(), b.compact_revision(), b.len(), b.is_poisoned()));
+    let (rev, compact) = (a.revision(), a.compact_revision());
+    // Revision 0 is the latest; below the compact revision both refuse alike.
+    let revisions = std::iter::once(0).chain((compact - 1).max(1)..=rev + 1);
+    for revision in revisions {
+        for (flags, order, target, limit) in [(0, 0, 0, 0), (RANGE_KEYS_ONLY, 2, 0, 3), (RANGE_COUNT_ONLY, 0, 0, 0), (0, 1, 3, 2), (0, 2, 2, 0)] {
+            assert_eq!(range_bytes(a, flags, order, target, limit, revision), range_bytes(b, flags, order, target, limit, revision), "range at {revision}");
+        }
+    }
+    for from in compact - 1..=rev + 1 {
+        assert_eq!(a.changes(from, b"", &[0], true), b.changes(from, b"", &[0], true), "changes from {from}");
+        assert_eq!(a.changes(from, &key(3), &key(7), false), b.changes(from, &key(3), &key(7), false), "changes from {from}");
+    }
+    assert_eq!(a.lease_ids(), b.lease_ids());
+    for id in a.lease_ids() {
+        assert_eq!(a.lease_info(id), b.lease_info(id), "lease {id}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    #[test]
+    fn restored_store_reads_and_applies_like_the_original(batches in batches_strategy(), next in proptest::collection::vec(op_strategy(), 0..16)) {
+        let original = Store::default();
+        for ops in &batches {
+            original.apply_batch(&encode(&original, ops)).expect("batch accepted");
+        }
+        let restored = restore(&original);
+        assert_same_reads(&original, &restored);
+
+        // The next batch (ending in an automatic lease grant) gives the same results, events
+        // included, and leaves the same state.
+        let mut next = next;
+        next.push(TestOp::Grant { id: 0, ttl: 10 });
+        let batch = encode(&original, &next);
+        let a = original.apply_batch_into(&batch, Vec::new(), EventsMode::EventsWithPrev);
+        let b = restored.apply_batch_into(&batch, Vec::new(), EventsMode::EventsWithPrev);
+        prop_assert_eq!(a, b);
+        assert_same_reads(&original, &restored);
+    }
+
+    #[test]
+    fn a_restored_store_snapshots_to_an_equivalent_store(batches in batches_strategy()) {
+        let original = Store::default();
+        for ops in &batches {
+            original.apply_batch(&encode(&original, ops)).expect("batch accepted");
+        }
+        let once = restore(&original);
+        let twice = restore(&once);
+        assert_same_reads(&original, &twice);
+        // Key order makes the encoding itself deterministic.
+        prop_assert_eq!(snapshot(&original), snapshot(&twice));
+    }
+}
+
+#[test]
+fn an_empty_store_restores_empty_with_fresh_counters() {
+    let restored = restore(&Store::default());
+    assert_eq!((restored.revision(), restored.compact_revision(), restored.len()), (1, -1, 0));
+    assert!(restored.lease_ids().is_empty());
+    let grant = BatchBuilder::new().lease_grant(0, 10).finish();
+    assert_eq!(apply(&restored, &grant).1, apply(&Store::default(), &grant).1);
+}
+
+#[test]
+fn snapshot_appends_after_existing_bytes() {
+    let store = Store::default();
+    store.apply_batch(&BatchBuilder::new().put(b"a", b"1", 0, 0).finish()).unwrap();
+    let mut out = b"prefix".to_vec();
+    store.snapshot_into(&mut out);
+    assert_eq!(&out[..6], b"prefix");
+    assert_eq!(&out[6..12], b"MSSNAP");
+    assert_eq!(u16::from_le_bytes([out[12], out[13]]), SNAPSHOT_FORMAT_VERSION);
+    assert_eq!(dump(&Store::from_snapshot(Config::default(), &out[6..]).unwrap()), dump(&store));
+}
+
+#[test]
+fn many_keys_across_sections_restore_in_order() {
+    let store = Store::default();
+    let mut b = BatchBuilder::new();
+    b.lease_grant(7, 30);
+    for i in 0..40_000u32 {
+        b.put(format!("key/{:06}", (i * 7919) % 40_000).as_bytes(), &i.to_le_bytes(), if i % 5 == 0 { 7 } else { 0 }, 0);
+    }
+    store.apply_batch(&b.finish()).unwrap();
+    let mut b = BatchBuilder::new();
+    for i in (0..40_000u32).step_by(3) {
+        b.delete_range(format!("key/{i:06}").as_bytes(), &[], false);
+    }
+    b.compact(30_000);
+    store.apply_batch(&b.finish()).unwrap();
+    let restored = restore(&store);
+    assert_eq!(dump(&restored), dump(&store));
+    assert_eq!(restored.lease_info(7), store.lease_info(7));
+    for revision in [0, 30_000, 40_002, 45_000, store.revision()] {
+        assert_eq!(range_bytes(&restored, 0, 0, 0, 0, revision), range_bytes(&store, 0, 0, 0, 0, revision));
+    }
+    assert_eq!(restored.changes(30_000, b"", &[0], true), store.changes(30_000, b"", &[0], true));
+    // Sections swapped: every section is in order, the whole is not.
+    let bytes = snapshot(&store);
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let sections_at = 33 + 4 + 16 * u32_at(33) + 4;
+    assert!(u32_at(sections_at - 4) >= 2, "the store spans several sections");
+    let section_end = |at: usize| at + 12 + u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
+    let (second, third) = (section_end(sections_at), section_end(section_end(sections_at)));
+    let swapped = [&bytes[..sections_at], &bytes[second..third], &bytes[sections_at..second], &bytes[third..]].concat();
+    assert_eq!(Store::from_snapshot(Config::default(), &swapped).err().map(|e| e.reason), Some("keys out of order"));
+
+    let revoke = BatchBuilder::new().lease_revoke(7).lease_grant(0, 5).finish();
+    assert_eq!(restored.apply_batch(&revoke), store.apply_batch(&revoke));
+    assert_eq!(dump(&restored), dump(&store));
+}
+
+/// A small store with every kind of state: history, tombstones, leases, a compaction.
+fn small_store() -> Store {
+    let store = Store::default();
+    let mut b = BatchBuilder::new();
+    b.lease_grant(0, 10).lease_grant(5, 20);
+    b.put(b"a", b"1", 1, 0).put(b"b", b"2", 0, 0).put(b"c", b"3", 5, 0).put(b"a", b"4", 0, PUT_IGNORE_LEASE);
+    b.delete_range(b"b", &[], false).put(b"d", b"", 0, 0).compact(3).put(b"b", b"5", 5, 0).delete_range(b"d", &[], false);
+    store.apply_batch(&b.finish()).unwrap();
+    store
+}
+
+/// Exercises a store restored from damaged bytes: it may hold odd data but must not panic.
+fn exercise(store: &Store) {
+    dump(store);
+    // A damaged revision counter may be huge: read around the start and the end.
+    let rev = store.revision();
+    for revision in (0..=20).chain(rev.saturating_sub(20)..=rev + 1) {
+        let _ = range_bytes(store, 0, 2, 4, 0, revision);
+    }
+    let _ = store.changes(store.compact_revision().max(0), b"", &[0], true);
+    let mut b = BatchBuilder::new();
+    b.put(b"a", b"x", 0, PUT_IGNORE_LEASE).put(b"c", b"y", 0, PUT_PREV_KV).lease_revoke(1).lease_revoke(5).lease_grant(0, 3);
+    b.delete_range(b"a", &[0], true).compact(store.revision());
+    let _ = store.apply_batch_into(&b.finish(), Vec::new(), EventsMode::EventsWithPrev);
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    let bytes = snapshot(&small_store());
+    for len in 0..bytes.len() {
+        assert!(Store::from_snapshot(Config::default(), &bytes[..len]).is_err(), "prefix of {len} bytes accepted");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(Store::from_snapshot(Config::default(), &longer).is_err());
+}
+
+#[test]
+fn flipped_bytes_are_refused_or_restore_something_usable() {
+    let bytes = snapshot(&small_store());
+    for at in 0..bytes.len() {
+        for mask in [0x01u8, 0x10, 0x80, 0xff] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= mask;
+            if let Ok(store) = Store::from_snapshot(Config::default(), &damaged) {
+                exercise(&store);
+            }
+        }
+    }
+}
+
+#[test]
+fn wrong_magic_or_version_is_refused() {
+    let bytes = snapshot(&small_store());
+    let mut magic = bytes.clone();
+    magic[0] = b'X';
+    assert_eq!(Store::from_snapshot(Config::default(), &magic).err().map(|e| e.offset), Some(0));
+    let mut version = bytes.clone();
+    version[6..8].copy_from_slice(&(SNAPSHOT_FORMAT_VERSION + 1).to_le_bytes());
+    let err = Store::from_snapshot(Config::default(), &version).err().expect("refused");
+    assert_eq!(err.offset, 6);
+    assert!(err.to_string().contains("version"), "{err}");
+    assert!(Store::from_snapshot(Config::default(), b"").is_err());
+    let _: &dyn std::error::Error = &SnapshotError { reason: "x", offset: 1 };
+}
+
+#[test]
+fn inconsistent_entries_are_refused() {
+    // One key, one version; header 33 bytes, no leases (4), one section (4 + 12).
+    let store = Store::default();
+    store.apply_batch(&BatchBuilder::new().put(b"k", b"v", 0, 0).finish()).unwrap();
+    let bytes = snapshot(&store);
+    let version_at = 33 + 4 + 4 + 12 + 4 + 1 + 4;
+    let corrupt = |at: usize, value: i64| {
+        let mut b = bytes.clone();
+        b[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        Store::from_snapshot(Config::default(), &b).err().map(|e| e.reason)
+    };
+    assert_eq!(corrupt(version_at + 8, 5), Some("inconsistent version"), "mod revision beyond the store's");
+    assert_eq!(corrupt(version_at, 3), Some("inconsistent version"), "created after its change");
+    assert_eq!(corrupt(version_at + 24, 9), Some("live key attached to a lease that does not exist"));
+    assert_eq!(corrupt(9, 0), Some("revision out of range"));
+    assert!(corrupt(version_at + 16, 1).is_none(), "an untouched field restores");
+}
