@@ -32,10 +32,11 @@ export const key16 = (i) => `k${String(i).padStart(15, '0')}`;
 export const VALUE100 = 'v'.repeat(90) + '0123456789';
 
 /**
- * Loads keys 0..n-1 (`key16`, `VALUE100`) into a store or engine with `applyBatch`, in batches of
- * 10,000 encoded into one reused writer. Returns the seconds spent encoding and applying.
+ * Loads keys 0..n-1 (`key16`, `VALUE100`) into a store or engine with `applyBatch` (a store's
+ * is awaited), in batches of 10,000 encoded into one reused writer. Resolves with the seconds
+ * spent encoding and applying.
  */
-export function loadKeys(target, n, { keyOf = key16, value = VALUE100, batch = 10_000 } = {}) {
+export async function loadKeys(target, n, { keyOf = key16, value = VALUE100, batch = 10_000 } = {}) {
   const w = new BatchWriter(batch * (keyOf(0).length + value.length + 32));
   let encode = 0;
   let apply = 0;
@@ -46,7 +47,8 @@ export function loadKeys(target, n, { keyOf = key16, value = VALUE100, batch = 1
     for (; i < end; i++) w.put(keyOf(i), value);
     const bytes = w.peek();
     const t1 = performance.now();
-    target.applyBatch(bytes);
+    const applied = target.applyBatch(bytes);
+    if (applied instanceof Promise) await applied;
     apply += performance.now() - t1;
     encode += t1 - t0;
   }
@@ -58,7 +60,8 @@ export function loadKeys(target, n, { keyOf = key16, value = VALUE100, batch = 1
  * any timing. Engines keep MVCC history, so a workload that rewrites the same keys millions of
  * times would otherwise measure an ever-growing history (and run out of memory); etcd compacts
  * periodically too. A no-op for builds or engines without compaction (no history kept).
- * `revision` and `apply` let it drive a raw binding handle.
+ * `revision` and `apply` let it drive a raw binding handle. For a store the COMPACT is proposed
+ * and applied by the store's apply loop at its next await.
  */
 export function compactor(target, { revision = () => target.revision, apply = (b) => target.applyBatch(b) } = {}) {
   const w = new BatchWriter(64);

@@ -32,7 +32,7 @@ const rangeRequest = new BatchWriter(256).range(keyBytes, { rangeEnd: FROM_KEY, 
 
 const engines = { native: createEngine('native'), js: createEngine('js') };
 const stores = { native: await MetaStore.open({ engine: 'native' }), js: await MetaStore.open({ engine: 'js' }) };
-for (const t of [...Object.values(engines), ...Object.values(stores)]) loadKeys(t, N);
+for (const t of [...Object.values(engines), ...Object.values(stores)]) await loadKeys(t, N);
 
 // A raw handle with our own registered buffers, as the engine wrapper makes it.
 const scratch = new Uint8Array(64 * 1024);

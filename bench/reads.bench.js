@@ -25,7 +25,7 @@ for (const n of sizes) {
   const t0 = performance.now();
   const stores = { native: await MetaStore.open({ engine: 'native' }), js: await MetaStore.open({ engine: 'js' }) };
   const engines = { native: createEngine('native'), js: createEngine('js') };
-  for (const s of [...Object.values(stores), ...Object.values(engines)]) loadKeys(s, n);
+  for (const s of [...Object.values(stores), ...Object.values(engines)]) await loadKeys(s, n);
   const lmdb = await openLmdb({ encoding: 'binary', noSync: true });
   const db = lmdb.db;
   for (let i = 0; i < n; i += 100_000) {

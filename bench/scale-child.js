@@ -39,7 +39,7 @@ const n = Number(nArg);
 const engine = createEngine(kind);
 const base = memory();
 const t0 = performance.now();
-const { encodeSeconds, applySeconds } = loadKeys(engine, n);
+const { encodeSeconds, applySeconds } = await loadKeys(engine, n);
 const loadSeconds = (performance.now() - t0) / 1000;
 if (engine.size !== n) throw new Error(`size ${engine.size} after loading ${n} keys`);
 const after = memory();

@@ -21,7 +21,7 @@ const engines = {
   'native-par2': createEngine('native', { parallelThreshold: 2, threads: 2 }),
   js: createEngine('js'),
 };
-for (const e of Object.values(engines)) loadKeys(e, KEYS);
+for (const e of Object.values(engines)) await loadKeys(e, KEYS);
 const compact = Object.fromEntries(Object.entries(engines).map(([col, e]) => [col, compactor(e)]));
 
 for (const n of sizes) {

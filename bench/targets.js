@@ -138,6 +138,12 @@ export const TARGETS = [
     field: 'opsPerSec',
     goal: 400e3,
     unit: 'rate',
+    whenMissed:
+      'Measured at 256 writers after the 1- and 64-writer rows, so the store holds ~0.5M keys: each snapshot (every 64 MiB of ' +
+      'log, or the last snapshot\'s size) is serialised on the JS thread between two applies, 100–300 ms at that size. The same ' +
+      'shape with snapshots off does 356–368K/s against 212–289K/s with them (same session, snapshotEveryBytes beyond the run). --cpu-prof ' +
+      'with snapshots: native applyBatch of new keys ~37% (hashbrown growth, indexset insert), snapshot ~14%, validation 4%, ' +
+      'proposer/settle ~6%, fsync wait ~11%. Groups are split at 128 ops with two appends in flight, so the device flush overlaps JS work.',
   },
   {
     id: 'w7-vs-lmdb',
@@ -149,6 +155,10 @@ export const TARGETS = [
     col: 'native',
     vs: 'lmdb',
     goal: 2,
+    whenMissed:
+      'On appends of new keys in order lmdb-js writes one B-tree leaf per commit and did ~400K/s here; we pay ~1 µs of native ' +
+      'apply per new key plus the snapshot stalls above. On updates of random keys (the next row) the ratio is reversed: ' +
+      'lmdb-js dirties a page per put, the log does not care.',
   },
   {
     id: 'w7-restart',

@@ -1,6 +1,6 @@
 // W6, watch: 1,000 prefix watchers (one prefix each) while a stream of 100,000 puts applies as
-// 100 committed batches of 1,000 (encoded beforehand, applied with store.applyBatch — the write
-// path the log will drive, watchers included — yielding to the event loop between batches; every
+// 100 batches of 1,000 (encoded beforehand, each awaited through store.applyBatch — the whole
+// write path: proposer, in-memory log, apply loop, watchers — yielding to the event loop between batches; every
 // batch puts one key under each prefix); events per second delivered to JS 'put' callbacks
 // (events ÷ time from the first apply to the last callback), and delivery latency per event
 // (callback time − start of the apply of its batch), p50 and p99. A second shape fans out: 100 watchers on one prefix, 10,000 puts
@@ -59,7 +59,7 @@ async function stream(kind, { watchers, puts, batch, shared }) {
     const t0 = performance.now();
     for (let b = 0; b < batches.length; b++) {
       const a = (batchStart[b] = performance.now());
-      store.applyBatch(batches[b]);
+      await store.applyBatch(batches[b]); // proposed, committed to the in-memory log, applied
       inApply += performance.now() - a;
       // The apply loop yields between committed batches, as it would between log deliveries.
       await new Promise(setImmediate);

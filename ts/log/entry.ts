@@ -44,6 +44,34 @@ export interface EntryView {
   slot(i: number): ProposalSlot;
 }
 
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function setU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n & 0xff;
+  b[at + 1] = (n >>> 8) & 0xff;
+  b[at + 2] = (n >>> 16) & 0xff;
+  b[at + 3] = (n >>> 24) & 0xff;
+}
+
+// Small entries are carved from shared slabs (one allocation per slab, not per entry); a slab
+// lives while any entry cut from it is referenced.
+const SLAB_BYTES = 256 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function allocate(n: number): Uint8Array {
+  if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
 function corrupt(detail: string): MetaStoreError {
   return new MetaStoreError('ERR_CORRUPT', `log entry is malformed: ${detail}`);
 }
@@ -52,14 +80,13 @@ function corrupt(detail: string): MetaStoreError {
 export function readEntry(data: Uint8Array): EntryView {
   if (data.length < ENTRY_HEADER_BYTES || data[0] !== M || data[1] !== S || data[2] !== E) throw corrupt('bad magic');
   if (data[3] !== ENTRY_VERSION) throw corrupt(`unsupported entry version ${data[3]}`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const proposals = view.getUint32(4, true);
+  const proposals = u32(data, 4);
   const batchAt = ENTRY_HEADER_BYTES + proposals * PROPOSAL_BYTES;
   if (batchAt + BATCH_HEADER_BYTES > data.length) throw corrupt(`${proposals} proposals do not fit ${data.length} bytes`);
   const batch = data.subarray(batchAt);
-  const ops = view.getUint32(batchAt + 4, true);
+  const ops = u32(data, batchAt + 4);
   let total = 0;
-  for (let i = 0; i < proposals; i++) total += view.getUint32(ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16, true);
+  for (let i = 0; i < proposals; i++) total += u32(data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
   if (total !== ops) throw corrupt(`proposals claim ${total} ops, the batch holds ${ops}`);
   let firstOps: number[] | undefined;
   return {
@@ -71,16 +98,16 @@ export function readEntry(data: Uint8Array): EntryView {
         let at = 0;
         for (let p = 0; p < proposals; p++) {
           firstOps[p] = at;
-          at += view.getUint32(ENTRY_HEADER_BYTES + p * PROPOSAL_BYTES + 16, true);
+          at += u32(data, ENTRY_HEADER_BYTES + p * PROPOSAL_BYTES + 16);
         }
       }
       const at = ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES;
       return {
-        node: view.getUint32(at, true),
-        epoch: view.getUint32(at + 4, true),
-        counter: view.getUint32(at + 12, true) * TWO_32 + view.getUint32(at + 8, true),
+        node: u32(data, at),
+        epoch: u32(data, at + 4),
+        counter: u32(data, at + 12) * TWO_32 + u32(data, at + 8),
         firstOp: firstOps[i]!,
-        opCount: view.getUint32(at + 16, true),
+        opCount: u32(data, at + 16),
       };
     },
   };
@@ -132,27 +159,26 @@ export class EntryBuilder {
   /** The entry, in a buffer of its own; the builder starts over empty. */
   seal(): Uint8Array {
     const n = this.counters.length;
-    const out = new Uint8Array(this.bytes);
-    const view = new DataView(out.buffer);
+    const out = allocate(this.bytes);
     out[0] = M;
     out[1] = S;
     out[2] = E;
     out[3] = ENTRY_VERSION;
-    view.setUint32(4, n, true);
+    setU32(out, 4, n);
     let at = ENTRY_HEADER_BYTES;
     for (let i = 0; i < n; i++, at += PROPOSAL_BYTES) {
       const counter = this.counters[i]!;
-      view.setUint32(at, this.node, true);
-      view.setUint32(at + 4, this.epoch, true);
-      view.setUint32(at + 8, counter >>> 0, true);
-      view.setUint32(at + 12, Math.floor(counter / TWO_32), true);
-      view.setUint32(at + 16, this.opCounts[i]!, true);
+      setU32(out, at, this.node);
+      setU32(out, at + 4, this.epoch);
+      setU32(out, at + 8, counter >>> 0);
+      setU32(out, at + 12, Math.floor(counter / TWO_32));
+      setU32(out, at + 16, this.opCounts[i]!);
     }
     out[at] = M;
     out[at + 1] = S;
     out[at + 2] = 0x42; // "MSB"
     out[at + 3] = CODEC_VERSION;
-    view.setUint32(at + 4, this.opCount, true);
+    setU32(out, at + 4, this.opCount);
     out.set(this.ops.subarray(0, this.opsBytes), at + BATCH_HEADER_BYTES);
     this.opsBytes = 0;
     this.counters = [];
