@@ -40,8 +40,10 @@ export class WritePath {
   readonly proposer: BatchProposer;
   private applied = 0;
   private revisionBefore: number;
-  private readonly loop: Promise<void>;
   private fatal: MetaStoreError | undefined;
+  /** Entries committed while one is being applied (a proposal made during apply can commit at once). */
+  private backlog: LogEntry[] = [];
+  private applying = false;
 
   constructor(
     private readonly engine: Engine,
@@ -56,7 +58,7 @@ export class WritePath {
     this.applied = identity.appliedIndex;
     this.revisionBefore = engine.revision;
     this.proposer = new BatchProposer(log, identity.node, identity.epoch, validate, options);
-    this.loop = this.run();
+    log.consumeWith((entry) => this.committed(entry));
   }
 
   /** Index of the last applied entry: part of the state (a snapshot records it). */
@@ -116,20 +118,32 @@ export class WritePath {
   async close(): Promise<void> {
     await this.proposer.idle();
     await this.log.close();
-    await this.loop;
   }
 
-  private async run(): Promise<void> {
-    for await (const entry of this.log.committed()) {
-      if (this.fatal !== undefined) continue; // drained unapplied, so appends in flight can finish
-      try {
-        this.applyEntry(entry);
-      } catch (e) {
-        // A malformed entry, a gap, an engine failure: the state can no longer follow the log.
-        // Writes stop; reads keep the last applied state; the files stay locked until close().
-        this.fatal = e instanceof MetaStoreError ? e : new MetaStoreError('ERR_INTERNAL', String(e), { cause: e });
-        this.proposer.abort(this.fatal);
-      }
+  /** The apply loop: one committed entry at a time, in index order, never re-entered. */
+  private committed(entry: LogEntry): void {
+    if (this.applying) {
+      this.backlog.push(entry);
+      return;
+    }
+    this.applying = true;
+    try {
+      this.consume(entry);
+      while (this.backlog.length > 0) this.consume(this.backlog.shift()!);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private consume(entry: LogEntry): void {
+    if (this.fatal !== undefined) return; // drained unapplied, so appends in flight can finish
+    try {
+      this.applyEntry(entry);
+    } catch (e) {
+      // A malformed entry, a gap, an engine failure: the state can no longer follow the log.
+      // Writes stop; reads keep the last applied state; the files stay locked until close().
+      this.fatal = e instanceof MetaStoreError ? e : new MetaStoreError('ERR_INTERNAL', String(e), { cause: e });
+      this.proposer.abort(this.fatal);
     }
   }
 }

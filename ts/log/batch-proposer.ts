@@ -138,15 +138,15 @@ export class BatchProposer {
    * their share of `result`, or rejects them with `error` when the whole entry was refused.
    */
   settle(entry: EntryView, result: BatchResult | MetaStoreError, revisionBefore: number): void {
-    for (let i = 0; i < entry.proposals; i++) {
-      const slot = entry.slot(i);
-      if (slot.node !== this.node || slot.epoch !== this.epoch) continue;
-      const waiter = this.waiters.get(slot.counter);
-      if (waiter === undefined) continue;
-      this.waiters.delete(slot.counter);
-      if (result instanceof MetaStoreError) waiter.reject(result);
-      else waiter.resolve(new ProposalResult(result, slot.firstOp, slot.opCount, revisionBefore));
-    }
+    const failed = result instanceof MetaStoreError;
+    entry.forEach((node, epoch, counter, firstOp, opCount) => {
+      if (node !== this.node || epoch !== this.epoch) return;
+      const waiter = this.waiters.get(counter);
+      if (waiter === undefined) return;
+      this.waiters.delete(counter);
+      if (failed) waiter.reject(result);
+      else waiter.resolve(new ProposalResult(result, firstOp, opCount, revisionBefore));
+    });
     this.checkIdle();
   }
 

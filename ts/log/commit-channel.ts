@@ -12,6 +12,7 @@ export class CommitChannel implements AsyncIterableIterator<LogEntry> {
   private consumer: ((r: IteratorResult<LogEntry>) => void) | undefined;
   private roomWaiters: Array<() => void> = [];
   private ended = false;
+  private sink: ((entry: LogEntry) => void) | undefined;
 
   constructor(readonly capacity: number) {}
 
@@ -23,6 +24,10 @@ export class CommitChannel implements AsyncIterableIterator<LogEntry> {
   /** Queues `entry` (always: the queue may go over capacity; {@link CommitChannel.room} is the brake). */
   push(entry: LogEntry): void {
     if (this.ended) throw new Error('commit channel is closed');
+    if (this.sink !== undefined && this.head === this.items.length) {
+      this.sink(entry);
+      return;
+    }
     const consumer = this.consumer;
     if (consumer !== undefined) {
       this.consumer = undefined;
@@ -30,6 +35,15 @@ export class CommitChannel implements AsyncIterableIterator<LogEntry> {
       return;
     }
     this.items.push(entry);
+  }
+
+  /**
+   * Makes the consumer a synchronous callback: an entry pushed while nothing is queued is
+   * handed to it at once, in the pusher's call (no promise, no microtask per entry). Order and
+   * the single consumer are as with iteration, which must not be used alongside.
+   */
+  consumeWith(sink: (entry: LogEntry) => void): void {
+    this.sink = sink;
   }
 
   /** Resolves once the queue is within capacity (at once if it is). */

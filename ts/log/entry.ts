@@ -42,6 +42,8 @@ export interface EntryView {
   readonly batch: Uint8Array;
   /** Proposal `i` of the table. */
   slot(i: number): ProposalSlot;
+  /** Calls `fn` for every proposal in table order, without building slot objects. */
+  forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void;
 }
 
 function u32(b: Uint8Array, at: number): number {
@@ -92,6 +94,14 @@ export function readEntry(data: Uint8Array): EntryView {
   return {
     proposals,
     batch,
+    forEach(fn) {
+      let firstOp = 0;
+      for (let i = 0, at = ENTRY_HEADER_BYTES; i < proposals; i++, at += PROPOSAL_BYTES) {
+        const opCount = u32(data, at + 16);
+        fn(u32(data, at), u32(data, at + 4), u32(data, at + 12) * TWO_32 + u32(data, at + 8), firstOp, opCount);
+        firstOp += opCount;
+      }
+    },
     slot(i: number): ProposalSlot {
       if (firstOps === undefined) {
         firstOps = new Array<number>(proposals);

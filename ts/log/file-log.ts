@@ -153,6 +153,10 @@ export class FileLog implements Log {
     return this.channel;
   }
 
+  consumeWith(sink: (entry: LogEntry) => void): void {
+    this.channel.consumeWith(sink);
+  }
+
   /** Called right after entry `index` is applied: the engine's state is exactly at `index`. */
   applied(index: number): void {
     if (this.bytesSinceSnapshot < Math.max(this.snapshotEvery, this.lastSnapshotBytes) || this.snapshotting !== undefined || this.failure !== undefined) return;

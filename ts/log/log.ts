@@ -41,6 +41,11 @@ export interface Log {
   append(entries: Uint8Array[]): Promise<number>;
   /** The committed entries in index order. Exactly one consumer; ends after {@link Log.close}. */
   committed(): AsyncIterableIterator<LogEntry>;
+  /**
+   * The same stream handed to a synchronous callback instead (entries that arrive while nothing
+   * is queued go straight to it): the apply loop without a promise per entry. Use one or the other.
+   */
+  consumeWith(sink: (entry: LogEntry) => void): void;
   /** The apply loop applied everything up to `index` (lets the log snapshot and compact). */
   applied(index: number): void;
   /** Counters since open. */

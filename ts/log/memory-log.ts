@@ -33,6 +33,10 @@ export class MemoryLog implements Log {
     return this.channel;
   }
 
+  consumeWith(sink: (entry: LogEntry) => void): void {
+    this.channel.consumeWith(sink);
+  }
+
   applied(): void {}
 
   stats(): LogStats {
