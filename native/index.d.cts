@@ -58,8 +58,9 @@ export declare function durableRepair(path: string): string
 
 /**
  * Captures the engine's state now — the caller says it is exactly at log index `index` — then
- * writes it as a snapshot and drops the log segments behind it, on the threadpool. Resolves
- * with the snapshot's size in bytes.
+ * encodes and writes it as a snapshot and drops the log segments behind it, on the threadpool
+ * while applies go on. Resolves with the snapshot's size in bytes, or 0 when a compaction
+ * applied meanwhile cut history it needed (nothing is written then, the log is kept).
  */
 export declare function durableSnapshot(durable: ExternalObject<Durable>, engine: ExternalObject<Engine>, index: number, term: number): Promise<number>
 
@@ -83,7 +84,7 @@ export declare function engineApplyBatch(engine: ExternalObject<Engine>, batch: 
  */
 export declare function engineChanges(engine: ExternalObject<Engine>, from: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): number
 
-/** Frees the store; later calls fail. */
+/** Frees the store (once a snapshot being written, which holds it too, is done); later calls fail. */
 export declare function engineClose(engine: ExternalObject<Engine>): void
 
 /** The compacted revision (-1 for a fresh store). */

@@ -20,6 +20,8 @@ impl Apply<'_> {
             return;
         }
         let store = self.store;
+        // Before any history goes: a snapshot pass that reads a compacted shard then sees it.
+        store.history_epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Shards compact independently; the outcome does not depend on the thread count.
         let gone: Vec<Vec<Key>> = store.pool().install(|| {
             (0..SHARD_COUNT)

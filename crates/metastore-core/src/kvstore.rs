@@ -11,7 +11,7 @@ use crate::results::{EventWriter, ResultWriter};
 use crate::shards::{find_mut, hash_key, insert_new, shard_of, Shard, Shards};
 use parking_lot::{Mutex, RwLock};
 use smallvec::smallvec;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Limits and tuning of a store.
@@ -65,6 +65,9 @@ pub struct Store {
     pool: OnceLock<rayon::ThreadPool>,
     /// Set when an apply panicked midway: the state is then unknown and writes are refused.
     pub(crate) poisoned: AtomicBool,
+    /// Bumped before anything drops history (compaction, clear): a snapshot pass running beside
+    /// applies checks it to know that the history it read still held its revision in full.
+    pub(crate) history_epoch: AtomicU64,
 }
 
 impl Default for Store {
@@ -96,6 +99,7 @@ impl Store {
             writer: Mutex::new(()),
             pool: OnceLock::new(),
             poisoned: AtomicBool::new(false),
+            history_epoch: AtomicU64::new(0),
         }
     }
 
@@ -204,6 +208,7 @@ impl Store {
     pub fn clear(&self) {
         let _writer = self.writer.lock();
         let mut index = self.index.write();
+        self.history_epoch.fetch_add(1, Ordering::SeqCst);
         self.shards.clear();
         index.clear();
         self.leases.write().clear();

@@ -1,5 +1,8 @@
 //! A store's whole state as bytes, for the durable log's snapshots: `Store::snapshot_into`
-//! writes it between batches, `Store::from_snapshot` rebuilds an identical store.
+//! writes it between batches, `Store::from_snapshot` rebuilds an identical store. A snapshot can
+//! also be split: `Store::begin_snapshot` captures the counters, leases and key list between two
+//! batches, and `SnapshotPlan::write_into` reads the histories later, beside applies, keeping
+//! the versions up to the captured revision (same bytes).
 //!
 //! Format version 1, little-endian, lengths and counts u32:
 //!
@@ -60,73 +63,76 @@ impl fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
+/// What [`Store::begin_snapshot`] captured: everything of the state at one revision except the
+/// key histories, which [`SnapshotPlan::write_into`] reads later, beside applies, keeping only
+/// the versions up to that revision.
+pub struct SnapshotPlan {
+    revision: i64,
+    compact_revision: i64,
+    poisoned: bool,
+    next_lease_id: i64,
+    /// (id, ttl), ids ascending.
+    leases: Vec<(i64, i64)>,
+    /// Every key with history at `revision`, live or not, ascending.
+    keys: Vec<Key>,
+    /// The store's history epoch then: a pass that ends with another one may have read history
+    /// that a compaction (or a clear) had already cut.
+    epoch: u64,
+}
+
+/// A snapshot pass met history that changed under it other than by growing: a compaction (or a
+/// clear) ran after the plan was taken, so the versions at or below its revision may no longer
+/// all be there. Restoring what such a pass read and replaying the log would not give the
+/// original store back (a key whose history a compaction dropped whole would come back as a
+/// fresh key, and a delete of it would not count a revision), so it writes nothing: take a new
+/// plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotInterrupted;
+
+impl fmt::Display for SnapshotInterrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a compaction ran while the snapshot was being written")
+    }
+}
+
+impl std::error::Error for SnapshotInterrupted {}
+
 impl Store {
     /// Appends the encoding of the whole state to `out` (see the module documentation). Holds
     /// the writer lock throughout, so no batch applies halfway through it.
     pub fn snapshot_into(&self, out: &mut Vec<u8>) {
-        // Lock order as in apply: writer, index, leases, shards.
         let _writer = self.writer.lock();
+        let plan = self.plan_locked();
+        // Nothing applies meanwhile, so nothing can interrupt the pass; it may use the store's
+        // pool, which no batch is using.
+        plan.write(self, out, true).expect("no compaction can run while the writer lock is held");
+    }
+
+    /// Captures what a snapshot at the current revision needs besides the key histories: the
+    /// counters, the lease table and the list of keys with history. Cheap next to a whole
+    /// snapshot (one reference count per key); [`SnapshotPlan::write_into`] does the rest later,
+    /// from any thread, while batches keep applying.
+    pub fn begin_snapshot(&self) -> SnapshotPlan {
+        // Between two batches: a batch holds the writer lock from start to end.
+        let _writer = self.writer.lock();
+        self.plan_locked()
+    }
+
+    /// Takes the plan; the caller holds the writer lock.
+    fn plan_locked(&self) -> SnapshotPlan {
+        // Lock order as in apply: writer, index, leases.
         let index = self.index.read();
         let leases = self.leases.read();
-        let shards: Vec<_> = (0..SHARD_COUNT).map(|s| self.shards.shard(s).read()).collect();
-        let keys: Vec<&Key> = KeyOrder { live: index.keys.iter().peekable(), dead: index.dead.iter().peekable() }.collect();
-        let find = |key: &&Key| {
-            let hash = hash_key(key);
-            crate::shards::find(&shards[shard_of(hash)], hash, key).expect("index key missing from its shard")
-        };
-        // A store within one section is done on this thread (its pool may not even exist yet).
-        let parallel = keys.len() > SECTION_ENTRIES;
-        let entries: Vec<&KeyEntry> =
-            if parallel { self.pool().install(|| keys.par_iter().map(find).collect()) } else { keys.iter().map(find).collect() };
-        debug_assert_eq!(entries.len(), shards.iter().map(|s| s.len()).sum::<usize>());
-        let sections: Vec<&[&KeyEntry]> = entries.chunks(SECTION_ENTRIES).collect();
-        let sizes: Vec<usize> = sections.iter().map(|section| section.iter().map(|e| entry_bytes(e)).sum()).collect();
-        let head = HEADER_BYTES + 4 + LEASE_BYTES * leases.leases.len() + 4;
-        let start = out.len();
-        let total = head + sizes.iter().map(|size| SECTION_HEADER_BYTES + size).sum::<usize>();
-        if out.is_empty() && out.capacity() < total {
-            // Fresh zeroed memory comes as untouched pages: the workers fault them in as they
-            // write, instead of one thread zeroing them first.
-            *out = vec![0; total];
-        } else {
-            out.resize(start + total, 0);
-        }
-
-        let (head, mut rest) = out[start..].split_at_mut(head);
-        let mut w = Writer { buf: head, pos: 0 };
-        w.put(MAGIC);
-        w.put(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
-        w.put(&[if self.is_poisoned() { FLAG_POISONED } else { 0 }]);
-        w.put(&self.revision().to_le_bytes());
-        w.put(&self.compact_revision().to_le_bytes());
-        w.put(&leases.next_id.to_le_bytes());
-        w.u32(leases.leases.len());
-        for (id, lease) in &leases.leases {
-            w.put(&id.to_le_bytes());
-            w.put(&lease.ttl.to_le_bytes());
-        }
-        w.u32(sections.len());
-
-        // Each section encodes into its own part of the buffer, in parallel.
-        let mut parts = Vec::with_capacity(sections.len());
-        for (section, &size) in sections.iter().zip(&sizes) {
-            let (part, tail) = std::mem::take(&mut rest).split_at_mut(SECTION_HEADER_BYTES + size);
-            rest = tail;
-            parts.push((*section, size, part));
-        }
-        let encode = |(section, size, part): (&[&KeyEntry], usize, &mut [u8])| {
-            let mut w = Writer { buf: part, pos: 0 };
-            w.u32(section.len());
-            w.put(&(size as u64).to_le_bytes());
-            for entry in section {
-                w.entry(entry);
-            }
-            debug_assert_eq!(w.pos, w.buf.len());
-        };
-        if parallel {
-            self.pool().install(|| parts.into_par_iter().for_each(encode));
-        } else {
-            parts.into_iter().for_each(encode);
+        let keys: Vec<Key> =
+            KeyOrder { live: index.keys.iter().peekable(), dead: index.dead.iter().peekable() }.cloned().collect();
+        SnapshotPlan {
+            revision: self.revision(),
+            compact_revision: self.compact_revision(),
+            poisoned: self.is_poisoned(),
+            next_lease_id: leases.next_id,
+            leases: leases.leases.iter().map(|(&id, lease)| (id, lease.ttl)).collect(),
+            keys,
+            epoch: self.history_epoch.load(Ordering::SeqCst),
         }
     }
 
@@ -238,38 +244,110 @@ impl Store {
     }
 }
 
-fn entry_bytes(entry: &KeyEntry) -> usize {
-    ENTRY_FIXED + entry.key.len() + entry.history.iter().map(|v| VERSION_FIXED + v.kv.value.len()).sum::<usize>()
-}
-
-/// Writes into a buffer sized beforehand.
-struct Writer<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
-        self.pos += bytes.len();
+impl SnapshotPlan {
+    /// The revision the snapshot is at.
+    pub fn revision(&self) -> i64 {
+        self.revision
     }
 
-    fn u32(&mut self, n: usize) {
-        self.put(&u32::try_from(n).expect("a snapshot length exceeds u32").to_le_bytes());
+    /// Appends the encoding of `store` as it was at the plan's revision to `out`: the same bytes
+    /// [`Store::snapshot_into`] would have written then. `store` must be the store the plan was
+    /// taken from; batches may apply meanwhile, from another thread too. Each key is read under
+    /// its shard's read lock alone, keeping its versions up to the plan's revision (versions are
+    /// only ever appended after it, except by compaction). Works on the calling thread only, so
+    /// it leaves the store's pool to the batches.
+    ///
+    /// Fails when a compaction (or a clear) ran after the plan was taken, before the pass ended:
+    /// the history it read may then lack versions at or below the plan's revision. `out` is then
+    /// back to its length before the call.
+    pub fn write_into(&self, store: &Store, out: &mut Vec<u8>) -> Result<(), SnapshotInterrupted> {
+        self.write(store, out, false)
     }
 
-    fn entry(&mut self, entry: &KeyEntry) {
-        self.u32(entry.key.len());
-        self.put(&entry.key);
-        self.u32(entry.history.len());
-        for Version { kv, sub } in &entry.history {
-            for n in [kv.create_revision, kv.mod_revision, kv.version, kv.lease] {
-                self.put(&n.to_le_bytes());
+    fn write(&self, store: &Store, out: &mut Vec<u8>, parallel: bool) -> Result<(), SnapshotInterrupted> {
+        let start = out.len();
+        let result = self.write_unchecked(store, out, parallel).and_then(|()| {
+            // Any shard read above that saw cut history was locked after the compaction bumped
+            // the epoch, so this load sees the bump.
+            if store.history_epoch.load(Ordering::SeqCst) == self.epoch {
+                Ok(())
+            } else {
+                Err(SnapshotInterrupted)
             }
-            self.put(&sub.to_le_bytes());
-            self.u32(kv.value.len());
-            self.put(&kv.value);
+        });
+        if result.is_err() {
+            out.truncate(start);
         }
+        result
+    }
+
+    fn write_unchecked(&self, store: &Store, out: &mut Vec<u8>, parallel: bool) -> Result<(), SnapshotInterrupted> {
+        let sections: Vec<&[Key]> = self.keys.chunks(SECTION_ENTRIES).collect();
+        let encode = |keys: &&[Key]| -> Result<Vec<u8>, SnapshotInterrupted> {
+            let mut buf = Vec::with_capacity(SECTION_HEADER_BYTES + keys.len() * (ENTRY_FIXED + VERSION_FIXED + 32));
+            buf.extend_from_slice(&u32_len(keys.len()));
+            buf.extend_from_slice(&[0; 8]);
+            for key in keys.iter() {
+                let hash = hash_key(key);
+                let shard = store.shards.shard(shard_of(hash)).read();
+                let entry = crate::shards::find(&shard, hash, key).ok_or(SnapshotInterrupted)?;
+                let kept = entry.history.partition_point(|v| v.kv.mod_revision <= self.revision);
+                if kept == 0 {
+                    // Every key with history at the plan's revision kept a version at or below
+                    // it, unless a compaction ran since.
+                    return Err(SnapshotInterrupted);
+                }
+                put_entry(&mut buf, key, &entry.history[..kept]);
+            }
+            let size = (buf.len() - SECTION_HEADER_BYTES) as u64;
+            buf[4..SECTION_HEADER_BYTES].copy_from_slice(&size.to_le_bytes());
+            Ok(buf)
+        };
+        // A store within one section is done on this thread (its pool may not even exist yet).
+        let parts: Vec<Vec<u8>> = if parallel && sections.len() > 1 {
+            store.pool().install(|| sections.par_iter().map(encode).collect::<Result<_, _>>())?
+        } else {
+            sections.iter().map(encode).collect::<Result<_, _>>()?
+        };
+
+        let head = HEADER_BYTES + 4 + LEASE_BYTES * self.leases.len() + 4;
+        out.reserve(head + parts.iter().map(Vec::len).sum::<usize>());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
+        out.push(if self.poisoned { FLAG_POISONED } else { 0 });
+        out.extend_from_slice(&self.revision.to_le_bytes());
+        out.extend_from_slice(&self.compact_revision.to_le_bytes());
+        out.extend_from_slice(&self.next_lease_id.to_le_bytes());
+        out.extend_from_slice(&u32_len(self.leases.len()));
+        for (id, ttl) in &self.leases {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&ttl.to_le_bytes());
+        }
+        out.extend_from_slice(&u32_len(parts.len()));
+        for part in &parts {
+            out.extend_from_slice(part);
+        }
+        Ok(())
+    }
+}
+
+fn u32_len(n: usize) -> [u8; 4] {
+    u32::try_from(n).expect("a snapshot length exceeds u32").to_le_bytes()
+}
+
+/// Appends one entry: the key and the given versions of it, oldest first.
+fn put_entry(buf: &mut Vec<u8>, key: &[u8], versions: &[Version]) {
+    buf.reserve(ENTRY_FIXED + key.len() + versions.iter().map(|v| VERSION_FIXED + v.kv.value.len()).sum::<usize>());
+    buf.extend_from_slice(&u32_len(key.len()));
+    buf.extend_from_slice(key);
+    buf.extend_from_slice(&u32_len(versions.len()));
+    for Version { kv, sub } in versions {
+        for n in [kv.create_revision, kv.mod_revision, kv.version, kv.lease] {
+            buf.extend_from_slice(&n.to_le_bytes());
+        }
+        buf.extend_from_slice(&sub.to_le_bytes());
+        buf.extend_from_slice(&u32_len(kv.value.len()));
+        buf.extend_from_slice(&kv.value);
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::{apply, dump};
 use metastore_core::codec::{PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV, RANGE_COUNT_ONLY, RANGE_KEYS_ONLY};
-use metastore_core::{BatchBuilder, Config, EventsMode, SnapshotError, Store, SNAPSHOT_FORMAT_VERSION};
+use metastore_core::{BatchBuilder, Config, EventsMode, SnapshotError, SnapshotInterrupted, Store, SNAPSHOT_FORMAT_VERSION};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -149,6 +149,139 @@ proptest! {
         // Key order makes the encoding itself deterministic.
         prop_assert_eq!(snapshot(&original), snapshot(&twice));
     }
+}
+
+fn no_compaction_batches() -> impl Strategy<Value = Vec<Vec<TestOp>>> {
+    let op = op_strategy().prop_filter("no compaction", |op| !matches!(op, TestOp::Compact { .. }));
+    proptest::collection::vec(proptest::collection::vec(op, 0..12), 1..8)
+}
+
+fn apply_all(store: &Store, batches: &[Vec<TestOp>]) {
+    for ops in batches {
+        store.apply_batch(&encode(store, ops)).expect("batch accepted");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_plan_written_after_more_batches_is_the_snapshot_at_its_revision(batches in batches_strategy(), later in no_compaction_batches()) {
+        let (original, twin) = (Store::default(), Store::default());
+        apply_all(&original, &batches);
+        apply_all(&twin, &batches);
+        let plan = original.begin_snapshot();
+        prop_assert_eq!(plan.revision(), twin.revision());
+        apply_all(&original, &later);
+        let mut bytes = b"before".to_vec();
+        prop_assert_eq!(plan.write_into(&original, &mut bytes), Ok(()));
+        let mut expected = b"before".to_vec();
+        twin.snapshot_into(&mut expected);
+        prop_assert_eq!(&bytes, &expected);
+
+        // Restored and brought forward by the same later batches, it is the original again.
+        let restored = Store::from_snapshot(Config::default(), &bytes[6..]).expect("a snapshot restores");
+        assert_same_reads(&twin, &restored);
+        apply_all(&restored, &later);
+        assert_same_reads(&original, &restored);
+    }
+
+    #[test]
+    fn a_compaction_after_the_plan_interrupts_the_pass(batches in batches_strategy(), later in batches_strategy()) {
+        let (original, twin) = (Store::default(), Store::default());
+        apply_all(&original, &batches);
+        apply_all(&twin, &batches);
+        let plan = original.begin_snapshot();
+        let compacted_at = original.compact_revision();
+        apply_all(&original, &later);
+        let mut bytes = b"before".to_vec();
+        let written = plan.write_into(&original, &mut bytes);
+        if original.compact_revision() == compacted_at {
+            prop_assert_eq!(written, Ok(()));
+            prop_assert_eq!(bytes[6..].to_vec(), snapshot(&twin));
+        } else {
+            // History at or below the plan's revision may be gone: nothing is written.
+            prop_assert_eq!(written, Err(SnapshotInterrupted));
+            prop_assert_eq!(&bytes, b"before");
+        }
+        // A plan taken now succeeds, and restores to the original.
+        let mut now = Vec::new();
+        prop_assert_eq!(original.begin_snapshot().write_into(&original, &mut now), Ok(()));
+        prop_assert_eq!(&now, &snapshot(&original));
+        assert_same_reads(&original, &Store::from_snapshot(Config::default(), &now).expect("a snapshot restores"));
+    }
+}
+
+/// Why a pass that met a compaction writes nothing: the key below lost its whole history to the
+/// compaction, so a snapshot at the plan's revision read now would lack it, and replaying the
+/// delete on a store without the key would not count its revision.
+#[test]
+fn a_compaction_that_drops_a_whole_key_interrupts_the_pass() {
+    let store = Store::default();
+    apply(&store, &BatchBuilder::new().put(&key(1), b"a", 0, 0).put(&key(2), b"b", 0, 0).finish());
+    let plan = store.begin_snapshot();
+    apply(&store, &BatchBuilder::new().delete_range(&key(1), &[], false).finish());
+    let rev = store.revision();
+    apply(&store, &BatchBuilder::new().compact(rev).finish());
+    let mut bytes = Vec::new();
+    assert_eq!(plan.write_into(&store, &mut bytes), Err(SnapshotInterrupted));
+    assert!(bytes.is_empty());
+}
+
+/// A pass on another thread while this one applies batches (spread over several sections, with
+/// leases, deletes and re-created keys) writes exactly the state at the plan's revision.
+#[test]
+fn a_pass_beside_applies_writes_the_state_at_the_plan() {
+    let store = Store::default();
+    let name = |i: u32| format!("key/{:06}", i * 7919 % 60_000).into_bytes();
+    let mut b = BatchBuilder::new();
+    b.lease_grant(5, 60);
+    apply(&store, &b.finish());
+    for chunk in 0..6u32 {
+        let mut b = BatchBuilder::new();
+        for i in chunk * 10_000..(chunk + 1) * 10_000 {
+            b.put(&name(i), &i.to_le_bytes(), if i % 10 == 0 { 5 } else { 0 }, 0);
+        }
+        apply(&store, &b.finish());
+    }
+    let mut b = BatchBuilder::new();
+    for i in (0..60_000).step_by(3) {
+        b.delete_range(&name(i), &[], false);
+    }
+    apply(&store, &b.finish());
+    let mut expected = Vec::new();
+    store.snapshot_into(&mut expected);
+    let plan = store.begin_snapshot();
+
+    let bytes = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut bytes = Vec::new();
+            plan.write_into(&store, &mut bytes).map(|()| bytes)
+        });
+        for round in 0..40u32 {
+            let mut b = BatchBuilder::new();
+            for i in 0..1_500u32 {
+                let i = (round * 1_500 + i) % 60_000;
+                match i % 4 {
+                    0 => b.delete_range(&name(i), &[], false),
+                    1 => b.put(&name(i), b"later", 0, 0),
+                    2 => b.put(&format!("new/{round}/{i}").into_bytes(), b"n", 0, 0),
+                    _ => b.put(&name(i), b"leased", 5, 0),
+                };
+            }
+            if round == 20 {
+                b.lease_revoke(5);
+                b.lease_grant(6, 30);
+            }
+            apply(&store, &b.finish());
+        }
+        writer.join().unwrap()
+    });
+    let bytes = bytes.expect("no compaction ran");
+    assert_eq!(bytes, expected);
+    // It restores, to a store that snapshots the same again.
+    assert_eq!(snapshot(&Store::from_snapshot(Config::default(), &bytes).unwrap()), expected);
+    assert!(store.revision() > plan.revision());
 }
 
 #[test]

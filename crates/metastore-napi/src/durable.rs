@@ -1,13 +1,15 @@
 //! The durable log behind `MetaStore.open({ path })`: the write-ahead log and snapshots of
 //! `metastore-wal` around an engine's store. Appends and snapshot writes run on the libuv
-//! threadpool (one write + one fdatasync per append); the snapshot itself is taken on the JS
-//! thread between two applies, so it is exactly the state at the applied index it names.
+//! threadpool (one write + one fdatasync per append). A snapshot's plan (counters, leases, key
+//! list) is taken on the JS thread between two applies; the key histories are then read on the
+//! threadpool while applies go on, keeping the versions up to the plan's revision, so it is
+//! exactly the state at the applied index it names.
 //!
 //! Layout of a store directory: `LOCK` (held while open), `EPOCH` (boot counter), `wal/`
 //! (segments), `snap/` (snapshots). Errors cross as `MSDUR:<code>:<message>`.
 
 use crate::Engine;
-use metastore_core::Store;
+use metastore_core::{SnapshotPlan, Store};
 use metastore_wal::{Options, Wal, WalError};
 use napi::bindgen_prelude::{AsyncTask, Buffer, External};
 use napi::{Env, Error, Result, Status, Task};
@@ -121,7 +123,7 @@ pub fn durable_open(path: String, engine: &mut External<Engine>, options: Option
     if let Some(snapshot) = loaded.snapshot {
         let restored = Store::from_snapshot(config, &snapshot.payload)
             .map_err(|e| fail("ERR_CORRUPT", format!("snapshot {} does not decode: {e}", snapshot.path.display())))?;
-        engine.store = Some(restored);
+        engine.store = Some(Arc::new(restored));
         snapshot_index = snapshot.index;
     }
     skipped.extend(loaded.skipped.iter().map(|p| p.display().to_string()));
@@ -280,7 +282,9 @@ pub struct SnapshotTask {
     previous: Arc<AtomicU64>,
     index: u64,
     term: u64,
-    payload: Vec<u8>,
+    /// Kept alive by the task even if the engine closes meanwhile.
+    store: Arc<Store>,
+    plan: Option<SnapshotPlan>,
 }
 
 impl Task for SnapshotTask {
@@ -288,9 +292,17 @@ impl Task for SnapshotTask {
     type JsValue = f64;
 
     fn compute(&mut self) -> Result<u64> {
-        metastore_wal::write_snapshot(&self.dir, self.index, self.term, &self.payload).map_err(|e| io_error("cannot write a snapshot", e))?;
-        let size = self.payload.len() as u64;
-        self.payload = Vec::new();
+        let Some(plan) = self.plan.take() else { return Err(fail("ERR_INTERNAL", "snapshot task run twice")) };
+        let mut payload = Vec::new();
+        if plan.write_into(&self.store, &mut payload).is_err() {
+            // A compaction cut history the snapshot needed: no snapshot this time (the log is
+            // kept whole); the next one starts from a new plan.
+            return Ok(0);
+        }
+        drop(plan);
+        metastore_wal::write_snapshot(&self.dir, self.index, self.term, &payload).map_err(|e| io_error("cannot write a snapshot", e))?;
+        let size = payload.len() as u64;
+        drop(payload);
         let keep_after = self.previous.swap(self.index, Ordering::AcqRel);
         let mut guard = self.wal.lock().map_err(|_| fail("ERR_LOG_FAILED", "log lock poisoned"))?;
         if let Some(wal) = guard.as_mut() {
@@ -305,20 +317,21 @@ impl Task for SnapshotTask {
 }
 
 /// Captures the engine's state now — the caller says it is exactly at log index `index` — then
-/// writes it as a snapshot and drops the log segments behind it, on the threadpool. Resolves
-/// with the snapshot's size in bytes.
+/// encodes and writes it as a snapshot and drops the log segments behind it, on the threadpool
+/// while applies go on. Resolves with the snapshot's size in bytes, or 0 when a compaction
+/// applied meanwhile cut history it needed (nothing is written then, the log is kept).
 #[napi(ts_return_type = "Promise<number>")]
 pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<SnapshotTask>> {
     let store = engine.store.as_ref().ok_or_else(crate::closed)?;
-    let mut payload = Vec::new();
-    store.snapshot_into(&mut payload);
+    let plan = store.begin_snapshot();
     Ok(AsyncTask::new(SnapshotTask {
         wal: durable.wal.clone(),
         dir: durable.snap_dir.clone(),
         previous: durable.last_snapshot.clone(),
         index: index as u64,
         term: term as u64,
-        payload,
+        store: store.clone(),
+        plan: Some(plan),
     }))
 }
 

@@ -15,6 +15,7 @@ use napi::bindgen_prelude::{Buffer, External, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 mod durable;
 
@@ -81,14 +82,14 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// below take it as their first argument. (Plain functions over an External cost a fraction of
 /// a class method call in napi-rs 3.16, whose per-call borrow tracking dominated small reads.)
 pub struct Engine {
-    pub(crate) store: Option<Store>,
+    pub(crate) store: Option<Arc<Store>>,
     input: Uint8Array,
     io: Output,
 }
 
 impl Engine {
     fn store(&self) -> Result<&Store> {
-        self.store.as_ref().ok_or_else(closed)
+        self.store.as_deref().ok_or_else(closed)
     }
 }
 
@@ -151,7 +152,7 @@ pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<Native
     }
     keep_freed_memory();
     let io = Output { scratch, pending: Vec::new(), buf: Vec::with_capacity(64 * 1024) };
-    External::new(Engine { store: Some(Store::new(config)), input, io })
+    External::new(Engine { store: Some(Arc::new(Store::new(config))), input, io })
 }
 
 /// Applies one encoded batch with an events mode (0 none, 1 events, 2 with previous values).
@@ -267,7 +268,7 @@ pub fn engine_size(engine: &External<Engine>) -> Result<i64> {
     Ok(engine.store()?.len() as i64)
 }
 
-/// Frees the store; later calls fail.
+/// Frees the store (once a snapshot being written, which holds it too, is done); later calls fail.
 #[napi]
 pub fn engine_close(engine: &mut External<Engine>) {
     engine.store = None;
