@@ -163,12 +163,20 @@ export class FileLog implements Log {
     this.snapshot(index);
   }
 
-  /** Captures the state at `index` now (it must be the applied index) and writes it in the background. */
+  /**
+   * Takes a snapshot of the state at `index` (it must be the applied index): the key list and
+   * counters now, the versions at or below the revision of that moment in the background.
+   */
   snapshot(index: number): Promise<void> {
     this.bytesSinceSnapshot = 0;
     let writing: Promise<void>;
     try {
       writing = this.binding.durableSnapshot(this.handle, this.engine.handle, index, 1).then((size) => {
+        if (size === 0) {
+          // A compaction ran during the background pass: nothing was written; try again soon.
+          this.bytesSinceSnapshot += Math.max(this.snapshotEvery, this.lastSnapshotBytes);
+          return;
+        }
         this.lastSnapshotBytes = size;
         this.snapshots++;
         this.snapshotIndex = index;
