@@ -10,9 +10,8 @@ import { MetaStoreError, type ErrorCode } from '../errors.js';
 import type { NativeBinding } from '../load-native.js';
 import type { NativeEngine } from '../native-engine.js';
 import type { Engine } from '../types.js';
-import { CommitChannel } from './commit-channel.js';
-import type { Log, LogEntry, LogStats } from './log.js';
-import { COMMIT_QUEUE_ENTRIES } from './memory-log.js';
+import type { Log, LogEntry } from './log.js';
+import { QueuedLog } from './queued-log.js';
 import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES, type DurableOptions, type RecoveryInfo } from './durable-options.js';
 
 
@@ -84,10 +83,8 @@ function concat(entries: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export class FileLog implements Log {
+export class FileLog extends QueuedLog implements Log {
   readonly kind = 'file' as const;
-  private readonly channel = new CommitChannel(COMMIT_QUEUE_ENTRIES);
-  private readonly counters: LogStats = { entries: 0, appends: 0, fsyncs: 0, bytes: 0 };
   /** The previous append has queued its entries. */
   private queued: Promise<void> = Promise.resolve();
   private bytesSinceSnapshot: number;
@@ -102,18 +99,15 @@ export class FileLog implements Log {
     private readonly binding: NativeBinding,
     private readonly handle: Handle,
     private readonly engine: NativeEngine,
-    private last: number,
+    lastIndex: number,
     /** Index of the newest snapshot. */
     public snapshotIndex: number,
     private readonly snapshotEvery: number,
     /** Bytes of log after the snapshot found on open: they count towards the next one. */
     replayedBytes: number,
   ) {
+    super(lastIndex);
     this.bytesSinceSnapshot = replayedBytes;
-  }
-
-  get lastIndex(): number {
-    return this.last;
   }
 
   async append(entries: Uint8Array[]): Promise<number> {
@@ -133,28 +127,13 @@ export class FileLog implements Log {
       throw this.failure;
     }
     await before;
-    this.counters.appends++;
     this.counters.fsyncs++;
-    for (let i = 0; i < entries.length; i++) {
-      const data = entries[i]!;
-      this.counters.entries++;
-      this.counters.bytes += data.length;
-      this.bytesSinceSnapshot += data.length;
-      this.last = first + i;
-      // All pushed at once: a second append completing meanwhile must queue behind these.
-      this.channel.push({ index: first + i, term: 1, data });
-    }
+    for (const data of entries) this.bytesSinceSnapshot += data.length;
+    // Queued all at once: an append completing meanwhile must queue behind these.
+    const room = this.commit(first, entries);
     queued();
-    await this.channel.room();
+    await room;
     return first;
-  }
-
-  committed(): AsyncIterableIterator<LogEntry> {
-    return this.channel;
-  }
-
-  consumeWith(sink: (entry: LogEntry) => void): void {
-    this.channel.consumeWith(sink);
   }
 
   /** Called right after entry `index` is applied: the engine's state is exactly at `index`. */
@@ -199,10 +178,6 @@ export class FileLog implements Log {
   /** Waits for a snapshot being written, if any. */
   async settled(): Promise<void> {
     await this.snapshotting;
-  }
-
-  stats(): LogStats {
-    return { ...this.counters };
   }
 
   /** Test hook: the next append fails as an fdatasync error would, and the log stops. */
