@@ -22,15 +22,27 @@ export function prng(seed) {
   };
 }
 
-/** Runs the child once and kills it after `delayMs`; resolves with the lines it reported. */
-function runChild({ entry, path, run, writers, delayMs }) {
+/**
+ * Runs the child once and kills it `delayMs` after it started — or, with `afterReady`, after it
+ * reported its store open (so that a growing store, slower to open, is still killed under load
+ * and not only during recovery). Resolves with the lines it reported.
+ */
+function runChild({ entry, path, run, writers, delayMs, afterReady }) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WRITER, entry, path, String(run), String(writers)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => (out += d));
+    const kill = () => child.kill('SIGKILL');
+    let timer = setTimeout(kill, afterReady ? 60_000 : delayMs);
+    child.stdout.on('data', (d) => {
+      const first = out.length === 0;
+      out += d;
+      if (afterReady && first) {
+        clearTimeout(timer);
+        timer = setTimeout(kill, delayMs);
+      }
+    });
     child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     child.on('error', reject);
     // 'close', not 'exit': the reports still in the pipe are read first.
     child.on('close', (code, signal) => {
@@ -53,7 +65,9 @@ export async function crashLoop({ entry, path, open, kills, seed = 1, writers = 
   const totals = { kills: 0, acked: 0, maxRevision: 0 };
   for (let run = 0; run < kills; run++) {
     const delayMs = Math.floor(random() * maxDelayMs);
-    const lines = await runChild({ entry, path, run, writers, delayMs });
+    // A quarter of the kills count from the start, so they also land in open and replay.
+    const afterReady = random() < 0.75;
+    const lines = await runChild({ entry, path, run, writers, delayMs, afterReady });
     let ackedRevision = 0;
     for (const line of lines) {
       const [kind, a, b, c] = line.split(' ');
@@ -87,7 +101,9 @@ export async function crashLoop({ entry, path, open, kills, seed = 1, writers = 
         const info = store.lease.timeToLive(id, { keys: true });
         for (const k of info.keys ?? []) if (store.get(k)?.lease !== id) problems.push(`lease ${id} lists a key that is not attached to it`);
       }
-      if (problems.length > 0) throw new Error(`after kill ${run + 1} (seed ${seed}, delay ${delayMs} ms): ${problems.slice(0, 5).join('; ')}`);
+      if (problems.length > 0) {
+        throw new Error(`after kill ${run + 1} (seed ${seed}, delay ${delayMs} ms${afterReady ? ' after open' : ''}): ${problems.slice(0, 5).join('; ')}`);
+      }
       lastRevision = store.revision;
       totals.maxRevision = store.revision;
     } finally {
