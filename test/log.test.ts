@@ -30,8 +30,10 @@ describe('entry framing', () => {
     b.add(2 ** 40 + 5, new BatchWriter().deleteRange('a', '').finish(), 1);
     const entry = readEntry(b.seal());
     expect(entry.proposals).toBe(2);
-    expect(entry.slot(0)).toEqual({ node: 7, epoch: 3, counter: 1, firstOp: 0, opCount: 2 });
-    expect(entry.slot(1)).toEqual({ node: 7, epoch: 3, counter: 2 ** 40 + 5, firstOp: 2, opCount: 1 });
+    const slots: object[] = [];
+    entry.forEach((node, epoch, counter, firstOp, opCount) => slots.push({ node, epoch, counter, firstOp, opCount }));
+    expect(slots[0]).toEqual({ node: 7, epoch: 3, counter: 1, firstOp: 0, opCount: 2 });
+    expect(slots[1]).toEqual({ node: 7, epoch: 3, counter: 2 ** 40 + 5, firstOp: 2, opCount: 1 });
     const expected = new BatchWriter().put('a', '1').put('b', '2').deleteRange('a', '').finish();
     expect(Array.from(entry.batch)).toEqual(Array.from(expected));
     expect(b.proposals).toBe(0); // sealing starts over

@@ -25,24 +25,12 @@ const S = 0x53;
 const E = 0x45;
 const TWO_32 = 0x1_0000_0000;
 
-/** Where a proposal's ops sit in its entry. */
-export interface ProposalSlot {
-  readonly node: number;
-  readonly epoch: number;
-  readonly counter: number;
-  /** Index of its first op in the entry's codec batch. */
-  readonly firstOp: number;
-  readonly opCount: number;
-}
-
 /** A decoded entry header: the proposal table and the codec batch the engine applies. */
 export interface EntryView {
   readonly proposals: number;
   /** The entry's codec batch (a view of the entry). */
   readonly batch: Uint8Array;
-  /** Proposal `i` of the table. */
-  slot(i: number): ProposalSlot;
-  /** Calls `fn` for every proposal in table order, without building slot objects. */
+  /** Calls `fn` for every proposal in table order, without building an object per proposal. */
   forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void;
 }
 
@@ -90,7 +78,6 @@ export function readEntry(data: Uint8Array): EntryView {
   let total = 0;
   for (let i = 0; i < proposals; i++) total += u32(data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
   if (total !== ops) throw corrupt(`proposals claim ${total} ops, the batch holds ${ops}`);
-  let firstOps: number[] | undefined;
   return {
     proposals,
     batch,
@@ -101,24 +88,6 @@ export function readEntry(data: Uint8Array): EntryView {
         fn(u32(data, at), u32(data, at + 4), u32(data, at + 12) * TWO_32 + u32(data, at + 8), firstOp, opCount);
         firstOp += opCount;
       }
-    },
-    slot(i: number): ProposalSlot {
-      if (firstOps === undefined) {
-        firstOps = new Array<number>(proposals);
-        let at = 0;
-        for (let p = 0; p < proposals; p++) {
-          firstOps[p] = at;
-          at += u32(data, ENTRY_HEADER_BYTES + p * PROPOSAL_BYTES + 16);
-        }
-      }
-      const at = ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES;
-      return {
-        node: u32(data, at),
-        epoch: u32(data, at + 4),
-        counter: u32(data, at + 12) * TWO_32 + u32(data, at + 8),
-        firstOp: firstOps[i]!,
-        opCount: u32(data, at + 16),
-      };
     },
   };
 }

@@ -60,7 +60,7 @@ export async function openFileLog(path: string, engine: Engine, options: Durable
   const found = binding.durableRecovered(handle);
   const replay: LogEntry[] = found.entries.map((e) => ({ index: e.index, term: e.term, data: e.data }));
   const replayedBytes = replay.reduce((n, e) => n + e.data.length, 0);
-  const log = new FileLog(binding, handle, native, found.lastIndex, found.snapshotIndex, snapshotEvery, replayedBytes);
+  const log = new FileLog(binding, handle, native, found.lastIndex, snapshotEvery, replayedBytes);
   return {
     log,
     epoch: found.epoch,
@@ -92,16 +92,11 @@ export class FileLog extends QueuedLog implements Log {
   private snapshotting: Promise<void> | undefined;
   private failure: MetaStoreError | undefined;
   private closed: Promise<void> | undefined;
-  /** Snapshots written since open. */
-  snapshots = 0;
-
   constructor(
     private readonly binding: NativeBinding,
     private readonly handle: Handle,
     private readonly engine: NativeEngine,
     lastIndex: number,
-    /** Index of the newest snapshot. */
-    public snapshotIndex: number,
     private readonly snapshotEvery: number,
     /** Bytes of log after the snapshot found on open: they count towards the next one. */
     replayedBytes: number,
@@ -157,8 +152,6 @@ export class FileLog extends QueuedLog implements Log {
           return;
         }
         this.lastSnapshotBytes = size;
-        this.snapshots++;
-        this.snapshotIndex = index;
       });
     } catch (e) {
       writing = Promise.reject(e);
@@ -173,11 +166,6 @@ export class FileLog extends QueuedLog implements Log {
     );
     this.snapshotting = done;
     return done;
-  }
-
-  /** Waits for a snapshot being written, if any. */
-  async settled(): Promise<void> {
-    await this.snapshotting;
   }
 
   /** Test hook: the next append fails as an fdatasync error would, and the log stops. */
