@@ -148,6 +148,32 @@ describe.each(ENGINE_KINDS)('write path (%s engine)', (kind) => {
     expect(() => r2.result(3)).toThrow(RangeError);
   });
 
+  it('a one-op write behind others in its entry gets its own result, and its error with op index 0', async () => {
+    const s = await openStore(kind);
+    const batch = s.applyBatch(new BatchWriter().put('a', '1').put('b', '2').finish());
+    const put = s.put('c', '3', { prevKv: true });
+    const missingLease = s.put('d', '4', { lease: 99 });
+    const del = s.delete('a', { prevKv: true });
+    const missingKey = s.put('e', '', { ignoreValue: true });
+    expect((await batch).revision).toBe(3);
+    expect(await put).toEqual({ revision: 4 });
+    await expect(missingLease).rejects.toMatchObject({ code: 'ERR_LEASE_NOT_FOUND', opIndex: 0 });
+    const deleted = await del;
+    expect(deleted).toMatchObject({ revision: 5, deleted: 1 });
+    expect(deleted.prevKvs.map((kv) => new TextDecoder().decode(kv.key))).toEqual(['a']);
+    await expect(missingKey).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND', opIndex: 0 });
+    expect(s.writeStats().entries).toBe(1);
+  });
+
+  it('thousands of writers waiting at once each get their own revision, in the order they wrote', async () => {
+    const s = await openStore(kind);
+    const puts = Array.from({ length: 3000 }, (_, i) => s.put(`w${i}`, 'v'));
+    const revisions = (await Promise.all(puts)).map((r) => r.revision);
+    expect(revisions).toEqual(Array.from({ length: 3000 }, (_, i) => i + 2));
+    // Waiting again after the queue emptied starts from the next proposal.
+    expect((await Promise.all([s.put('x', '1'), s.put('y', '2')])).map((r) => r.revision)).toEqual([3002, 3003]);
+  });
+
   it('a proposal result lists only its own events (with watchers, so events are produced)', async () => {
     const s = await openStore(kind);
     const w = s.watch({ prefix: '' });

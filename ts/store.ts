@@ -151,6 +151,19 @@ function toDeleteResponse(r: DeleteRangeResult): DeleteResponse {
   return { revision: r.revision, deleted: r.deleted, prevKvs: r.prevKvs };
 }
 
+// Shapes of one-op results, applied by the apply loop as it settles the caller (a throw rejects).
+const putResponseOf = (r: OpResult): PutResponse => toPutResponse(unwrap<PutResult>(r));
+const deleteResponseOf = (r: OpResult): DeleteResponse => toDeleteResponse(unwrap<DeleteRangeResult>(r));
+const txnResponseOf = (r: OpResult): TxnResponse => toTxnResponse(r);
+const opResultOf = (r: OpResult): OpResult => r;
+const autoCompactionDone = (r: OpResult): void => {
+  if (r.type === 'error' && r.error.code !== 'ERR_COMPACTED') throw r.error;
+};
+const compactResponseOf = (r: OpResult): CompactResponse => {
+  if (r.type === 'error') throw r.error;
+  return { revision: r.revision };
+};
+
 function toRangeResponse(r: RangeResult): RangeResponse {
   return { revision: r.revision, kvs: r.kvs, more: r.more, count: r.count };
 }
@@ -277,8 +290,8 @@ export class MetaStore implements AsyncDisposable {
         this.live();
         return this.lessor;
       },
-      grant: (id, ttl) => this.applyOne(this.writer.reset().leaseGrant(id, ttl).peek()),
-      revoke: (id) => this.applyOne(this.writer.reset().leaseRevoke(id).peek()),
+      grant: (id, ttl) => this.applyOne(this.writer.reset().leaseGrant(id, ttl).peek(), opResultOf),
+      revoke: (id) => this.applyOne(this.writer.reset().leaseRevoke(id).peek(), opResultOf),
       leases: () => this.live().leases(),
     });
     this.compactor =
@@ -290,10 +303,15 @@ export class MetaStore implements AsyncDisposable {
                 const e = this.live(); // throws while closing: no new compaction then
                 return { revision: e.revision, compactRevision: e.compactRevision, size: e.size };
               },
-              compact: async (revision) => {
-                // A separate writer: this runs right after another write, inside its call.
-                const r = (await this.writes.propose(new BatchWriter(64).compact(revision).peek())).result(0);
-                if (r.type === 'error' && r.error.code !== 'ERR_COMPACTED') throw r.error;
+              // A separate writer: this runs right after another write, inside its call. Settled by
+              // the apply loop directly, so the compactor is done with it before the writes
+              // applied in the same entry resume their callers.
+              compact: (revision) => {
+                try {
+                  return this.writes.proposeOne(new BatchWriter(64).compact(revision).peek(), autoCompactionDone);
+                } catch (e) {
+                  return Promise.reject(e);
+                }
               },
             },
             autoCompaction,
@@ -411,16 +429,24 @@ export class MetaStore implements AsyncDisposable {
   }
 
   /** Sets `key` to `value`. Rejects with ERR_LEASE_NOT_FOUND, ERR_KEY_NOT_FOUND (ignore flags) or an input error. */
-  async put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
-    const w = this.writer.reset().put(keyArg(key), valueArg(value), options === undefined ? undefined : { ...options, lease: leaseOption(options.lease) });
-    return toPutResponse(unwrap<PutResult>(await this.applyOne(w.peek())));
+  put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
+    try {
+      const w = this.writer.reset().put(keyArg(key), valueArg(value), options === undefined ? undefined : { ...options, lease: leaseOption(options.lease) });
+      return this.applyOne(w.peek(), putResponseOf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Deletes one key, or the keys a selector covers. A delete that matches nothing does not bump the revision. */
-  async delete(selector: Bytes | KeySelector, options?: DeleteOptions): Promise<DeleteResponse> {
-    const { key, rangeEnd } = resolveSelector(selector);
-    const w = this.writer.reset().deleteRange(key, rangeEnd, options?.prevKv === true);
-    return toDeleteResponse(unwrap<DeleteRangeResult>(await this.applyOne(w.peek())));
+  delete(selector: Bytes | KeySelector, options?: DeleteOptions): Promise<DeleteResponse> {
+    try {
+      const { key, rangeEnd } = resolveSelector(selector);
+      const w = this.writer.reset().deleteRange(key, rangeEnd, options?.prevKv === true);
+      return this.applyOne(w.peek(), deleteResponseOf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The latest key-value of `key`, or undefined. Synchronous: reads are local. */
@@ -462,10 +488,14 @@ export class MetaStore implements AsyncDisposable {
   txn(request: TxnRequest): Promise<TxnResponse>;
   txn(request?: TxnRequest): Txn | Promise<TxnResponse> {
     this.live();
-    const run = async (r: TxnRequest): Promise<TxnResponse> => {
-      const w = this.writer.reset();
-      writeTxn(w, r);
-      return toTxnResponse(await this.applyOne(w.peek()));
+    const run = (r: TxnRequest): Promise<TxnResponse> => {
+      try {
+        const w = this.writer.reset();
+        writeTxn(w, r);
+        return this.applyOne(w.peek(), txnResponseOf);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     };
     return request === undefined ? new Txn(run) : run(request);
   }
@@ -476,13 +506,15 @@ export class MetaStore implements AsyncDisposable {
    * twice at one revision fails), ERR_FUTURE_REV above the current revision. The revision does
    * not change. Watches already running are not affected.
    */
-  async compact(revision: number, options?: CompactOptions): Promise<CompactResponse> {
+  compact(revision: number, options?: CompactOptions): Promise<CompactResponse> {
     if (typeof revision !== 'number' || !Number.isSafeInteger(revision)) {
-      throw new MetaStoreError('ERR_INVALID_OPTION', `revision must be an integer, got ${String(revision)}`);
+      return Promise.reject(new MetaStoreError('ERR_INVALID_OPTION', `revision must be an integer, got ${String(revision)}`));
     }
-    const r = await this.applyOne(this.writer.reset().compact(revision, options?.physical === true).peek());
-    if (r.type === 'error') throw r.error;
-    return { revision: r.revision };
+    try {
+      return this.applyOne(this.writer.reset().compact(revision, options?.physical === true).peek(), compactResponseOf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -547,9 +579,13 @@ export class MetaStore implements AsyncDisposable {
    * batch throws at once and nothing is proposed. For advanced use and benchmarks;
    * {@link BatchWriter} builds batches.
    */
-  async applyBatch(batch: Uint8Array): Promise<BatchResult> {
-    this.live();
-    return this.writes.propose(batch);
+  applyBatch(batch: Uint8Array): Promise<BatchResult> {
+    try {
+      this.live();
+      return this.writes.propose(batch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Closes the store and frees its memory. Watchers end with reason `'closed'`. Later calls throw ERR_CLOSED. Idempotent. */
@@ -575,9 +611,13 @@ export class MetaStore implements AsyncDisposable {
     await this.close();
   }
 
-  private async applyOne(batch: Uint8Array): Promise<OpResult> {
+  /**
+   * Proposes a batch of one op; resolves with `shape` of its result, settled by the apply loop
+   * itself. Throws (synchronously) ERR_CLOSED or a validation error: callers turn that into a rejection.
+   */
+  private applyOne<T>(batch: Uint8Array, shape: (result: OpResult) => T): Promise<T> {
     this.live();
-    return (await this.writes.propose(batch)).result(0);
+    return this.writes.proposeOne(batch, shape);
   }
 
   private live(): Engine {

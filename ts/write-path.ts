@@ -6,7 +6,7 @@
  */
 
 import { MetaStoreError, type ErrorCode } from './errors.js';
-import { BatchProposer, type ProposerOptions, type ProposerStats } from './log/batch-proposer.js';
+import { BatchProposer, type ProposerOptions, type ProposerStats, type ResultShape } from './log/batch-proposer.js';
 import { readEntry } from './log/entry.js';
 import type { Log, LogEntry, LogStats } from './log/log.js';
 import { EventsMode, type BatchResult, type Engine } from './types.js';
@@ -69,6 +69,11 @@ export class WritePath {
   /** Proposes an encoded batch; resolves with its results once applied. */
   propose(batch: Uint8Array): Promise<BatchResult> {
     return this.proposer.propose(batch); // after a fatal error the proposer refuses (ERR_LOG_FAILED)
+  }
+
+  /** Proposes a batch of one op; resolves with `shape` of its result once applied (see {@link BatchProposer.proposeOne}). */
+  proposeOne<T>(batch: Uint8Array, shape: ResultShape<T>): Promise<T> {
+    return this.proposer.proposeOne(batch, shape);
   }
 
   /**

@@ -9,8 +9,8 @@
  */
 
 import { BATCH_HEADER_BYTES } from '../codec/constants.js';
-import { MetaStoreError } from '../errors.js';
-import type { BatchResult } from '../types.js';
+import { MetaStoreError, withOpIndex } from '../errors.js';
+import type { BatchResult, OpResult } from '../types.js';
 import { EntryBuilder, type EntryView } from './entry.js';
 import type { Log } from './log.js';
 import { ProposalResult } from './proposal-result.js';
@@ -51,9 +51,94 @@ export interface ProposerStats {
   averageOpsPerAppend: number;
 }
 
-interface Waiter {
-  resolve(result: BatchResult): void;
-  reject(error: unknown): void;
+/** Turns a one-op proposal's result into what its caller resolves with (throwing rejects instead). */
+export type ResultShape<T> = (result: OpResult) => T;
+
+type Resolve = (value: unknown) => void;
+type Reject = (error: unknown) => void;
+const RESOLVED = Promise.resolve();
+
+/** The result of op `firstOp` of an entry, as op 0 of its own proposal. */
+function firstResult(result: BatchResult, firstOp: number): OpResult {
+  const r = result.result(firstOp);
+  return r.type === 'error' ? { type: 'error', revision: r.revision, error: withOpIndex(r.error, 0) } : r;
+}
+
+/**
+ * The callers waiting for their proposals, by counter. Counters are consecutive and proposals
+ * are settled in counter order (entries are applied in the order they were sealed), so a ring
+ * indexed by counter replaces a map, with no object per waiter.
+ */
+class Waiters {
+  private resolves: Array<Resolve | undefined> = new Array(256).fill(undefined);
+  private rejects: Array<Reject | undefined> = new Array(256).fill(undefined);
+  private shapes: Array<ResultShape<unknown> | undefined> = new Array(256).fill(undefined);
+  private mask = 255;
+  /** Counters `oldest … newest` may still be waiting (settled ones inside are cleared slots). */
+  oldest = 1;
+  newest = 0;
+  /** Waiters not yet settled. */
+  size = 0;
+
+  add(counter: number, resolve: Resolve, reject: Reject, shape: ResultShape<unknown> | undefined): void {
+    if (this.size === 0) this.oldest = counter;
+    while (counter - this.oldest > this.mask) this.grow();
+    const slot = counter & this.mask;
+    this.resolves[slot] = resolve;
+    this.rejects[slot] = reject;
+    this.shapes[slot] = shape;
+    this.newest = counter;
+    this.size++;
+  }
+
+  /** Slot of a counter still waiting, or −1. */
+  slotOf(counter: number): number {
+    if (counter < this.oldest || counter > this.newest) return -1;
+    const slot = counter & this.mask;
+    return this.resolves[slot] === undefined ? -1 : slot;
+  }
+
+  resolveOf(slot: number): Resolve {
+    return this.resolves[slot]!;
+  }
+
+  rejectOf(slot: number): Reject {
+    return this.rejects[slot]!;
+  }
+
+  shapeOf(slot: number): ResultShape<unknown> | undefined {
+    return this.shapes[slot];
+  }
+
+  /** Forgets the waiter of `counter` (settled). */
+  clear(counter: number, slot: number): void {
+    this.resolves[slot] = undefined;
+    this.rejects[slot] = undefined;
+    this.shapes[slot] = undefined;
+    this.size--;
+    if (counter === this.oldest) {
+      // Skip slots already settled (rejected when the log failed) so `oldest` stays the oldest waiting.
+      do this.oldest++;
+      while (this.oldest <= this.newest && this.resolves[this.oldest & this.mask] === undefined);
+    }
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const mask = size - 1;
+    const resolves: Array<Resolve | undefined> = new Array(size).fill(undefined);
+    const rejects: Array<Reject | undefined> = new Array(size).fill(undefined);
+    const shapes: Array<ResultShape<unknown> | undefined> = new Array(size).fill(undefined);
+    for (let c = this.oldest; c <= this.newest; c++) {
+      resolves[c & mask] = this.resolves[c & this.mask];
+      rejects[c & mask] = this.rejects[c & this.mask];
+      shapes[c & mask] = this.shapes[c & this.mask];
+    }
+    this.resolves = resolves;
+    this.rejects = rejects;
+    this.shapes = shapes;
+    this.mask = mask;
+  }
 }
 
 export const DEFAULT_MAX_ENTRY_OPS = 4096;
@@ -69,7 +154,15 @@ export class BatchProposer {
   private committedThrough = 0;
   /** Highest counter handed to the log. */
   private appendedThrough = 0;
-  private readonly waiters = new Map<number, Waiter>();
+  private readonly waiters = new Waiters();
+  /** Set by {@link BatchProposer.capture} while a proposal's promise is made. */
+  private capturedResolve: Resolve | undefined;
+  private capturedReject: Reject | undefined;
+  /** One promise executor for every proposal (no closure per proposal). */
+  private readonly capture = (resolve: Resolve, reject: Reject): void => {
+    this.capturedResolve = resolve;
+    this.capturedReject = reject;
+  };
   /** Appends issued and not yet complete. */
   private inFlight = 0;
   private scheduled = false;
@@ -111,6 +204,19 @@ export class BatchProposer {
    * Throws at once (nothing proposed) when the batch fails validation or the log has failed.
    */
   propose(batch: Uint8Array): Promise<BatchResult> {
+    return this.enqueue(batch, undefined) as Promise<BatchResult>;
+  }
+
+  /**
+   * Proposes a batch of one op and resolves with `shape` of that op's result (the result
+   * {@link propose}'s `.result(0)` would give), or rejects with what `shape` throws: the
+   * caller's promise is settled by the apply loop itself, without a result object or a hop.
+   */
+  proposeOne<T>(batch: Uint8Array, shape: ResultShape<T>): Promise<T> {
+    return this.enqueue(batch, shape) as Promise<T>;
+  }
+
+  private enqueue(batch: Uint8Array, shape: ResultShape<unknown> | undefined): Promise<unknown> {
     if (this.failure !== undefined) throw this.failure;
     this.validate(batch);
     const ops = batch[4]! | (batch[5]! << 8) | (batch[6]! << 16) | (batch[7]! << 24);
@@ -122,12 +228,16 @@ export class BatchProposer {
     b.add(counter, batch, ops);
     this.counts.proposals++;
     this.counts.ops += ops;
-    const promise = new Promise<BatchResult>((resolve, reject) => this.waiters.set(counter, { resolve, reject }));
+    const promise = new Promise(this.capture);
+    this.waiters.add(counter, this.capturedResolve!, this.capturedReject!, shape);
+    this.capturedResolve = undefined;
+    this.capturedReject = undefined;
     if (this.inFlight < this.maxInFlight) {
       if (b.opCount >= this.flushAtOps) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(this.flushTask);
+        // A promise job rather than queueMicrotask, which wraps every task in an AsyncResource.
+        void RESOLVED.then(this.flushTask);
       }
     }
     return promise;
@@ -138,15 +248,41 @@ export class BatchProposer {
    * their share of `result`, or rejects them with `error` when the whole entry was refused.
    */
   settle(entry: EntryView, result: BatchResult | MetaStoreError, revisionBefore: number): void {
-    const failed = result instanceof MetaStoreError;
-    entry.forEach((node, epoch, counter, firstOp, opCount) => {
-      if (node !== this.node || epoch !== this.epoch) return;
-      const waiter = this.waiters.get(counter);
-      if (waiter === undefined) return;
-      this.waiters.delete(counter);
-      if (failed) waiter.reject(result);
-      else waiter.resolve(new ProposalResult(result, firstOp, opCount, revisionBefore));
-    });
+    const waiters = this.waiters;
+    if (waiters.size > 0) {
+      const failed = result instanceof MetaStoreError;
+      const node = this.node;
+      const epoch = this.epoch;
+      for (let i = 0, nextOp = 0; i < entry.proposals; i++) {
+        const firstOp = nextOp;
+        const opCount = entry.opCountAt(i);
+        nextOp += opCount;
+        if (entry.nodeAt(i) !== node || entry.epochAt(i) !== epoch) continue;
+        const counter = entry.counterAt(i);
+        const slot = waiters.slotOf(counter);
+        if (slot < 0) continue;
+        const resolve = waiters.resolveOf(slot);
+        const reject = waiters.rejectOf(slot);
+        const shape = waiters.shapeOf(slot);
+        waiters.clear(counter, slot);
+        if (failed) {
+          reject(result);
+          continue;
+        }
+        if (shape === undefined) {
+          resolve(new ProposalResult(result, firstOp, opCount, revisionBefore));
+          continue;
+        }
+        let shaped: unknown;
+        try {
+          shaped = shape(opCount === 1 ? firstResult(result, firstOp) : new ProposalResult(result, firstOp, opCount, revisionBefore).result(0));
+        } catch (e) {
+          reject(e);
+          continue;
+        }
+        resolve(shaped);
+      }
+    }
     this.checkIdle();
   }
 
@@ -229,11 +365,14 @@ export class BatchProposer {
     const unknown = new MetaStoreError('ERR_OUTCOME_UNKNOWN', `the log failed while this write was being appended; it may or may not be applied after a restart: ${detail}`, {
       cause,
     });
-    for (const [counter, waiter] of this.waiters) {
+    const waiters = this.waiters;
+    for (let counter = Math.max(waiters.oldest, this.committedThrough + 1); counter <= waiters.newest && waiters.size > 0; counter++) {
       // Committed entries still queued for apply settle normally.
-      if (counter <= this.committedThrough) continue;
-      this.waiters.delete(counter);
-      waiter.reject(counter <= this.appendedThrough ? unknown : this.failure);
+      const slot = waiters.slotOf(counter);
+      if (slot < 0) continue;
+      const reject = waiters.rejectOf(slot);
+      waiters.clear(counter, slot);
+      reject(counter <= this.appendedThrough ? unknown : this.failure);
     }
     this.builder.seal();
     this.sealed = [];

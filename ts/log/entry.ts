@@ -30,6 +30,11 @@ export interface EntryView {
   readonly proposals: number;
   /** The entry's codec batch (a view of the entry). */
   readonly batch: Uint8Array;
+  /** Node, epoch and counter of proposal `i` (in table order), and its op count. */
+  nodeAt(i: number): number;
+  epochAt(i: number): number;
+  counterAt(i: number): number;
+  opCountAt(i: number): number;
   /** Calls `fn` for every proposal in table order, without building an object per proposal. */
   forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void;
 }
@@ -78,18 +83,42 @@ export function readEntry(data: Uint8Array): EntryView {
   let total = 0;
   for (let i = 0; i < proposals; i++) total += u32(data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
   if (total !== ops) throw corrupt(`proposals claim ${total} ops, the batch holds ${ops}`);
-  return {
-    proposals,
-    batch,
-    forEach(fn) {
-      let firstOp = 0;
-      for (let i = 0, at = ENTRY_HEADER_BYTES; i < proposals; i++, at += PROPOSAL_BYTES) {
-        const opCount = u32(data, at + 16);
-        fn(u32(data, at), u32(data, at + 4), u32(data, at + 12) * TWO_32 + u32(data, at + 8), firstOp, opCount);
-        firstOp += opCount;
-      }
-    },
-  };
+  return new TableView(data, proposals, batch);
+}
+
+/** Reads the proposal table in place (one object per entry, none per proposal). */
+class TableView implements EntryView {
+  constructor(
+    private readonly data: Uint8Array,
+    readonly proposals: number,
+    readonly batch: Uint8Array,
+  ) {}
+
+  nodeAt(i: number): number {
+    return u32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES);
+  }
+
+  epochAt(i: number): number {
+    return u32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 4);
+  }
+
+  counterAt(i: number): number {
+    const at = ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES;
+    return u32(this.data, at + 12) * TWO_32 + u32(this.data, at + 8);
+  }
+
+  opCountAt(i: number): number {
+    return u32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
+  }
+
+  forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void {
+    let firstOp = 0;
+    for (let i = 0; i < this.proposals; i++) {
+      const opCount = this.opCountAt(i);
+      fn(this.nodeAt(i), this.epochAt(i), this.counterAt(i), firstOp, opCount);
+      firstOp += opCount;
+    }
+  }
 }
 
 /**
@@ -99,8 +128,8 @@ export function readEntry(data: Uint8Array): EntryView {
 export class EntryBuilder {
   private ops = new Uint8Array(16 * 1024);
   private opsBytes = 0;
-  private counters: number[] = [];
-  private opCounts: number[] = [];
+  private readonly counters: number[] = [];
+  private readonly opCounts: number[] = [];
   /** Ops added since the last seal. */
   opCount = 0;
 
@@ -160,8 +189,8 @@ export class EntryBuilder {
     setU32(out, at + 4, this.opCount);
     out.set(this.ops.subarray(0, this.opsBytes), at + BATCH_HEADER_BYTES);
     this.opsBytes = 0;
-    this.counters = [];
-    this.opCounts = [];
+    this.counters.length = 0; // reused: no arrays per entry
+    this.opCounts.length = 0;
     this.opCount = 0;
     if (this.ops.length > 1 << 20) this.ops = new Uint8Array(16 * 1024); // don't pin a burst's buffer
     return out;
