@@ -120,30 +120,55 @@ export function decodeEvents(bytes: Uint8Array, view: DataView, at: number, copy
   return events;
 }
 
+// Results are mostly cut from the same slab one after another: the slab's byte and DataView
+// views are kept for the next result instead of a DataView per result. Only for slab-sized
+// buffers, so that a large result's memory is not held after it is gone.
+const CACHED_BUFFER_MAX_BYTES = 1 << 20;
+let cachedBuffer: ArrayBufferLike | undefined;
+let cachedBytes: Uint8Array<ArrayBufferLike> = EMPTY;
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 /** A batch result over a packed buffer the caller hands over (it must not be reused). */
 export class PackedBatchResult implements BatchResult {
   readonly size: number;
   readonly revision: number;
+  /** The whole underlying buffer and a view of it; the result starts at `base`. */
+  private readonly bytes: Uint8Array;
   private readonly view: DataView;
+  private readonly base: number;
 
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  constructor(bytes: Uint8Array) {
     if (bytes.length < RESULT_HEADER_BYTES || bytes[0] !== 0x4d || bytes[1] !== 0x53 || bytes[2] !== 0x52) {
       throw errorFromNumber(13, undefined, 'result buffer has a bad header');
     }
-    this.size = this.view.getUint32(4, true);
-    this.revision = i64(this.view, 8);
+    const buffer = bytes.buffer;
+    if (buffer === cachedBuffer) {
+      this.bytes = cachedBytes;
+      this.view = cachedView;
+      this.base = bytes.byteOffset;
+    } else if (buffer.byteLength <= CACHED_BUFFER_MAX_BYTES) {
+      cachedBuffer = buffer;
+      cachedBytes = this.bytes = new Uint8Array(buffer);
+      cachedView = this.view = new DataView(buffer);
+      this.base = bytes.byteOffset;
+    } else {
+      this.bytes = bytes;
+      this.view = new DataView(buffer, bytes.byteOffset, bytes.byteLength);
+      this.base = 0;
+    }
+    this.size = this.view.getUint32(this.base + 4, true);
+    this.revision = i64(this.view, this.base + 8);
   }
 
   result(index: number): OpResult {
     if (!(index >= 0 && index < this.size)) throw new RangeError(`result index ${index} out of 0..${this.size - 1}`);
-    const at = this.view.getUint32(RESULT_HEADER_BYTES + 4 * index, true);
-    return decodeResultAt(this.bytes, this.view, at, index)[0];
+    const at = this.view.getUint32(this.base + RESULT_HEADER_BYTES + 4 * index, true);
+    return decodeResultAt(this.bytes, this.view, this.base + at, index)[0];
   }
 
   events(): WatchEvent[] {
-    const at = this.view.getUint32(16, true);
-    return at === 0 ? [] : decodeEvents(this.bytes, this.view, at);
+    const at = this.view.getUint32(this.base + 16, true);
+    return at === 0 ? [] : decodeEvents(this.bytes, this.view, this.base + at);
   }
 }
 

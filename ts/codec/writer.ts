@@ -304,13 +304,26 @@ export class BatchWriter {
   }
 
   private bytes(at: number, data: Bytes): number {
-    if (typeof data === 'string') return utf8.encodeInto(data, this.buf.subarray(at)).written;
+    if (typeof data === 'string') {
+      if (data.length > SHORT_STRING) return utf8.encodeInto(data, this.buf.subarray(at)).written;
+      // A short key costs less copied char by char than through encodeInto's fixed ~50 ns; from
+      // the first non-ASCII char on (never half a surrogate pair: the char before is ASCII), the rest goes through encodeInto.
+      const buf = this.buf;
+      for (let i = 0; i < data.length; i++) {
+        const c = data.charCodeAt(i);
+        if (c >= 0x80) return i + utf8.encodeInto(data.slice(i), buf.subarray(at + i)).written;
+        buf[at + i] = c;
+      }
+      return data.length;
+    }
     this.buf.set(data, at);
     return data.length;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+/** Strings up to this many chars are encoded by a loop (measured: faster below ~24 ASCII chars). */
+const SHORT_STRING = 20;
 
 function maxLen(data: Bytes): number {
   return typeof data === 'string' ? data.length * 3 : data.length;
