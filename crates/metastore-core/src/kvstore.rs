@@ -5,12 +5,12 @@
 use crate::codec::{decode_batch, DeleteRangeRef, Limits, OpRef, PutRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
 use crate::error::{BatchError, ErrorNumber};
 use crate::index::{KeyIndex, RangeEnd};
-use crate::kv::{Key, KeyEntry, KeyValue, Version};
+use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::lease::Leases;
 use crate::results::{EventWriter, ResultWriter};
-use crate::shards::{find_mut, hash_key, insert_new, shard_of, Shard, Shards};
+use crate::shards::{find_mut, hash_key, shard_of, slot, Shard, Shards};
+use hashbrown::hash_table::{Entry, VacantEntry};
 use parking_lot::{Mutex, RwLock};
-use smallvec::smallvec;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -240,44 +240,52 @@ pub(crate) fn put_in_shard(
     want_prev: bool,
     events: Option<&mut EventWriter>,
 ) -> PutEffect {
+    match slot(shard, hash, op.key) {
+        Entry::Occupied(mut o) => put_existing(o.get_mut(), op, rev, sub, want_prev, events),
+        Entry::Vacant(v) => put_new(v, op, rev, sub, events),
+    }
+}
+
+/// A put to a key that has an entry (live, or deleted with its history kept).
+fn put_existing(entry: &mut KeyEntry, op: &PutRef<'_>, rev: i64, sub: u32, want_prev: bool, events: Option<&mut EventWriter>) -> PutEffect {
     let mut effect = PutEffect::default();
     let ignore_value = op.flags & PUT_IGNORE_VALUE != 0;
     let ignore_lease = op.flags & PUT_IGNORE_LEASE != 0;
-    match find_mut(shard, hash, op.key) {
-        Some(entry) => {
-            let live = entry.live().cloned_if(want_prev);
-            let last = &entry.history.last().expect("an entry has history").kv;
-            let (create, version, old_lease) = if last.is_tombstone() { (rev, 1, 0) } else { (last.create_revision, last.version + 1, last.lease) };
-            let value: Box<[u8]> = if ignore_value { last.value.clone() } else { op.value.into() };
-            let lease = if ignore_lease { old_lease } else { op.lease };
-            if last.is_tombstone() {
-                effect.revived = Some(entry.key.clone());
-            }
-            if old_lease != lease {
-                effect.lease_move = Some((entry.key.clone(), old_lease, lease));
-            }
-            let kv = KeyValue { value, create_revision: create, mod_revision: rev, version, lease };
-            if let Some(events) = events {
-                // A watcher's previous key-value is the key at revision - 1 (etcd), which differs
-                // from the live one when the same transaction already changed the key.
-                events.event(&entry.key, &kv, sub, entry.at(rev - 1));
-            }
-            push_version(entry, Version { kv, sub });
-            effect.prev = live.filter(|_| op.flags & PUT_PREV_KV != 0);
-        }
-        None => {
-            let key: Key = op.key.into();
-            let kv = KeyValue { value: op.value.into(), create_revision: rev, mod_revision: rev, version: 1, lease: op.lease };
-            if let Some(events) = events {
-                events.event(&key, &kv, sub, None);
-            }
-            if op.lease != 0 {
-                effect.lease_move = Some((key.clone(), 0, op.lease));
-            }
-            insert_new(shard, hash, KeyEntry { key: key.clone(), history: smallvec![Version { kv, sub }] });
-            effect.revived = Some(key);
-        }
+    let live = entry.live().cloned_if(want_prev);
+    let last = &entry.history.last().expect("an entry has history").kv;
+    let (create, version, old_lease) = if last.is_tombstone() { (rev, 1, 0) } else { (last.create_revision, last.version + 1, last.lease) };
+    let value = if ignore_value { last.value.clone() } else { Value::new(op.value) };
+    let lease = if ignore_lease { old_lease } else { op.lease };
+    if last.is_tombstone() {
+        effect.revived = Some(entry.key.clone());
     }
+    if old_lease != lease {
+        effect.lease_move = Some((entry.key.clone(), old_lease, lease));
+    }
+    let kv = KeyValue { value, create_revision: create, mod_revision: rev, version, lease };
+    if let Some(events) = events {
+        // A watcher's previous key-value is the key at revision - 1 (etcd), which differs
+        // from the live one when the same transaction already changed the key.
+        events.event(&entry.key, &kv, sub, entry.at(rev - 1));
+    }
+    push_version(entry, Version { kv, sub });
+    effect.prev = live.filter(|_| op.flags & PUT_PREV_KV != 0);
+    effect
+}
+
+/// A put that creates a key's entry.
+fn put_new(slot: VacantEntry<'_, KeyEntry>, op: &PutRef<'_>, rev: i64, sub: u32, events: Option<&mut EventWriter>) -> PutEffect {
+    let mut effect = PutEffect::default();
+    let key = Key::new(op.key);
+    let kv = KeyValue { value: Value::new(op.value), create_revision: rev, mod_revision: rev, version: 1, lease: op.lease };
+    if let Some(events) = events {
+        events.event(&key, &kv, sub, None);
+    }
+    if op.lease != 0 {
+        effect.lease_move = Some((key.clone(), 0, op.lease));
+    }
+    slot.insert(KeyEntry::new(key.clone(), Version { kv, sub }));
+    effect.revived = Some(key);
     effect
 }
 
@@ -355,18 +363,30 @@ impl Apply<'_> {
         Some(prev)
     }
 
-    /// One put request: one shard lock for the checks and the write.
+    /// One put request: one shard lock and one probe for the checks and the write.
     pub(crate) fn put(&mut self, op: &PutRef<'_>, out: &mut ResultWriter) {
         let hash = hash_key(op.key);
         let store = self.store;
         let mut shard = store.shards.shard(shard_of(hash)).write();
-        let exists = crate::shards::find(&shard, hash, op.key).is_some_and(|e| e.live().is_some());
-        if let Err(number) = self.check_put(op, exists) {
-            out.error(self.rev, number);
-            return;
-        }
-        self.rev += 1;
-        let mut effect = put_in_shard(&mut shard, hash, op, self.rev, 0, op.flags & PUT_PREV_KV != 0, self.events.as_mut());
+        let want_prev = op.flags & PUT_PREV_KV != 0;
+        let mut effect = match slot(&mut shard, hash, op.key) {
+            Entry::Occupied(mut o) => {
+                if let Err(number) = self.check_put(op, o.get().live().is_some()) {
+                    out.error(self.rev, number);
+                    return;
+                }
+                self.rev += 1;
+                put_existing(o.get_mut(), op, self.rev, 0, want_prev, self.events.as_mut())
+            }
+            Entry::Vacant(v) => {
+                if let Err(number) = self.check_put(op, false) {
+                    out.error(self.rev, number);
+                    return;
+                }
+                self.rev += 1;
+                put_new(v, op, self.rev, 0, self.events.as_mut())
+            }
+        };
         drop(shard);
         self.settle_put(&mut effect);
         out.put(self.rev, effect.prev.as_ref().map(|kv| (op.key, kv)));

@@ -134,6 +134,6 @@ fn compare_by(target: SortTarget, a: &(Key, KeyValue), b: &(Key, KeyValue)) -> O
         SortTarget::Version => a.1.version.cmp(&b.1.version),
         SortTarget::Create => a.1.create_revision.cmp(&b.1.create_revision),
         SortTarget::Mod => a.1.mod_revision.cmp(&b.1.mod_revision),
-        SortTarget::Value => a.1.value.cmp(&b.1.value),
+        SortTarget::Value => a.1.value.as_slice().cmp(b.1.value.as_slice()),
     }
 }

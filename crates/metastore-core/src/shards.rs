@@ -67,6 +67,12 @@ pub fn find_mut<'a>(shard: &'a mut Shard, hash: u64, key: &[u8]) -> Option<&'a m
     shard.find_mut(hash, |e| &*e.key == key)
 }
 
+/// The slot of `key` in a locked shard: its entry, or where it goes (one probe for both).
+#[inline]
+pub fn slot<'a>(shard: &'a mut Shard, hash: u64, key: &[u8]) -> hashbrown::hash_table::Entry<'a, KeyEntry> {
+    shard.entry(hash, |e| &*e.key == key, |e| hash_key(&e.key))
+}
+
 /// Inserts a new entry (the caller checked that the key is absent).
 #[inline]
 pub fn insert_new(shard: &mut Shard, hash: u64, entry: KeyEntry) {

@@ -23,7 +23,7 @@
 //! lease), and key order lets restore build the index without sorting.
 
 use crate::index::KeyIndex;
-use crate::kv::{Key, KeyEntry, KeyValue, Version};
+use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::{Config, Store};
 use crate::lease::{Lease, Leases};
 use crate::shards::{hash_key, insert_new, shard_of, SHARD_COUNT};
@@ -450,7 +450,7 @@ fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i
             if !shape_ok || previous >= (mod_revision, sub) || !(1..=revision).contains(&mod_revision) {
                 return r.fail_at(version_at, "inconsistent version");
             }
-            let kv = KeyValue { value: value.into(), create_revision, mod_revision, version, lease };
+            let kv = KeyValue { value: Value::new(value), create_revision, mod_revision, version, lease };
             history.push(Version { kv, sub });
             previous = (mod_revision, sub);
         }
@@ -468,7 +468,7 @@ fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i
         }
         let hash = hash_key(&key);
         // Ascending order already rules out a key appearing twice.
-        insert_new(&mut store.shards.shard(shard_of(hash)).write(), hash, KeyEntry { key, history });
+        insert_new(&mut store.shards.shard(shard_of(hash)).write(), hash, KeyEntry { key, history: Box::new(history) });
     }
     if r.pos != r.bytes.len() {
         return r.fail_at(r.pos, "section length does not match its entries");

@@ -163,12 +163,12 @@ fn covers(key: &[u8], end: &[u8], k: &[u8]) -> bool {
 }
 
 fn zero_kv() -> KeyValue {
-    KeyValue { value: Box::default(), create_revision: 0, mod_revision: 0, version: 0, lease: 0 }
+    KeyValue { value: crate::kv::Value::default(), create_revision: 0, mod_revision: 0, version: 0, lease: 0 }
 }
 
 fn compare_kv(c: &CompareRef<'_>, kv: &KeyValue) -> bool {
     let ord: Ordering = match c.target {
-        CompareTarget::Value => (*kv.value).cmp(c.value),
+        CompareTarget::Value => kv.value.as_slice().cmp(c.value),
         CompareTarget::Version => kv.version.cmp(&c.operand),
         CompareTarget::Create => kv.create_revision.cmp(&c.operand),
         CompareTarget::Mod => kv.mod_revision.cmp(&c.operand),
