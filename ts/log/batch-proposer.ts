@@ -173,6 +173,20 @@ export class BatchProposer {
   private readonly maxInFlight: number;
   private readonly flushAtOps: number;
   private readonly counts = { proposals: 0, ops: 0, entries: 0, appends: 0 };
+  /** Highest counter of each append in flight, oldest first (appends complete in the order they were made). */
+  private readonly appendsThrough: number[] = [];
+  private readonly appended = (): void => {
+    this.inFlight--;
+    this.committedThrough = Math.max(this.committedThrough, this.appendsThrough.shift()!);
+    // What arrived during the append goes now: it has waited one append already.
+    if (this.failure === undefined && (this.builder.proposals > 0 || this.sealed.length > 0)) this.flush();
+    else this.checkIdle();
+  };
+  private readonly appendFailed = (e: unknown): void => {
+    this.inFlight--;
+    this.appendsThrough.shift();
+    this.fail(e);
+  };
   private readonly flushTask = (): void => {
     this.scheduled = false;
     this.flush();
@@ -328,19 +342,8 @@ export class BatchProposer {
     this.appendedThrough = through;
     this.inFlight++;
     this.counts.appends++;
-    this.log.append(entries).then(
-      () => {
-        this.inFlight--;
-        this.committedThrough = Math.max(this.committedThrough, through);
-        // What arrived during the append goes now: it has waited one append already.
-        if (this.failure === undefined && (this.builder.proposals > 0 || this.sealed.length > 0)) this.flush();
-        else this.checkIdle();
-      },
-      (e: unknown) => {
-        this.inFlight--;
-        this.fail(e);
-      },
-    );
+    this.appendsThrough.push(through);
+    this.log.append(entries).then(this.appended, this.appendFailed);
   }
 
   /** The state can no longer follow the log: every waiting proposal fails, and later ones too. */

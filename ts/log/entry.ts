@@ -128,8 +128,10 @@ class TableView implements EntryView {
 export class EntryBuilder {
   private ops = new Uint8Array(16 * 1024);
   private opsBytes = 0;
+  // Reused from entry to entry (only the first `count` slots are this entry's): no arrays per entry.
   private readonly counters: number[] = [];
   private readonly opCounts: number[] = [];
+  private count = 0;
   /** Ops added since the last seal. */
   opCount = 0;
 
@@ -139,12 +141,12 @@ export class EntryBuilder {
   ) {}
 
   get proposals(): number {
-    return this.counters.length;
+    return this.count;
   }
 
   /** Bytes the sealed entry would take. */
   get bytes(): number {
-    return ENTRY_HEADER_BYTES + this.counters.length * PROPOSAL_BYTES + BATCH_HEADER_BYTES + this.opsBytes;
+    return ENTRY_HEADER_BYTES + this.count * PROPOSAL_BYTES + BATCH_HEADER_BYTES + this.opsBytes;
   }
 
   /** Adds a proposal: `batch` is a validated codec batch holding `opCount` ops. */
@@ -159,14 +161,15 @@ export class EntryBuilder {
     }
     this.ops.set(batch.subarray(BATCH_HEADER_BYTES), this.opsBytes);
     this.opsBytes += body;
-    this.counters.push(counter);
-    this.opCounts.push(opCount);
+    this.counters[this.count] = counter;
+    this.opCounts[this.count] = opCount;
+    this.count++;
     this.opCount += opCount;
   }
 
   /** The entry, in a buffer of its own; the builder starts over empty. */
   seal(): Uint8Array {
-    const n = this.counters.length;
+    const n = this.count;
     const out = allocate(this.bytes);
     out[0] = M;
     out[1] = S;
@@ -189,8 +192,7 @@ export class EntryBuilder {
     setU32(out, at + 4, this.opCount);
     out.set(this.ops.subarray(0, this.opsBytes), at + BATCH_HEADER_BYTES);
     this.opsBytes = 0;
-    this.counters.length = 0; // reused: no arrays per entry
-    this.opCounts.length = 0;
+    this.count = 0;
     this.opCount = 0;
     if (this.ops.length > 1 << 20) this.ops = new Uint8Array(16 * 1024); // don't pin a burst's buffer
     return out;
