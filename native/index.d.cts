@@ -129,7 +129,11 @@ export declare function engineRevision(engine: ExternalObject<Engine>): number
 /** Number of live keys. */
 export declare function engineSize(engine: ExternalObject<Engine>): number
 
-/** The last result that did not fit the scratch buffer. */
+/**
+ * The last result that did not fit the scratch buffer, copied into a Node buffer. Handing the
+ * Vec itself over (zero-copy) left one allocation per large result to the garbage collector:
+ * loading 10M keys in batches of 10,000 kept ~200 MiB of them resident.
+ */
 export declare function engineTakePending(engine: ExternalObject<Engine>): Buffer
 
 /** Limits and tuning, as the TypeScript `EngineOptions`. */

@@ -2,7 +2,7 @@
 //! straight on the core, without the FFI: `cargo run --release --example apply_timing`.
 //! Prints ns/op per configuration; the mitata suites in bench/ are the reported figures.
 
-use metastore_core::{BatchBuilder, Config, Store};
+use metastore_core::{BatchBuilder, Config, EventsMode, Store};
 
 // The binding's allocator, so the figures match the addon's.
 #[global_allocator]
@@ -62,7 +62,37 @@ fn time_into_empty(label: &str, store: &Store, batch: &[u8], ops: usize, rounds:
     println!("{label:<40} {best:>8.1} ns/op (best of 5)");
 }
 
+/// W6's stream: 100 batches of 1,000 puts of new keys (100-byte values) with events, as the
+/// store applies them when watchers exist; a fresh store per run.
+fn time_new_keys_with_events() {
+    let value = [b'v'; 100];
+    let batches: Vec<Vec<u8>> = (0..100)
+        .map(|b| {
+            let mut w = BatchBuilder::new();
+            for j in b * 1000..(b + 1) * 1000 {
+                w.put(format!("w/{:04}/{j:07}", j % 1000).as_bytes(), &value, 0, 0);
+            }
+            w.finish()
+        })
+        .collect();
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let store = Store::default();
+        let mut buf = Vec::new();
+        let t = Instant::now();
+        for batch in &batches {
+            buf = store.apply_batch_into(batch, buf, EventsMode::Events).unwrap();
+        }
+        best = best.min(t.elapsed().as_nanos() as f64 / 100_000.0);
+    }
+    println!("{:<40} {best:>8.1} ns/op (best of 5)", "100K new keys with events, 1K/batch");
+}
+
 fn main() {
+    if std::env::var_os("EVENTS_ONLY").is_some() {
+        time_new_keys_with_events();
+        return;
+    }
     let stress = batch(10_000, 1000);
     let hundred = batch(100, 100);
     let one = batch(1, 1);
@@ -73,4 +103,5 @@ fn main() {
         time(&format!("batch of 100, {label}"), &store, &hundred, 100, 200);
     }
     time("batch of 1", &Store::default(), &one, 1, 20_000);
+    time_new_keys_with_events();
 }

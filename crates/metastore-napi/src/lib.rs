@@ -11,8 +11,8 @@
 use metastore_core::codec::Limits;
 use metastore_core::results::ResultWriter;
 use metastore_core::{BatchError, Config, ErrorNumber, EventsMode, Store};
-use napi::bindgen_prelude::{Buffer, External, Uint8Array};
-use napi::{Error, Result, Status};
+use napi::bindgen_prelude::{BufferSlice, External, Uint8Array};
+use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -111,7 +111,9 @@ impl Output {
             scratch[..n].copy_from_slice(&self.buf);
             n as i32
         } else {
-            self.pending = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
+            // The two buffers trade places, so neither is allocated again.
+            std::mem::swap(&mut self.pending, &mut self.buf);
+            self.buf.clear();
             PENDING
         }
     }
@@ -250,10 +252,21 @@ pub fn engine_range_bytes(engine: &mut External<Engine>, request: &[u8]) -> Resu
     io.range(store, request)
 }
 
-/// The last result that did not fit the scratch buffer.
+const KEPT_PENDING_BYTES: usize = 4 << 20;
+
+/// The last result that did not fit the scratch buffer, copied into a Node buffer. Handing the
+/// Vec itself over (zero-copy) left one allocation per large result to the garbage collector:
+/// loading 10M keys in batches of 10,000 kept ~200 MiB of them resident.
 #[napi]
-pub fn engine_take_pending(engine: &mut External<Engine>) -> Buffer {
-    Buffer::from(std::mem::take(&mut engine.io.pending))
+pub fn engine_take_pending<'env>(env: &'env Env, engine: &mut External<Engine>) -> Result<BufferSlice<'env>> {
+    let pending = &mut engine.io.pending;
+    let copy = BufferSlice::copy_from(env, &*pending);
+    pending.clear();
+    // Kept for the next large result unless a rare huge one made it big.
+    if pending.capacity() > KEPT_PENDING_BYTES {
+        *pending = Vec::new();
+    }
+    copy
 }
 
 /// Current revision.
