@@ -87,7 +87,8 @@ export class WritePath {
     }
     const before = this.revisionBefore;
     const mode = this.watchable.eventsMode;
-    let result: BatchResult | MetaStoreError;
+    let result: BatchResult | undefined;
+    let refusal: MetaStoreError | undefined;
     try {
       result = this.engine.applyBatch(view.batch, mode);
     } catch (e) {
@@ -95,16 +96,16 @@ export class WritePath {
       // fail and the log goes on. Anything else (a panic midway, a poisoned engine) leaves the
       // state unknown: fatal, and no snapshot of it is ever taken.
       if (!(e instanceof MetaStoreError) || !DETERMINISTIC_REFUSALS.has(e.code)) throw e;
-      result = e;
+      refusal = e;
     }
     this.applied = entry.index;
-    if (!(result instanceof MetaStoreError)) {
+    if (result !== undefined) {
       this.revisionBefore = result.revision;
       if (mode !== EventsMode.NONE) this.watchable.notify(result.events());
     }
-    this.proposer.settle(view, result, before);
+    this.proposer.settle(view, result ?? refusal!, before, refusal !== undefined);
     this.log.applied(entry.index);
-    if (!(result instanceof MetaStoreError)) {
+    if (result !== undefined) {
       try {
         this.afterApply(result);
       } catch {

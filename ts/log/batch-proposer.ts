@@ -260,11 +260,12 @@ export class BatchProposer {
   /**
    * Resolves the waiters of an applied entry's proposals (those made here, in this boot) with
    * their share of `result`, or rejects them with `error` when the whole entry was refused.
+   * `refused` says which of the two `result` is (the caller knows; `instanceof` is a call here).
    */
-  settle(entry: EntryView, result: BatchResult | MetaStoreError, revisionBefore: number): void {
+  settle(entry: EntryView, result: BatchResult | MetaStoreError, revisionBefore: number, refused = result instanceof MetaStoreError): void {
     const waiters = this.waiters;
     if (waiters.size > 0) {
-      const failed = result instanceof MetaStoreError;
+      const applied = result as BatchResult; // read only when not refused
       const node = this.node;
       const epoch = this.epoch;
       for (let i = 0, nextOp = 0; i < entry.proposals; i++) {
@@ -279,17 +280,17 @@ export class BatchProposer {
         const reject = waiters.rejectOf(slot);
         const shape = waiters.shapeOf(slot);
         waiters.clear(counter, slot);
-        if (failed) {
+        if (refused) {
           reject(result);
           continue;
         }
         if (shape === undefined) {
-          resolve(new ProposalResult(result, firstOp, opCount, revisionBefore));
+          resolve(new ProposalResult(applied, firstOp, opCount, revisionBefore));
           continue;
         }
         let shaped: unknown;
         try {
-          shaped = shape(opCount === 1 ? firstResult(result, firstOp) : new ProposalResult(result, firstOp, opCount, revisionBefore).result(0));
+          shaped = shape(opCount === 1 ? firstResult(applied, firstOp) : new ProposalResult(applied, firstOp, opCount, revisionBefore).result(0));
         } catch (e) {
           reject(e);
           continue;
