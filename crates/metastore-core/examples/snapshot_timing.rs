@@ -4,6 +4,10 @@
 use metastore_core::{BatchBuilder, Config, EventsMode, Store};
 use std::time::Instant;
 
+// The binding's allocator, so the figures match the addon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KEYS: usize = 1_000_000;
 const PER_BATCH: usize = 10_000;
 

@@ -45,12 +45,7 @@ impl Shards {
     pub fn with_entry<R>(&self, key: &[u8], f: impl FnOnce(Option<&KeyEntry>) -> R) -> R {
         let hash = hash_key(key);
         let guard = self.shards[shard_of(hash)].read();
-        f(guard.find(hash, |e| {
-            // The history is the next load after the key compare: start it now, so both
-            // misses overlap instead of following each other.
-            prefetch(&*e.history);
-            &*e.key == key
-        }))
+        f(find(&guard, hash, key))
     }
 
     pub fn clear(&self) {
@@ -72,10 +67,14 @@ fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// Finds `key` in a locked shard.
+/// Finds `key` in a locked shard. The history is the next load after the key compare: it is
+/// started during the compare, so the two cache misses overlap instead of following each other.
 #[inline]
 pub fn find<'a>(shard: &'a Shard, hash: u64, key: &[u8]) -> Option<&'a KeyEntry> {
-    shard.find(hash, |e| &*e.key == key)
+    shard.find(hash, |e| {
+        prefetch(&*e.history);
+        &*e.key == key
+    })
 }
 
 /// Finds `key` in a locked shard, mutably.
