@@ -1,8 +1,8 @@
 //! Memory per key of the core at scale, without Node: loads N keys (16-byte keys in order,
 //! 100-byte values) in batches of 10,000 and prints the growth of the resident set per key.
 //! `cargo run --release -p metastore-core --example memory -- 10000000`
-//! Runs on the binding's allocator with the binding's setting (mimalloc keeping freed memory), so
-//! the figure is the addon's minus Node's own.
+//! Runs on the binding's allocator with the binding's setting (mimalloc, freed memory back to the
+//! OS after a second idle), so the figure is the addon's minus Node's own.
 
 use metastore_core::{BatchBuilder, Store};
 use std::time::Instant;
@@ -20,7 +20,7 @@ fn main() {
     // mi_option_purge_delay, as crates/metastore-napi sets it.
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: a process-wide allocator option, set before the store allocates.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 1000) };
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let value = [b'v'; 100];
     let store = Store::default();

@@ -24,14 +24,18 @@ mod durable;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Freed memory stays with the allocator for reuse instead of going back to the OS after 10 ms
-/// (mimalloc's default): growing a store frees and reallocates large tables, and faulting the
-/// pages in again took half the time of inserting new keys (perf: kernel page zeroing).
+/// Freed memory goes back to the OS once it has been idle for a second, instead of after 10 ms
+/// (mimalloc's default). Growing a store frees and reallocates large tables; with the default,
+/// faulting those pages in again took half the time of inserting new keys (perf: kernel page
+/// zeroing). Never giving memory back (-1) cost as much RSS as the tables a growing store left
+/// behind: loading 10M keys (bench/scale-child.js) kept 2.50-2.53 GiB, with one second
+/// 2.47-2.49 GiB, loading as fast.
 fn keep_freed_memory() {
-    // `mi_option_purge_delay` in mimalloc v2's option enum (the -sys crate does not name it).
+    // `mi_option_purge_delay` in mimalloc's option enum (the -sys crate does not name it).
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    const PURGE_AFTER_MS: std::ffi::c_long = 1000;
     // SAFETY: sets a process-wide allocator option; mimalloc reads options at any time.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_AFTER_MS) };
 }
 
 /// Limits and tuning, as the TypeScript `EngineOptions`.
