@@ -37,12 +37,12 @@ export const TARGETS = [
     goal: 15e6,
     unit: 'rate',
     whenMissed:
-      'perf record -e cpu-clock (commit c8ddfc8, stress batch into an emptied store, serial and default alike): the allocator ' +
-      '≈ 32% of samples (_int_malloc/_int_free/malloc_consolidate/unlink_chunk/realloc: one Box<[u8]> per value version, ' +
-      'and SmallVec<[Version; 1]> histories spilling to the heap from a key\'s 2nd version in the batch — each of the 1,000 keys ' +
-      'gets 10), Apply::run 12% (checks and put inlined), memcmp 7% and put_in_shard 5% (shard probes, index compares), ' +
-      'decode_batch + decode_op 8% (the whole batch is decoded into a Vec<OpRef> before apply). The 10,000 puts take the ' +
-      'parallel path by default; on this shared 2-core box it gains little over serial (W3). Not the FFI: one call per batch, ~8 ns.',
+      'Since d833f1d values up to 15 bytes are stored inline (this batch\'s values are 10-11 bytes) and a put probes its shard ' +
+      'once, so the allocator left the profile (perf record -e cpu-clock of examples/apply_timing, stress into an emptied ' +
+      'store, serial: 65-70 ns/op in the core): the apply loop with the checks and the result writer ~20%, the put itself ' +
+      '10-15%, memcmp of keys in the probe ~8%, decoding into a Vec<OpRef> 4-8%, the ordered index for the 1,000 re-created ' +
+      'keys ~4%. The node row adds the FFI call and the results (~5 ns/op). The 10,000 puts take the parallel path; on this ' +
+      'shared 2-core machine it gains little over serial (W3). Over existing keys (stress-bytes-steady) native does ~20M ops/s.',
   },
   {
     id: 'w2-native-vs-js',
@@ -55,9 +55,10 @@ export const TARGETS = [
     vs: 'js',
     goal: 2,
     whenMissed:
-      'The native side as in the 15M target (the allocator dominates: a heap allocation per version). The JS engine pays ' +
-      '~11 ns/op to validate the bytes and ~14 ns/op for a bare Map.set (rows js-validate, js-map-floor); the rest of its ' +
-      '~110–140 ns/op is latin1 decoding and its history table. Over existing keys (row stress-bytes-steady) native leads by ~1.6×.',
+      'The native side as in the 15M target. The JS engine pays ~12 ns/op to validate the bytes and ~13 ns/op for a bare ' +
+      'Map.set (rows js-validate, js-map-floor); the rest of its ~130 ns/op is latin1 decoding and its history table. Over ' +
+      'existing keys (stress-bytes-steady) native leads by ~2×; into an emptied store each run re-creates 1,000 keys, ' +
+      'which costs native an allocation for the key and one for its history.',
   },
   {
     id: 'w4-range-1m',
@@ -89,9 +90,11 @@ export const TARGETS = [
     goal: 300,
     unit: 'ns',
     whenMissed:
-      'Not the engine: raw binding.engineGet costs ~39 ns (the empty napi call is ~8 ns of it). At commit 2a67f8a the TS ' +
-      'wrapper spent most of a get copying the result into a fresh off-heap ArrayBuffer (scratch.slice; cpu-prof 55%) and a ' +
-      'DataView over it (10%); results now go into slabs and are read through the scratch DataView.',
+      'Since d833f1d a shard slot is 16 bytes (W8) and the history sits in its own box: a get makes one more load after the ' +
+      'slot, started while the key compares (prefetch). In the core (cargo run --release -p metastore-core --example ' +
+      'get_timing, random key at 1M): ~117 ns at 819cb9a, ~125 ns with the prefetch. Of the rest, the raw binding.engineGet ' +
+      'is ~50 ns at 1K keys and the TS wrapper (result copy into a slab, the KeyValue and its views) ~120 ns; at 1M keys the ' +
+      'cache misses of a random key add ~80 ns on both engines.',
   },
   {
     id: 'w6-events',
@@ -105,11 +108,12 @@ export const TARGETS = [
     goal: 2e6,
     unit: 'rate',
     whenMissed:
-      'Every event here is the put of a new key: ~70% of the stream\'s time is inside store.applyBatch (details column), and applying ' +
-      'a new key costs the native engine ~0.6–0.9 µs by itself (W8\'s load rate; perf: hashbrown reserve_rehash, indexset insert, ' +
-      'memcmp, malloc). --cpu-prof of the stream: the native applyBatch call ≈ 39% of samples, GC 8%, watchable-store notify 6% ' +
-      '(hashed per prefix length, not a scan of the watchers), watcher push/flush/emit ≈ 5%, decodeEvents 2%. With 100 watchers ' +
-      'sharing one prefix the same path delivers 6–11M events/s: fan-out is cheap, the per-put apply is not.',
+      'Every event here is the put of a new key with events on, so the batch applies op by op: the core alone does the ' +
+      'stream at 250-290 ns per key (examples/apply_timing, EVENTS_ONLY=1). Through Node (--cpu-prof of the native stream ' +
+      'alone): the native applyBatch call ~30% of samples (~0.5 µs per event with event encoding and a fresh store\'s page ' +
+      'faults), GC 9%, watchable-store notify 7% (hashed per prefix length, not a scan), watcher push/flush/emit ~5%, ' +
+      'decodeEvents and readKv ~3.5%: about 0.5 µs of JS per delivered event. With 100 watchers on one prefix the same path ' +
+      'delivers ~9-10M events/s: fan-out is cheap, the per-put cost is not.',
   },
   {
     id: 'w6-p99',
@@ -139,12 +143,13 @@ export const TARGETS = [
     goal: 400e3,
     unit: 'rate',
     whenMissed:
-      'Measured at 256 writers after the 1- and 64-writer rows, so the store holds ~0.5M keys and snapshots (every 64 MiB of ' +
-      'log, or the last snapshot\'s size) come every second or two. A snapshot is planned on the JS thread (~15–30 ms) and ' +
-      'encoded on the threadpool (~300 ms of CPU at 1M keys), which on 2 cores competes with the JS thread: the same shape does ' +
-      '356–421K/s with snapshots off and 225–390K/s with them (same session). --cpu-prof: native apply of new keys ~37% ' +
-      '(hashbrown growth, indexset insert), validation 4%, proposer/settle ~6%, fsync wait ~11%; ~2 µs of JS per write in all. ' +
-      'Groups are split at 128 ops with two appends in flight, so the device flush overlaps JS work.',
+      'Disk-bound, not JS-bound: in the durable suite\'s --cpu-prof the JS thread is ~60% idle, the write path\'s own JS ~4% ' +
+      'and native apply 14%. Groups are split at 128 ops with two appends in flight, and the appends reach the disk one after ' +
+      'the other (one write + one fdatasync each), so each fdatasync covers 128 puts while lmdb-js puts all 256 writers behind ' +
+      'each commit. The synchronous part of durableAppend (copying the entries, queueing the threadpool task) costs ' +
+      '8.5-25 µs per call alone and 36-90 µs under load. Since 819cb9a a single awaited put costs ~1.3 µs of JS instead of ' +
+      '~2 µs (proposals settled by the apply loop, a waiter ring, validation from the bytes), and new keys apply cheaper: ' +
+      '256K/s became ~390K/s. Snapshot passes (every 64 MiB of log) still compete for the 2 cores.',
   },
   {
     id: 'w7-vs-lmdb',
@@ -157,9 +162,9 @@ export const TARGETS = [
     vs: 'lmdb',
     goal: 2,
     whenMissed:
-      'On appends of new keys in order lmdb-js writes one B-tree leaf per commit and did ~400K/s here; we pay ~1 µs of native ' +
-      'apply per new key plus the snapshot stalls above. On updates of random keys (the next row) the ratio is reversed: ' +
-      'lmdb-js dirties a page per put, the log does not care.',
+      'Same run: lmdb-js commits 256 puts per fdatasync here (details column), we commit 128 (groups split so the device ' +
+      'flush overlaps JS work, which paid off when JS cost ~2 µs per write and is worth revisiting now that it costs ~1.3 µs). ' +
+      'On updates of random keys (the next row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care.',
   },
   {
     id: 'w7-restart',
@@ -185,11 +190,15 @@ export const TARGETS = [
     goal: 2.5 * GiB,
     unit: 'bytes',
     whenMissed:
-      'size_of: KeyEntry 80 B (Arc<[u8]> key 16 + SmallVec<[Version; 1]> 64), Version 56, KeyValue 48. Per key at 10M: the ' +
-      'hashbrown slot 80 B at ~60% load (512 tables of ~19.5K entries grow together to 32K buckets) ≈ 134 B, the key\'s Arc ' +
-      'allocation (16 B header + 16 B key) 48 B, the value\'s Box<[u8]> (100 B) 112 B, the indexset B-tree\'s fat pointer ' +
-      '≈ 20 B: ≈ 315 B + allocator slack ≈ 350 B measured, against 116 B of payload. One allocation per entry (header + key + value) ' +
-      'behind an 8-byte slot would come to ≈ 190 B/key ≈ 1.8 GiB. (The JS engine needs ~500 B/key: 4.7 GiB.)',
+      'Core alone (cargo run --release -p metastore-core --example memory -- 10000000): +2.46 GiB, 258 B/key against 116 B ' +
+      'of payload. Per key: the value 112 B (100 B in mimalloc\'s 112-B size class), the boxed history 64 B (SmallVec of one ' +
+      '56-B version), the key 32 B (triomphe ThinArc: count, length, 16 B), the hash slot of two thin pointers at ~60% load ' +
+      'with its control byte ≈ 28 B plus what the growing tables left behind, the ordered index ≈ 20 B (indexset ' +
+      'nodes split in half keep their full capacity, and keys loaded in order never refill the left half). Node adds its ' +
+      'own ~90 MB (heap, code). Since 819cb9a: the 80-byte slot became 16 (−~120 B/key with the tables\' leftovers), and ' +
+      'results too large for the scratch buffer stopped reaching V8 as one allocation each (−~180 MiB at 10M). One ' +
+      'allocation per key holding key and history (tried: a shared entry with its history inside) measured 262 B/key as ' +
+      'well — the allocation it saves is paid back in size classes — and was not kept. (The JS engine needs ~500 B/key.)',
   },
 ];
 
