@@ -373,3 +373,43 @@ function writePosition(i: number, n: number): number {
   const inv = ((s0 % n) + n) % n;
   return Number((BigInt(i) * BigInt(inv)) % BigInt(n));
 }
+
+describe.each(ENGINE_KINDS)('results larger than the scratch buffer (%s)', (kind) => {
+  // 2,000 keys with 100-byte values: a whole range or the batch that writes them is ~200 KiB of
+  // results, past the native engine's 64 KiB scratch buffer, so each comes as its own buffer.
+  const n = 2000;
+  const key = (i: number) => `big/${String(i).padStart(5, '0')}`;
+  const value = (round: number, i: number) => `${round}:${i}:`.padEnd(100, 'x');
+  function writeAll(e: Engine, round: number): void {
+    applyOps(e, Array.from({ length: n }, (_, i) => putOp(key(i), value(round, i), { prevKv: true })));
+  }
+
+  it('a held result keeps its contents while later large results are made', () => {
+    const e = fresh(kind);
+    writeAll(e, 1);
+    const first = e.range(ALL);
+    writeAll(e, 2); // a large batch result in between
+    const second = e.range(ALL);
+    expect(first.kvs.length).toBe(n);
+    expect(second.kvs.length).toBe(n);
+    for (const i of [0, 1, n / 2, n - 1]) {
+      expect(show(first.kvs[i]!.value)).toBe(value(1, i));
+      expect(show(second.kvs[i]!.value)).toBe(value(2, i));
+    }
+    expect(first.kvs.every((x, i) => show(x.value) === value(1, i) && x.version === 1)).toBe(true);
+    expect(second.kvs.every((x, i) => show(x.value) === value(2, i) && x.version === 2)).toBe(true);
+  });
+
+  it('a large batch result read after a later large range is still its own', () => {
+    const e = fresh(kind);
+    writeAll(e, 1);
+    const batch = applyOps(e, Array.from({ length: n }, (_, i) => putOp(key(i), value(3, i), { prevKv: true })));
+    const range = e.range(ALL);
+    expect(show(range.kvs[7]!.value)).toBe(value(3, 7));
+    for (const i of [0, 7, n - 1]) {
+      const r = batch.result(i);
+      expect(r.type).toBe('put');
+      if (r.type === 'put') expect(show(r.prevKv!.value)).toBe(value(1, i));
+    }
+  });
+});
