@@ -13,6 +13,15 @@ describe.each(ENGINE_KINDS)('getText (%s engine)', (kind) => {
     ['latin-1 range', 'café'],
     ['astral plane', 'key-😀'],
     ['nul inside', 'a\u0000b'],
+    // Up to 20 chars are copied char by char until the first non-ASCII one; longer ones go
+    // through encodeInto: both sides of the cutoff, and the switch at any position.
+    ['20-char ascii', 'k'.repeat(20)],
+    ['21-char ascii', 'k'.repeat(21)],
+    ['non-ascii first', 'ékey'],
+    ['non-ascii last of 20', 'k'.repeat(19) + 'é'],
+    ['non-ascii past the cutoff', 'k'.repeat(24) + 'é'],
+    ['lone surrogate', 'key-\ud800-x'],
+    ['astral pair at the cutoff', 'k'.repeat(19) + '😀'],
   ])('a %s key is found as text and as bytes alike', (_name, key) => {
     const e = fresh(kind);
     e.applyBatch(new BatchWriter().put(key, 'v').put(key + '!', 'other').peek());

@@ -1,5 +1,6 @@
 /** The native engine: the Rust store behind the Node-API binding, adapted to {@link Engine}. */
 
+import { encodeTextInto } from './bytes.js';
 import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
@@ -153,7 +154,7 @@ export class NativeEngine implements Engine {
     if (typeof key !== 'string') throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a string');
     // Encoded straight into the registered input buffer; a key that may not fit goes the long way.
     if (key.length * 3 > INPUT_BYTES) return this.get(utf8.encode(key));
-    const len = utf8.encodeInto(key, this.input).written;
+    const len = encodeTextInto(key, this.input, 0);
     let n: number;
     try {
       n = this.binding.engineGet(this.handle, len);
