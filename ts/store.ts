@@ -154,7 +154,6 @@ function toDeleteResponse(r: DeleteRangeResult): DeleteResponse {
 // Shapes of one-op results, applied by the apply loop as it settles the caller (a throw rejects).
 const putResponseOf = (r: OpResult): PutResponse => toPutResponse(unwrap<PutResult>(r));
 const deleteResponseOf = (r: OpResult): DeleteResponse => toDeleteResponse(unwrap<DeleteRangeResult>(r));
-const txnResponseOf = (r: OpResult): TxnResponse => toTxnResponse(r);
 const opResultOf = (r: OpResult): OpResult => r;
 const autoCompactionDone = (r: OpResult): void => {
   if (r.type === 'error' && r.error.code !== 'ERR_COMPACTED') throw r.error;
@@ -492,7 +491,7 @@ export class MetaStore implements AsyncDisposable {
       try {
         const w = this.writer.reset();
         writeTxn(w, r);
-        return this.applyOne(w.peek(), txnResponseOf);
+        return this.applyOne(w.peek(), toTxnResponse);
       } catch (e) {
         return Promise.reject(e);
       }

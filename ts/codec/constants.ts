@@ -27,6 +27,11 @@ export const DEFINED_FLAGS = [0, 0b111, 0b1, 0b111, 0, 0, 0, 0b1];
 export const TWO_32 = 0x1_0000_0000;
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
+/** Reads a little-endian u32 straight from the bytes (no DataView needed). */
+export function readU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 /** Reads an i64 field; NaN when it is not a safe integer. */
 export function readI64(view: DataView, at: number): number {
   const hi = view.getInt32(at + 4, true);

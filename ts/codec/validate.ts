@@ -33,6 +33,7 @@ import {
   RANGE_FIXED,
   MAX_SAFE,
   readI64,
+  readU32,
   TWO_32,
   TXN_FIXED,
 } from './constants.js';
@@ -231,7 +232,7 @@ export function validateBatch(bytes: Uint8Array, limits?: BatchLimits): number {
   if (bytes[3] !== CODEC_VERSION) throw errorFromNumber(ErrorNumber.UNSUPPORTED_VERSION, -1, `version ${bytes[3]}`);
   const maxKey = limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
   const maxValue = limits?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
-  const count = u32(bytes, 4);
+  const count = readU32(bytes, 4);
   let p = BATCH_HEADER_BYTES;
   let i = 0;
   // Plain puts and deletes that check out need no DataView and no context; the first op that is
@@ -253,10 +254,6 @@ export function validateBatch(bytes: Uint8Array, limits?: BatchLimits): number {
   return count;
 }
 
-function u32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-}
-
 /**
  * The end of the PUT or DELETE_RANGE at `p` when it passes every check of {@link validateOp};
  * −1 for any other op, and for one that fails (the full check then reports it).
@@ -267,11 +264,11 @@ function plainOpEnd(bytes: Uint8Array, p: number, len: number, maxKey: number, m
   const flags = bytes[p + 1]!;
   if (type === OpType.PUT) {
     if (p + PUT_FIXED > len || (flags & ~DEFINED_FLAGS[OpType.PUT]!) !== 0) return -1;
-    const keyLen = u32(bytes, p + 10);
-    const valueLen = u32(bytes, p + 14);
+    const keyLen = readU32(bytes, p + 10);
+    const valueLen = readU32(bytes, p + 14);
     const end = p + PUT_FIXED + keyLen + valueLen;
     if (end > len || keyLen === 0 || keyLen > maxKey || valueLen > maxValue) return -1;
-    const lease = (bytes[p + 6]! | (bytes[p + 7]! << 8) | (bytes[p + 8]! << 16) | (bytes[p + 9]! << 24)) * TWO_32 + u32(bytes, p + 2);
+    const lease = (bytes[p + 6]! | (bytes[p + 7]! << 8) | (bytes[p + 8]! << 16) | (bytes[p + 9]! << 24)) * TWO_32 + readU32(bytes, p + 2);
     if (!(lease >= -MAX_SAFE && lease <= MAX_SAFE)) return -1;
     if ((flags & PutFlag.IGNORE_VALUE) !== 0 && valueLen !== 0) return -1;
     if ((flags & PutFlag.IGNORE_LEASE) !== 0 && lease !== 0) return -1;
@@ -279,8 +276,8 @@ function plainOpEnd(bytes: Uint8Array, p: number, len: number, maxKey: number, m
   }
   if (type === OpType.DELETE_RANGE) {
     if ((flags & ~DEFINED_FLAGS[OpType.DELETE_RANGE]!) !== 0) return -1;
-    const keyLen = u32(bytes, p + 2);
-    const end = p + DELETE_FIXED + keyLen + u32(bytes, p + 6);
+    const keyLen = readU32(bytes, p + 2);
+    const end = p + DELETE_FIXED + keyLen + readU32(bytes, p + 6);
     if (end > len || keyLen === 0 || keyLen > maxKey) return -1;
     return end;
   }

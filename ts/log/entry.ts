@@ -13,7 +13,7 @@
  * node's boot epoch (persisted, bumped on every open) and a counter within the boot.
  */
 
-import { BATCH_HEADER_BYTES, CODEC_VERSION } from '../codec/constants.js';
+import { BATCH_HEADER_BYTES, CODEC_VERSION, readU32 } from '../codec/constants.js';
 import { MetaStoreError } from '../errors.js';
 
 export const ENTRY_VERSION = 1;
@@ -37,10 +37,6 @@ export interface EntryView {
   opCountAt(i: number): number;
   /** Calls `fn` for every proposal in table order, without building an object per proposal. */
   forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void;
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
 function setU32(b: Uint8Array, at: number, n: number): void {
@@ -75,13 +71,13 @@ function corrupt(detail: string): MetaStoreError {
 export function readEntry(data: Uint8Array): EntryView {
   if (data.length < ENTRY_HEADER_BYTES || data[0] !== M || data[1] !== S || data[2] !== E) throw corrupt('bad magic');
   if (data[3] !== ENTRY_VERSION) throw corrupt(`unsupported entry version ${data[3]}`);
-  const proposals = u32(data, 4);
+  const proposals = readU32(data, 4);
   const batchAt = ENTRY_HEADER_BYTES + proposals * PROPOSAL_BYTES;
   if (batchAt + BATCH_HEADER_BYTES > data.length) throw corrupt(`${proposals} proposals do not fit ${data.length} bytes`);
   const batch = data.subarray(batchAt);
-  const ops = u32(data, batchAt + 4);
+  const ops = readU32(data, batchAt + 4);
   let total = 0;
-  for (let i = 0; i < proposals; i++) total += u32(data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
+  for (let i = 0; i < proposals; i++) total += readU32(data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
   if (total !== ops) throw corrupt(`proposals claim ${total} ops, the batch holds ${ops}`);
   return new TableView(data, proposals, batch);
 }
@@ -95,20 +91,20 @@ class TableView implements EntryView {
   ) {}
 
   nodeAt(i: number): number {
-    return u32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES);
+    return readU32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES);
   }
 
   epochAt(i: number): number {
-    return u32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 4);
+    return readU32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 4);
   }
 
   counterAt(i: number): number {
     const at = ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES;
-    return u32(this.data, at + 12) * TWO_32 + u32(this.data, at + 8);
+    return readU32(this.data, at + 12) * TWO_32 + readU32(this.data, at + 8);
   }
 
   opCountAt(i: number): number {
-    return u32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
+    return readU32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
   }
 
   forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void {
