@@ -27,6 +27,14 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// How far past each record the active segment is written with zeros ahead of use. A
+/// preallocated block stays "unwritten" to ext4 and XFS until written once, and a data sync that
+/// converts such blocks must also commit the file system's journal: here, fdatasync of a 19 KB
+/// append took ~160 µs into preallocated space and ~95 µs into space written before. Zeroing
+/// 1 MiB at a time, one group commit in ~50 pays the conversion (and the flush of the zeros).
+const ZERO_AHEAD: u64 = 1 << 20;
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -103,6 +111,8 @@ pub struct Wal {
     seq: u64,
     /// Write offset in the active segment.
     offset: u64,
+    /// End of the part of the active segment this `Wal` has written (records or zeros).
+    zeroed_to: u64,
     last_crc: u32,
     next_index: u64,
     /// Every segment, oldest first; the last one is the active one.
@@ -162,7 +172,7 @@ impl Wal {
 
     #[allow(clippy::too_many_arguments)]
     fn at(dir: &Path, options: Options, file: File, seq: u64, offset: u64, last_crc: u32, next_index: u64, segments: Vec<Segment>, lock: DirLock) -> Wal {
-        Wal { dir: dir.to_path_buf(), options, file, seq, offset, last_crc, next_index, segments, failed: false, payload: Vec::new(), scratch: Vec::new(), _lock: lock }
+        Wal { dir: dir.to_path_buf(), options, file, seq, offset, zeroed_to: offset, last_crc, next_index, segments, failed: false, payload: Vec::new(), scratch: Vec::new(), _lock: lock }
     }
 
     /// Index the next appended entry gets.
@@ -207,11 +217,30 @@ impl Wal {
         }
         self.scratch.clear();
         let crc = frame(&mut self.scratch, TYPE_ENTRIES, &self.payload, self.last_crc);
+        let end = self.offset + self.scratch.len() as u64;
+        if end > self.zeroed_to {
+            self.zero_ahead(end)?;
+        }
         self.file.write_all_at(&self.scratch, self.offset)?;
         self.file.sync_data()?;
         self.offset += self.scratch.len() as u64;
         self.last_crc = crc;
         self.next_index += group.len() as u64;
+        Ok(())
+    }
+
+    /// Overwrites the segment with zeros from `end` (where the record about to be written ends)
+    /// to `ZERO_AHEAD` past it, within the segment's size. The sync that follows makes these
+    /// blocks written for good, so the next ~50 group commits sync data only.
+    fn zero_ahead(&mut self, end: u64) -> io::Result<()> {
+        let to = (end + ZERO_AHEAD).min(self.options.segment_size);
+        let mut at = self.zeroed_to.max(end);
+        while at < to {
+            let n = (to - at).min(ZEROS.len() as u64) as usize;
+            self.file.write_all_at(&ZEROS[..n], at)?;
+            at += n as u64;
+        }
+        self.zeroed_to = end.max(to);
         Ok(())
     }
 
@@ -222,6 +251,7 @@ impl Wal {
         self.file = file;
         self.seq += 1;
         self.offset = SEGMENT_HEADER as u64;
+        self.zeroed_to = self.offset;
         self.segments.push(Segment { path, first_index: header.first_index });
         Ok(())
     }

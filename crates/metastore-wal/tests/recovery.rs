@@ -127,3 +127,39 @@ fn a_segment_left_half_made_under_its_temporary_name_is_deleted_on_open() {
     drop(wal);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Appends write zeros up to 1 MiB past each record (so later syncs find the blocks written);
+/// none of that may change what the log reads back, its files' sizes, or where it resumes.
+#[test]
+fn zeros_written_ahead_of_the_tail_keep_segments_at_their_size_and_the_log_readable() {
+    let dir = temp_dir("zero-ahead");
+    let options = metastore_wal::Options { segment_size: 3 << 20 };
+    let value = vec![0x5Au8; 20_000];
+    let (mut wal, _, _) = Wal::open(&dir, options.clone()).unwrap();
+    // 400 groups of 20 KB: past several zeroing steps and into a third segment.
+    for i in 0..400u64 {
+        assert_eq!(wal.append(1, &[&value, format!("group-{i}").as_bytes()]).unwrap(), i * 2 + 1);
+    }
+    drop(wal);
+    let segs = common::segments(&dir);
+    assert_eq!(segs.len(), 3);
+    for seg in &segs {
+        assert_eq!(std::fs::metadata(seg).unwrap().len(), 3 << 20, "{}", seg.display());
+    }
+    let last = segs.last().unwrap();
+    let (_, end) = last_record_span(last);
+    assert!(std::fs::read(last).unwrap()[end..].iter().all(|&b| b == 0), "nothing but zeros after the last record");
+
+    let (mut wal, entries, recovery) = Wal::open(&dir, options.clone()).unwrap();
+    assert_eq!(recovery.truncated, None);
+    assert_eq!(entries.len(), 800);
+    for (i, e) in entries.iter().enumerate() {
+        let want: &[u8] = if i % 2 == 0 { &value } else { &format!("group-{}", i / 2).into_bytes() };
+        assert_eq!((e.index, e.data.as_slice()), (i as u64 + 1, want), "entry {}", i + 1);
+    }
+    assert_eq!(wal.append(1, &[b"after reopen"]).unwrap(), 801);
+    drop(wal);
+    let (_, entries, _) = Wal::open(&dir, options).unwrap();
+    assert_eq!(entries.last().unwrap().data, b"after reopen");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
