@@ -1,6 +1,7 @@
 //! Times the seed's stress shape (10,000 puts over 1,000 keys, one batch) and a 100-put batch
 //! straight on the core, without the FFI: `cargo run --release --example apply_timing`.
 //! Prints ns/op per configuration; the mitata suites in bench/ are the reported figures.
+//! `INTO_EMPTY_ONLY=1`: only W2's shape into an emptied store; `EVENTS_ONLY=1`: only W6's stream.
 
 use metastore_core::{BatchBuilder, Config, EventsMode, Store};
 
@@ -94,6 +95,12 @@ fn main() {
         return;
     }
     let stress = batch(10_000, 1000);
+    if std::env::var_os("INTO_EMPTY_ONLY").is_some() {
+        let store = Store::new(Config { parallel_threshold: usize::MAX, ..Config::default() });
+        time_into_empty("stress into an emptied store, serial", &store, &stress, 10_000, 50);
+        time_into_empty("stress into an emptied store, parallel", &Store::default(), &stress, 10_000, 50);
+        return;
+    }
     let hundred = batch(100, 100);
     let one = batch(1, 1);
     for (label, threshold, threads) in [("serial", usize::MAX, 0), ("parallel, 1 thread", 2, 1), ("parallel, 2 threads", 2, 2)] {

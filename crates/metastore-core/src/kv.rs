@@ -63,7 +63,39 @@ impl PartialOrd for Key {
 impl Ord for Key {
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        (**self).cmp(&**other)
+        compare_bytes(self, other)
+    }
+}
+
+/// The first 8 bytes of `b` as a big-endian number, zero-padded when shorter.
+#[inline]
+fn prefix(b: &[u8]) -> u64 {
+    let n = b.len();
+    if let Some(head) = b.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
+    }
+    if n >= 4 {
+        // Two 4-byte loads that overlap when n < 8; the tail one shifted to its place.
+        let head = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64;
+        let tail = u32::from_be_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+        return head << 32 | tail << (8 * (8 - n));
+    }
+    let mut x = 0u64;
+    for (i, &byte) in b.iter().enumerate() {
+        x |= (byte as u64) << (8 * (7 - i));
+    }
+    x
+}
+
+/// Bytewise order, as `<[u8]>::cmp`. Index inserts and sorts compare keys many times each and
+/// most keys differ in their first 8 bytes, where a number compare answers without a call to
+/// `memcmp`. Zero padding cannot misorder: where padded prefixes differ at a padded byte, the
+/// shorter key is a proper prefix of the other, so it is the smaller.
+#[inline]
+pub(crate) fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    match prefix(a).cmp(&prefix(b)) {
+        Ordering::Equal => a.cmp(b),
+        unequal => unequal,
     }
 }
 
@@ -149,5 +181,36 @@ impl KeyEntry {
     pub fn at(&self, revision: i64) -> Option<&KeyValue> {
         let i = self.history.partition_point(|v| v.kv.mod_revision <= revision);
         (i > 0).then(|| &self.history[i - 1].kv).filter(|kv| !kv.is_tombstone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn keys_order_as_their_bytes_around_the_8_byte_prefix() {
+        // Proper prefixes, zero bytes where padding would be, 0xff, and lengths across 8.
+        let cases: &[&[u8]] = &[
+            b"", b"\0", b"\0\0", b"a", b"a\0", b"a\x01", b"abcdefg", b"abcdefg\0", b"abcdefgh", b"abcdefgh\0", b"abcdefgh\x01",
+            b"abcdefgi", b"abcdefg\xff", b"\xff\xff\xff\xff\xff\xff\xff\xff", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff", b"key-1", b"key-10",
+            b"key-100", b"key-2",
+        ];
+        for a in cases {
+            for b in cases {
+                assert_eq!(Key::new(a).cmp(&Key::new(b)), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn key_order_matches_byte_order(a in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(0xff), any::<u8>()], 0..20),
+                                        b in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(0xff), any::<u8>()], 0..20)) {
+            prop_assert_eq!(Key::new(&a).cmp(&Key::new(&b)), a.cmp(&b));
+            let shared: Vec<u8> = a.iter().chain(&b).copied().collect();
+            prop_assert_eq!(Key::new(&a).cmp(&Key::new(&shared)), a.as_slice().cmp(shared.as_slice()));
+        }
     }
 }
