@@ -87,6 +87,20 @@ describe('WatchableStore matching (unit)', () => {
     );
   });
 
+  it('prefix-only watchers of short and long prefixes match bytes ≥ 0x80 exactly (vs a brute-force check)', () => {
+    const ws = new WatchableStore();
+    const hits: string[] = [];
+    const prefixes = ['', 'a', '\xff\x80', 'abcdefghijk\xe9', 'abcdefghijk\xe9\x00', 'abcdefghijk\xe9\x00xyz\xff'];
+    const bin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    for (const p of prefixes) {
+      ws.add({ key: p === '' ? FROM_KEY : bin(p), rangeEnd: p === '' ? FROM_KEY : prefixEnd(bin(p)), prevKv: false, push: (e: WatchEvent) => hits.push(`${JSON.stringify(p)} ${Buffer.from(e.kv.key).toString('latin1')}`) } as unknown as Watcher);
+    }
+    const keys = ['a', 'ab', '\xff\x80\x01', '\xff\x81', 'abcdefghijk\xe9', 'abcdefghijk\xe9\x00xyz\xff!', 'abcdefghijk\xea\x00'];
+    ws.notify(keys.map((k) => ({ type: 'put', kv: { key: bin(k), value: new Uint8Array(0), createRevision: 2, modRevision: 2, version: 1, lease: 0 }, subRevision: 0 }) as WatchEvent));
+    const expected = keys.flatMap((k) => prefixes.filter((p) => k.startsWith(p)).map((p) => `${JSON.stringify(p)} ${k}`));
+    expect(hits).toEqual(expected);
+  });
+
   it('1,000 prefix watchers: an event reaches only its own watcher (no per-watcher test)', () => {
     const ws = new WatchableStore();
     let pushes = 0;
@@ -411,6 +425,103 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     await tick();
     expect(c.events()).toEqual(['put a=1@2', 'put echo=x@3']);
     expect(c.responses.map((r) => r.events.map(ev))).toEqual(snapshots);
+  });
+
+  it('one apply: watchers deliver in the order their first event matched, before any microtask their listeners queue', async () => {
+    const s = await openStore(kind);
+    const log: string[] = [];
+    const named = { k: s.watch({ key: 'b1' }), all: s.watch({ prefix: '' }), b: s.watch({ prefix: 'b' }), a: s.watch({ prefix: 'a' }) };
+    for (const [name, w] of Object.entries(named)) {
+      w.on('put', (kv) => {
+        log.push(`${name} ${show(kv.key)}`);
+        queueMicrotask(() => log.push(`${name} later`));
+      });
+    }
+    await s.txn().then(op.put('b1', 'x'), op.put('a1', 'x')).commit();
+    await tick();
+    // b1 matches the key watch, then prefixes by length ('' before 'b'); a1 brings 'a' last.
+    expect(log.filter((l) => !l.endsWith('later'))).toEqual(['k b1', 'all b1', 'all a1', 'b b1', 'a a1']);
+    expect(log.slice(5)).toEqual(['k later', 'all later', 'all later', 'b later', 'a later']);
+  });
+
+  it('a listener that cancels a watcher due later in the same apply: it delivers nothing, then cancels', async () => {
+    const s = await openStore(kind);
+    const first = s.watch({ prefix: 'x' });
+    const second = s.watch({ key: 'y' });
+    const log: string[] = [];
+    first.on('put', (kv) => {
+      log.push(`first ${show(kv.key)}`);
+      second.cancel();
+      first.cancel(); // its own remaining events of the response are not emitted either
+    });
+    first.on('cancel', (c: WatchCancel) => log.push(`first cancel ${c.reason} ${c.resumeRevision}`));
+    second.on('put', () => log.push('second'));
+    second.on('cancel', (c: WatchCancel) => log.push(`second cancel ${c.reason} ${c.resumeRevision}`));
+    await s.txn().then(op.put('x1', '1'), op.put('y', '1'), op.put('x2', '1')).commit();
+    await tick();
+    expect(log).toEqual(['first x1', 'second cancel cancelled 2', 'first cancel cancelled 3']);
+  });
+
+  it('progress asked by another watcher\'s listener: an idle watcher answers after what the listener queued, a due one in its turn', async () => {
+    const s = await openStore(kind);
+    const asker = s.watch({ key: 'x' });
+    const idle = s.watch({ key: 'z' });
+    const due = s.watch({ key: 'y' });
+    const log: string[] = [];
+    asker.on('put', () => {
+      queueMicrotask(() => log.push('queued by listener'));
+      idle.requestProgress();
+      due.requestProgress();
+      log.push('asked');
+    });
+    idle.on('progress', (rev: number) => log.push(`idle progress ${rev}`));
+    due.on('put', (kv) => log.push(`due ${show(kv.key)}`));
+    due.on('progress', (rev: number) => log.push(`due progress ${rev}`));
+    await s.txn().then(op.put('x', '1'), op.put('y', '1')).commit();
+    await tick();
+    expect(log).toEqual(['asked', 'due y', 'due progress 2', 'queued by listener', 'idle progress 2']);
+  });
+
+  it('overflow in a batch: the watcher cancels in its turn, the others still get the whole revision', async () => {
+    const s = await openStore(kind);
+    const small = s.watch({ prefix: 'k', maxQueuedEvents: 2 });
+    const big = s.watch({ prefix: 'k' });
+    const log: string[] = [];
+    for (const [name, w] of [['small', small], ['big', big]] as const) {
+      w.on('data', (r: WatchResponse) => log.push(`${name} ${r.events.map(ev).join(',')}`));
+      w.on('cancel', (c: WatchCancel) => log.push(`${name} cancel ${c.reason} ${c.resumeRevision}`));
+    }
+    await s.put('k0', '1'); // 2
+    await s.txn().then(op.put('k1', '1'), op.put('k2', '1'), op.put('k3', '1')).commit(); // 3: does not fit small
+    await tick();
+    expect(log).toEqual(['small put k0=1@2', 'big put k0=1@2', 'small cancel overflow 3', 'big put k1=1@3,put k2=1@3,put k3=1@3']);
+  });
+
+  it('a response\'s revision is the store revision when it is formed (also progress, no-op writes, and after close)', async () => {
+    const s = await openStore(kind);
+    const w = s.watch({ prefix: '' });
+    const seen: string[] = [];
+    w.on('data', (r: WatchResponse) => seen.push(`data ${r.revision}/${s.revision} last ${r.events.at(-1)!.kv.modRevision}`));
+    w.on('progress', (rev: number) => seen.push(`progress ${rev}/${s.revision}`));
+    await s.put('a', '1'); // 2
+    await Promise.all([s.put('b', '1'), s.put('c', '1'), s.put('d', '1')]); // 3..5, possibly in one entry
+    await s.delete('nothing'); // no new revision
+    await s.compact(3);
+    w.requestProgress();
+    await tick();
+    expect(seen[0]).toBe('data 2/2 last 2');
+    expect(seen.at(-1)).toBe('progress 5/5');
+    for (const line of seen) expect(line.split(' ')[1]!.split('/')[0]).toBe(line.split(' ')[1]!.split('/')[1]);
+    // Queued events that get a consumer while the store closes go out at the final revision.
+    const late = s.watch({ key: 'z' });
+    await s.put('z', '1'); // 6
+    await s.put('other', '1'); // 7
+    const got: string[] = [];
+    w.on('cancel', () => late.on('data', (r: WatchResponse) => got.push(`${r.revision} ${r.events.map(ev).join(',')}`)));
+    late.on('cancel', (c: WatchCancel) => got.push(`cancel ${c.reason} ${c.resumeRevision}`));
+    await s.close();
+    await tick();
+    expect(got).toEqual(['7 put z=1@6', 'cancel closed 7']);
   });
 
   it('watch ids count from 0 per store', async () => {
