@@ -266,7 +266,7 @@ export class MetaStore implements AsyncDisposable {
 
     const clock = options.clock ?? monotonicClock;
     this.watcherHost = {
-      revision: () => this.engineInstance?.revision ?? this.finalRevision,
+      revision: () => (this.engineInstance === undefined ? this.finalRevision : this.writes.revision),
       unregister: (w) => this.watchable.remove(w),
     };
     this.lessor = new Lessor(

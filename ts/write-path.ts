@@ -40,6 +40,8 @@ export class WritePath {
   readonly proposer: BatchProposer;
   private applied = 0;
   private revisionBefore: number;
+  /** Whether `revisionBefore` is the engine's revision now (not after a refusal or a failure). */
+  private revisionKnown = true;
   private fatal: MetaStoreError | undefined;
   /** Entries committed while one is being applied (a proposal made during apply can commit at once). */
   private backlog: LogEntry[] = [];
@@ -66,6 +68,11 @@ export class WritePath {
     return this.applied;
   }
 
+  /** The engine's revision, without a call into the engine when the last apply gave it. */
+  get revision(): number {
+    return this.revisionKnown ? this.revisionBefore : this.engine.revision;
+  }
+
   /** Proposes an encoded batch; resolves with its results once applied. */
   propose(batch: Uint8Array): Promise<BatchResult> {
     return this.proposer.propose(batch); // after a fatal error the proposer refuses (ERR_LOG_FAILED)
@@ -89,6 +96,7 @@ export class WritePath {
     const mode = this.watchable.eventsMode;
     let result: BatchResult | undefined;
     let refusal: MetaStoreError | undefined;
+    this.revisionKnown = false;
     try {
       result = this.engine.applyBatch(view.batch, mode);
     } catch (e) {
@@ -101,6 +109,7 @@ export class WritePath {
     this.applied = entry.index;
     if (result !== undefined) {
       this.revisionBefore = result.revision;
+      this.revisionKnown = true;
       if (mode !== EventsMode.NONE) this.watchable.notify(result.events());
     }
     this.proposer.settle(view, result ?? refusal!, before, refusal !== undefined);

@@ -11,7 +11,10 @@
 import { compareBytes, prefixEnd } from '../bytes.js';
 import { latin1 } from '../js-engine/latin1.js';
 import { EventsMode, type WatchEvent } from '../types.js';
-import type { Watcher } from './watcher.js';
+import { closeGroup, openGroup, type Watcher } from './watcher.js';
+
+/** The watchers of one key or prefix: a lone watcher as is (the common case), more in a Set. */
+type Bucket = Watcher | Set<Watcher>;
 
 /** How a watcher's interval is indexed. */
 type Shape = { kind: 'single'; key: string } | { kind: 'prefix'; prefix: string } | { kind: 'range'; start: string; end: string | undefined };
@@ -31,6 +34,9 @@ interface Node {
   left: Node | undefined;
   right: Node | undefined;
 }
+
+/** Prefixes up to this length are made by latin1's fromCharCode path, without a native call. */
+const SHORT_PREFIX = 12;
 
 function str(b: Uint8Array): string {
   return latin1(b, 0, b.length);
@@ -89,11 +95,12 @@ function stab(node: Node | undefined, q: string, fn: (w: Watcher) => void): void
 /** The watchers of one store, indexed by what they watch. */
 export class WatchableStore {
   private readonly shapes = new Map<Watcher, Shape>();
-  private readonly singles = new Map<string, Set<Watcher>>();
+  private readonly singles = new Map<string, Bucket>();
   /** Prefix watchers by prefix length, then by prefix. */
-  private readonly prefixes = new Map<number, Map<string, Set<Watcher>>>();
-  /** Distinct prefix lengths in use, ascending. */
+  private readonly prefixes = new Map<number, Map<string, Bucket>>();
+  /** Distinct prefix lengths in use, ascending, and the `prefixes` entry of each. */
   private prefixLengths: number[] = [];
+  private prefixMaps: Map<string, Bucket>[] = [];
   private readonly ranges = new Set<Watcher>();
   private tree: Node | undefined;
   private treeStale = false;
@@ -120,7 +127,7 @@ export class WatchableStore {
     if (w.prevKv) this.withPrevKv++;
     switch (shape.kind) {
       case 'single':
-        setOf(this.singles, shape.key).add(w);
+        addTo(this.singles, shape.key, w);
         break;
       case 'prefix': {
         const len = shape.prefix.length;
@@ -128,9 +135,9 @@ export class WatchableStore {
         if (byPrefix === undefined) {
           byPrefix = new Map();
           this.prefixes.set(len, byPrefix);
-          this.prefixLengths = [...this.prefixes.keys()].sort((a, b) => a - b);
+          this.indexLengths();
         }
-        setOf(byPrefix, shape.prefix).add(w);
+        addTo(byPrefix, shape.prefix, w);
         break;
       }
       case 'range':
@@ -155,7 +162,7 @@ export class WatchableStore {
         removeFrom(byPrefix, shape.prefix, w);
         if (byPrefix.size === 0) {
           this.prefixes.delete(len);
-          this.prefixLengths = this.prefixLengths.filter((l) => l !== len);
+          this.indexLengths();
         }
         break;
       }
@@ -163,6 +170,12 @@ export class WatchableStore {
         this.ranges.delete(w);
         this.treeStale = true;
     }
+  }
+
+  /** New arrays (notify may be iterating the old ones). */
+  private indexLengths(): void {
+    this.prefixLengths = [...this.prefixes.keys()].sort((a, b) => a - b);
+    this.prefixMaps = this.prefixLengths.map((l) => this.prefixes.get(l)!);
   }
 
   /** Every watcher (for closing). */
@@ -185,34 +198,60 @@ export class WatchableStore {
     const deliver = this.deliver;
     const hasPrefixes = this.prefixLengths.length > 0;
     const hasRanges = this.ranges.size > 0;
-    for (const ev of events) {
-      this.current = ev;
-      const k = str(ev.kv.key);
-      this.singles.get(k)?.forEach(deliver);
-      if (hasPrefixes) {
-        for (const len of this.prefixLengths) {
-          if (len > k.length) break;
-          this.prefixes.get(len)?.get(len === k.length ? k : k.slice(0, len))?.forEach(deliver);
+    const needKey = hasRanges || this.singles.size > 0; // neither can grow during notify
+    const previous = openGroup();
+    try {
+      for (const ev of events) {
+        this.current = ev;
+        const key = ev.kv.key;
+        // The whole key as a string only when needed: a short prefix is cheaper made from the bytes.
+        let k = needKey ? str(key) : undefined;
+        const single = k === undefined ? undefined : this.singles.get(k);
+        if (single !== undefined) pushTo(single, ev);
+        if (hasPrefixes) {
+          const lengths = this.prefixLengths;
+          const maps = this.prefixMaps;
+          for (let i = 0; i < lengths.length; i++) {
+            const len = lengths[i]!;
+            if (len > key.length) break;
+            let p: string;
+            if (k === undefined && len <= SHORT_PREFIX) p = latin1(key, 0, len);
+            else {
+              k ??= str(key);
+              p = len === k.length ? k : k.slice(0, len);
+            }
+            const bucket = maps[i]!.get(p);
+            if (bucket !== undefined) pushTo(bucket, ev);
+          }
         }
+        if (hasRanges) stab(this.tree, k!, deliver);
       }
-      if (hasRanges) stab(this.tree, k, deliver);
+    } finally {
+      this.current = undefined;
+      closeGroup(previous);
     }
-    this.current = undefined;
   }
 }
 
-function setOf<K>(map: Map<K, Set<Watcher>>, key: K): Set<Watcher> {
-  let set = map.get(key);
-  if (set === undefined) {
-    set = new Set();
-    map.set(key, set);
-  }
-  return set;
+function addTo<K>(map: Map<K, Bucket>, key: K, w: Watcher): void {
+  const b = map.get(key);
+  if (b === undefined) map.set(key, w);
+  else if (b instanceof Set) b.add(w);
+  else if (b !== w) map.set(key, new Set([b, w]));
 }
 
-function removeFrom<K>(map: Map<K, Set<Watcher>>, key: K, w: Watcher): void {
-  const set = map.get(key);
-  if (set === undefined) return;
-  set.delete(w);
-  if (set.size === 0) map.delete(key);
+function removeFrom<K>(map: Map<K, Bucket>, key: K, w: Watcher): void {
+  const b = map.get(key);
+  if (b instanceof Set) {
+    b.delete(w); // stays a Set even with one left: notify may be iterating it
+    if (b.size === 0) map.delete(key);
+  } else if (b === w) {
+    map.delete(key);
+  }
+}
+
+/** for-of, not forEach: no callback per watcher. During notify a watcher only removes itself. */
+function pushTo(b: Bucket, ev: WatchEvent): void {
+  if (b instanceof Set) for (const w of b) w.push(ev);
+  else b.push(ev);
 }

@@ -79,6 +79,39 @@ export interface WatcherSettings {
   minRevision: number;
 }
 
+/**
+ * The watchers scheduled during one {@link WatchableStore.notify}, open only while it runs. They
+ * are flushed in one microtask, in scheduling order: the same order as one microtask each, since
+ * nothing else can queue a microtask while notify runs (no user code runs in it).
+ */
+let group: Watcher[] | undefined;
+
+/** @internal Opens a group; returns the one it replaces, for {@link closeGroup}. */
+export function openGroup(): Watcher[] | undefined {
+  const previous = group;
+  group = [];
+  return previous;
+}
+
+/** @internal Closes the open group and queues its flush. */
+export function closeGroup(previous: Watcher[] | undefined): void {
+  const g = group!;
+  group = previous;
+  if (g.length > 0) queueMicrotask(() => flushGroup(g, 0));
+}
+
+/** Flushes `g[from..]`. A listener that throws: the rest go on in a new microtask. */
+function flushGroup(g: Watcher[], from: number): void {
+  for (let i = from; i < g.length; i++) {
+    try {
+      g[i]!.flush();
+    } catch (e) {
+      if (i + 1 < g.length) queueMicrotask(() => flushGroup(g, i + 1));
+      throw e;
+    }
+  }
+}
+
 const enum State {
   ACTIVE,
   /** Stopped by the store (overflow, compacted, closed): queued events still go out first. */
@@ -229,7 +262,10 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
       this.overflow(rev);
       return;
     }
-    this.queue.push(this.prevKv || ev.prevKv === undefined ? ev : { type: ev.type, kv: ev.kv, subRevision: ev.subRevision });
+    const e = this.prevKv || ev.prevKv === undefined ? ev : { type: ev.type, kv: ev.kv, subRevision: ev.subRevision };
+    // Often the whole queue is one event handed over as is: a one-slot array, not push's 17.
+    if (this.queue.length === 0) this.queue = [e];
+    else this.queue.push(e);
     this.schedule();
   }
 
@@ -325,10 +361,12 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
   private schedule(): void {
     if (this.scheduled || this.state === State.CANCELLED) return;
     this.scheduled = true;
-    queueMicrotask(() => this.flush());
+    if (group !== undefined) group.push(this);
+    else queueMicrotask(() => this.flush());
   }
 
-  private flush(): void {
+  /** @internal Delivers what is due (in its own microtask, or its group's). */
+  flush(): void {
     this.scheduled = false;
     if (this.state === State.CANCELLED) return;
     if (this.hasConsumer()) {
@@ -336,8 +374,10 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
         this.deliver(this.take());
         if (this.now() === State.CANCELLED) return; // a listener cancelled
       }
-      this.queue = [];
-      this.head = 0;
+      if (this.head > 0) {
+        this.queue = [];
+        this.head = 0;
+      }
     }
     if (this.progressRequested) {
       this.progressRequested = false;
@@ -405,7 +445,8 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
       this.emit('progress', response.revision);
       return;
     }
-    this.emit('data', response);
+    // emit() with no listener still costs its rest-args array: skip it.
+    if (this.listenerCount('data') > 0) this.emit('data', response);
     for (const ev of events) {
       if (this.state === State.CANCELLED) return;
       this.emit(ev.type, ev.kv, ev.prevKv as KeyValue | undefined);
