@@ -23,13 +23,17 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare function debugPanic(): void
 
 /**
- * Appends entries as one group (one write, one fdatasync) on the threadpool; resolves with the
- * first entry's index once durable. The entries are `data` cut at `lengths` (one argument
- * instead of an array of arrays: converting each array element costs more than the copy).
+ * Queues entries as one group for the log's writer thread (one record; it is synced with the
+ * other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
+ * `data` cut at `lengths` (one argument instead of an array of arrays: converting each array
+ * element costs more than the copy).
  */
-export declare function durableAppend(durable: ExternalObject<Durable>, data: Uint8Array, lengths: Uint32Array): Promise<number>
+export declare function durableAppend(durable: ExternalObject<Durable>, data: Uint8Array, lengths: Uint32Array): void
 
-/** Closes the log (waits for an append in flight) and releases the directory lock. */
+/**
+ * Closes the log (writes and syncs the appends queued, then stops the writer) and releases the
+ * directory lock. Their reports still reach `onAppended` afterwards.
+ */
 export declare function durableClose(durable: ExternalObject<Durable>): void
 
 /** Test hook: the next append fails like an fdatasync error, and the log stops. */
@@ -38,8 +42,12 @@ export declare function durableFailNext(durable: ExternalObject<Durable>): void
 /**
  * Opens (or creates) the durable store in `path` for `engine`: restores the newest valid
  * snapshot into the engine, opens the log after it, and bumps the boot epoch.
+ *
+ * `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
+ * `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
+ * `firstIndex`, and with `error` (an `MSDUR:` message) they all failed and the log has stopped.
  */
-export declare function durableOpen(path: string, engine: ExternalObject<Engine>, options?: DurableOpenOptions | undefined | null): ExternalObject<Durable>
+export declare function durableOpen(path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void): ExternalObject<Durable>
 
 /** Options of `durableOpen`. */
 export interface DurableOpenOptions {

@@ -236,6 +236,23 @@ describe('durable store (native engine)', () => {
     expect(s.revision).toBe(1 + 32 * 40);
   });
 
+  it('a process ends on its own with a durable store left open, once its last write is durable', () => {
+    const path = newPath();
+    // No close and no await on the last put: a pending append keeps the process alive until it
+    // is durable, and an idle store does not hold the process after that.
+    const script = `
+      import { MetaStore } from ${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))};
+      const s = await MetaStore.open({ path: ${JSON.stringify(path)}, engine: 'native' });
+      await s.put('a', '1');
+      s.put('b', '2').then(() => console.log('b durable'));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: child.status, signal: child.signal, stdout: child.stdout.trim(), stderr: child.stderr }).toEqual({ status: 0, signal: null, stdout: 'b durable', stderr: '' });
+    return open(path).then((s) => {
+      expect([s.getString('a'), s.getString('b')]).toEqual(['1', '2']);
+    });
+  });
+
   it('a log failure with two appends in flight: every write settles and close returns', async () => {
     const path = newPath();
     let s = await open(path, { flushAtOps: 1 });

@@ -1,7 +1,7 @@
 /**
- * The durable log: entries go to the write-ahead log of the native addon (crates/metastore-wal),
- * one write and one fdatasync per append, on the libuv threadpool. An entry is committed once
- * fsynced. Every `snapshotEveryBytes` of appended entries the apply loop's state is captured at
+ * The durable log: entries go to the write-ahead log of the native addon (crates/metastore-wal)
+ * through its writer thread, one record per append; appends queued during a sync share the next
+ * fdatasync. An entry is committed once fsynced. Every `snapshotEveryBytes` of appended entries the apply loop's state is captured at
  * an apply boundary, written atomically beside the log, and the log segments behind it are
  * removed. Opening restores the newest valid snapshot and returns the entries after it.
  */
@@ -52,15 +52,17 @@ export async function openFileLog(path: string, engine: Engine, options: Durable
   const native = engine as NativeEngine;
   const binding = native.binding;
   let handle: Handle;
+  let log: FileLog | undefined;
   try {
-    handle = binding.durableOpen(path, native.handle, { segmentBytes });
+    // Reports come only for appends, which need `log`.
+    handle = binding.durableOpen(path, native.handle, { segmentBytes }, (appends, first, error) => log!.appended(appends, first, error));
   } catch (e) {
     throw translateDurableError(e);
   }
   const found = binding.durableRecovered(handle);
   const replay: LogEntry[] = found.entries.map((e) => ({ index: e.index, term: e.term, data: e.data }));
   const replayedBytes = replay.reduce((n, e) => n + e.data.length, 0);
-  const log = new FileLog(binding, handle, native, found.lastIndex, snapshotEvery, replayedBytes);
+  log = new FileLog(binding, handle, native, found.lastIndex, snapshotEvery, replayedBytes);
   return {
     log,
     epoch: found.epoch,
@@ -83,10 +85,18 @@ function concat(entries: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** An append waiting for the writer thread's report. */
+interface PendingAppend {
+  entries: number;
+  resolve: (first: number) => void;
+  reject: (e: MetaStoreError) => void;
+}
+
 export class FileLog extends QueuedLog implements Log {
   readonly kind = 'file' as const;
-  /** The previous append has queued its entries. */
-  private queued: Promise<void> = Promise.resolve();
+  /** Appends handed to the writer thread, oldest first; its reports settle them in this order. */
+  private pending: PendingAppend[] = [];
+  private pendingHead = 0;
   private bytesSinceSnapshot: number;
   private lastSnapshotBytes = 0;
   private snapshotting: Promise<void> | undefined;
@@ -108,27 +118,38 @@ export class FileLog extends QueuedLog implements Log {
   async append(entries: Uint8Array[]): Promise<number> {
     if (this.failure !== undefined) throw this.failure;
     if (this.closed !== undefined) throw new MetaStoreError('ERR_CLOSED', 'log is closed');
-    // Appends reach the disk in call order, but their completions may come back in any order:
-    // each one queues its entries only after the one before it has.
-    const before = this.queued;
-    let queued!: () => void;
-    this.queued = new Promise((resolve) => (queued = resolve));
-    let first: number;
+    const durable = new Promise<number>((resolve, reject) => this.pending.push({ entries: entries.length, resolve, reject }));
     try {
-      first = await this.binding.durableAppend(this.handle, concat(entries), Uint32Array.from(entries, (e) => e.length));
+      this.binding.durableAppend(this.handle, concat(entries), Uint32Array.from(entries, (e) => e.length));
     } catch (e) {
+      this.pending.pop();
       this.failure ??= translateDurableError(e);
-      queued();
       throw this.failure;
     }
-    await before;
-    this.counters.fsyncs++;
+    // Reports come in append order and settle in it, so entries are committed in log order.
+    const first = await durable;
     for (const data of entries) this.bytesSinceSnapshot += data.length;
-    // Queued all at once: an append completing meanwhile must queue behind these.
-    const room = this.commit(first, entries);
-    queued();
-    await room;
+    await this.commit(first, entries);
     return first;
+  }
+
+  /** The writer thread's report: the `appends` oldest pending appends are durable from `first` on, or failed. */
+  appended(appends: number, first: number, error: string | null): void {
+    const failure = error === null ? undefined : (this.failure ??= translateDurableError(new Error(error)));
+    if (failure === undefined) this.counters.fsyncs++;
+    for (let i = 0; i < appends; i++) {
+      const p = this.pending[this.pendingHead++]!;
+      if (failure !== undefined) {
+        p.reject(failure);
+      } else {
+        p.resolve(first);
+        first += p.entries;
+      }
+    }
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    }
   }
 
   /** Called right after entry `index` is applied: the engine's state is exactly at `index`. */

@@ -20,7 +20,7 @@ export interface LogStats {
   entries: number;
   /** Group writes (one per {@link Log.append} call). */
   appends: number;
-  /** fdatasync calls made (0 for the memory log). */
+  /** Syncs of the log: one fdatasync each, shared by the appends queued meanwhile (0 for the memory log). */
   fsyncs: number;
   /** Bytes of entries appended since open. */
   bytes: number;

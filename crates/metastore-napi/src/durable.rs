@@ -1,6 +1,6 @@
 //! The durable log behind `MetaStore.open({ path })`: the write-ahead log and snapshots of
-//! `metastore-wal` around an engine's store. Appends and snapshot writes run on the libuv
-//! threadpool (one write + one fdatasync per append). A snapshot's plan (counters, leases, key
+//! `metastore-wal` around an engine's store. Appends go to the log's writer thread
+//! (wal_writer.rs), snapshot writes run on the libuv threadpool. A snapshot's plan (counters, leases, key
 //! list) is taken on the JS thread between two applies; the key histories are then read on the
 //! threadpool while applies go on, keeping the versions up to the plan's revision, so it is
 //! exactly the state at the applied index it names.
@@ -11,20 +11,21 @@
 use crate::Engine;
 use metastore_core::{SnapshotPlan, Store};
 use metastore_wal::{Options, Wal, WalError};
-use napi::bindgen_prelude::{AsyncTask, Buffer, External};
+use crate::wal_writer::{SharedWal, WalWriter};
+use napi::bindgen_prelude::{AsyncTask, Buffer, External, FnArgs, Function};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
-fn fail(code: &str, message: impl std::fmt::Display) -> Error {
+pub(crate) fn fail(code: &str, message: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, format!("MSDUR:{code}:{message}"))
 }
 
-fn wal_error(e: WalError) -> Error {
+pub(crate) fn wal_error(e: WalError) -> Error {
     match e {
         WalError::Corrupt { .. } => fail("ERR_CORRUPT", format!("{e}; the store refuses to open (see `metastore repair`)")),
         WalError::Locked(_) => fail("ERR_LOCKED", e),
@@ -70,14 +71,11 @@ pub struct Recovered {
 
 /// An open durable log.
 pub struct Durable {
-    wal: Arc<Mutex<Option<Wal>>>,
+    wal: SharedWal,
     snap_dir: PathBuf,
     recovered: Option<Recovered>,
     fail_next: Arc<AtomicBool>,
-    /// Appends may be in flight together on the threadpool; tickets make them reach the log in
-    /// the order JS made them.
-    order: Arc<Turns>,
-    next_ticket: AtomicU64,
+    writer: WalWriter,
     /// Index of the newest snapshot written (or found on open).
     last_snapshot: Arc<AtomicU64>,
     /// Held open for the store's lifetime: dropping it releases the directory lock.
@@ -104,8 +102,17 @@ fn next_epoch(dir: &Path) -> std::io::Result<u32> {
 
 /// Opens (or creates) the durable store in `path` for `engine`: restores the newest valid
 /// snapshot into the engine, opens the log after it, and bumps the boot epoch.
-#[napi]
-pub fn durable_open(path: String, engine: &mut External<Engine>, options: Option<DurableOpenOptions>) -> Result<External<Durable>> {
+///
+/// `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
+/// `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
+/// `firstIndex`, and with `error` (an `MSDUR:` message) they all failed and the log has stopped.
+#[napi(ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
+pub fn durable_open(
+    path: String,
+    engine: &mut External<Engine>,
+    options: Option<DurableOpenOptions>,
+    on_appended: Function<FnArgs<(u32, f64, Option<String>)>, ()>,
+) -> Result<External<Durable>> {
     let dir = PathBuf::from(&path);
     fs::create_dir_all(&dir).map_err(|e| io_error("cannot create the store directory", e))?;
     let lock = File::create(dir.join("LOCK")).map_err(|e| io_error("cannot create the lock file", e))?;
@@ -170,13 +177,15 @@ pub fn durable_open(path: String, engine: &mut External<Engine>, options: Option
         truncated,
         skipped_snapshots: skipped,
     };
+    let wal: SharedWal = Arc::new(Mutex::new(Some(wal)));
+    let fail_next = Arc::new(AtomicBool::new(false));
+    let writer = WalWriter::start(wal.clone(), fail_next.clone(), on_appended)?;
     Ok(External::new(Durable {
-        wal: Arc::new(Mutex::new(Some(wal))),
+        wal,
         snap_dir,
         recovered: Some(recovered),
-        fail_next: Arc::new(AtomicBool::new(false)),
-        order: Arc::new(Turns::default()),
-        next_ticket: AtomicU64::new(0),
+        fail_next,
+        writer,
         last_snapshot: Arc::new(AtomicU64::new(snapshot_index)),
         lock: Some(lock),
     }))
@@ -188,81 +197,16 @@ pub fn durable_recovered(durable: &mut External<Durable>) -> Result<Recovered> {
     durable.recovered.take().ok_or_else(|| fail("ERR_INTERNAL", "recovery info already taken"))
 }
 
-fn log_closed() -> Error {
+pub(crate) fn log_closed() -> Error {
     fail("ERR_CLOSED", "log is closed")
 }
 
-/// Whose turn it is to append.
-#[derive(Default)]
-pub struct Turns {
-    serving: Mutex<u64>,
-    changed: Condvar,
-}
-
-impl Turns {
-    fn wait_for(&self, ticket: u64) {
-        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
-        while *serving != ticket {
-            serving = self.changed.wait(serving).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    fn done(&self) {
-        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.changed.notify_all();
-    }
-}
-
-pub struct AppendTask {
-    wal: Arc<Mutex<Option<Wal>>>,
-    entries: Vec<Vec<u8>>,
-    fail_next: Arc<AtomicBool>,
-    order: Arc<Turns>,
-    ticket: u64,
-}
-
-impl AppendTask {
-    fn append(&mut self) -> Result<u64> {
-        let mut guard = self.wal.lock().map_err(|_| fail("ERR_LOG_FAILED", "log lock poisoned"))?;
-        let wal = guard.as_mut().ok_or_else(log_closed)?;
-        if self.fail_next.swap(false, Ordering::AcqRel) {
-            // Test hook: what an fdatasync failure does — the log stops for good.
-            *guard = None;
-            return Err(fail("ERR_LOG_FAILED", "WAL I/O error: injected fdatasync failure"));
-        }
-        let group: Vec<&[u8]> = self.entries.iter().map(|e| e.as_slice()).collect();
-        wal.append(1, &group).map_err(wal_error)
-    }
-}
-
-impl Task for AppendTask {
-    type Output = u64;
-    type JsValue = f64;
-
-    fn compute(&mut self) -> Result<u64> {
-        self.order.wait_for(self.ticket);
-        // Passes the turn on however the append ends, a panic included.
-        struct Next<'a>(&'a Turns);
-        impl Drop for Next<'_> {
-            fn drop(&mut self) {
-                self.0.done();
-            }
-        }
-        let order = self.order.clone();
-        let _next = Next(&order);
-        self.append()
-    }
-
-    fn resolve(&mut self, _env: Env, first: u64) -> Result<f64> {
-        Ok(first as f64)
-    }
-}
-
-/// Appends entries as one group (one write, one fdatasync) on the threadpool; resolves with the
-/// first entry's index once durable. The entries are `data` cut at `lengths` (one argument
-/// instead of an array of arrays: converting each array element costs more than the copy).
-#[napi(ts_return_type = "Promise<number>")]
-pub fn durable_append(durable: &External<Durable>, data: &[u8], lengths: &[u32]) -> AsyncTask<AppendTask> {
+/// Queues entries as one group for the log's writer thread (one record; it is synced with the
+/// other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
+/// `data` cut at `lengths` (one argument instead of an array of arrays: converting each array
+/// element costs more than the copy).
+#[napi]
+pub fn durable_append(env: Env, durable: &External<Durable>, data: &[u8], lengths: &[u32]) -> Result<()> {
     let mut entries = Vec::with_capacity(lengths.len());
     let mut at = 0usize;
     for &len in lengths {
@@ -270,12 +214,11 @@ pub fn durable_append(durable: &External<Durable>, data: &[u8], lengths: &[u32])
         entries.push(data[at..end].to_vec());
         at = end;
     }
-    let ticket = durable.next_ticket.fetch_add(1, Ordering::Relaxed);
-    AsyncTask::new(AppendTask { wal: durable.wal.clone(), entries, fail_next: durable.fail_next.clone(), order: durable.order.clone(), ticket })
+    durable.writer.append(&env, entries)
 }
 
 pub struct SnapshotTask {
-    wal: Arc<Mutex<Option<Wal>>>,
+    wal: SharedWal,
     dir: PathBuf,
     /// The newest snapshot before this one: the log is kept from just after it, so that it can
     /// stand in if this one is ever found damaged.
@@ -341,9 +284,11 @@ pub fn durable_fail_next(durable: &External<Durable>) {
     durable.fail_next.store(true, Ordering::Release);
 }
 
-/// Closes the log (waits for an append in flight) and releases the directory lock.
+/// Closes the log (writes and syncs the appends queued, then stops the writer) and releases the
+/// directory lock. Their reports still reach `onAppended` afterwards.
 #[napi]
 pub fn durable_close(durable: &mut External<Durable>) {
+    durable.writer.stop();
     if let Ok(mut guard) = durable.wal.lock() {
         *guard = None;
     }

@@ -18,6 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 mod durable;
+mod wal_writer;
 
 // Apply allocates a value per version and grows histories: with glibc's allocator, malloc/free
 // took about a third of the stress batch's samples (perf).

@@ -199,18 +199,35 @@ impl Wal {
     /// Appends a group of entries as one record and makes it durable (one fdatasync). Returns
     /// the index of the first entry. After an error the log refuses everything: reopen it.
     pub fn append(&mut self, term: u64, group: &[&[u8]]) -> Result<u64, WalError> {
+        self.append_groups(term, &[group])
+    }
+
+    /// Appends several groups, each as one record, and makes them durable together (one
+    /// fdatasync, one more per segment cut). Returns the index of the first entry of the first
+    /// group. After an error the log refuses everything: reopen it.
+    pub fn append_groups(&mut self, term: u64, groups: &[&[&[u8]]]) -> Result<u64, WalError> {
         if self.failed {
             return Err(WalError::Io(io::Error::other("an earlier write or sync failed; reopen the log")));
         }
         let first = self.next_index;
-        let result = self.write_group(term, group);
+        let mut result = Ok(());
+        for group in groups {
+            result = self.write_record(term, group);
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            result = self.file.sync_data().map_err(WalError::from);
+        }
         if result.is_err() {
             self.failed = true;
         }
         result.map(|()| first)
     }
 
-    fn write_group(&mut self, term: u64, group: &[&[u8]]) -> Result<(), WalError> {
+    /// Writes one group as a record, not synced.
+    fn write_record(&mut self, term: u64, group: &[&[u8]]) -> Result<(), WalError> {
         encode_entries(&mut self.payload, self.next_index, term, group);
         if self.offset + framed_len(self.payload.len()) as u64 > self.options.segment_size && self.offset > SEGMENT_HEADER as u64 {
             self.cut()?;
@@ -222,7 +239,6 @@ impl Wal {
             self.zero_ahead(end)?;
         }
         self.file.write_all_at(&self.scratch, self.offset)?;
-        self.file.sync_data()?;
         self.offset += self.scratch.len() as u64;
         self.last_crc = crc;
         self.next_index += group.len() as u64;
@@ -244,8 +260,10 @@ impl Wal {
         Ok(())
     }
 
-    /// Starts a new segment chained from the current one.
+    /// Starts a new segment chained from the current one. Records written to the current one
+    /// and not yet synced are synced first: the caller's sync only reaches the new file.
     fn cut(&mut self) -> Result<(), WalError> {
+        self.file.sync_data()?;
         let header = SegmentHeader { seq: self.seq + 1, first_index: self.next_index, prev_crc: self.last_crc };
         let (path, file) = create_segment(&self.dir, &header, self.options.segment_size)?;
         self.file = file;

@@ -163,3 +163,30 @@ fn zeros_written_ahead_of_the_tail_keep_segments_at_their_size_and_the_log_reada
     assert_eq!(entries.last().unwrap().data, b"after reopen");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Several groups appended together: one record each, synced together, across segment cuts;
+/// indexes continue from group to group and reopening returns every entry in order.
+#[test]
+fn groups_appended_together_are_records_of_their_own_across_segment_cuts() {
+    let dir = temp_dir("append-groups");
+    let (mut wal, _, _) = Wal::open(&dir, small()).unwrap();
+    assert_eq!(wal.append(1, &[b"alone"]).unwrap(), 1);
+    let data: Vec<Vec<u8>> = (2..=181).map(entry).collect();
+    let groups: Vec<Vec<&[u8]>> = data.chunks(3).map(|c| c.iter().map(|d| d.as_slice()).collect()).collect();
+    let refs: Vec<&[&[u8]]> = groups.iter().map(|g| g.as_slice()).collect();
+    assert_eq!(wal.append_groups(1, &refs).unwrap(), 2);
+    assert_eq!(wal.next_index(), 182);
+    assert!(wal.segment_count() > 2, "60 groups of 3 entries cross 4 KiB segments");
+    drop(wal);
+    let segs = common::segments(&dir);
+    let records: usize = segs.iter().map(|s| common::record_offsets(s).len()).sum();
+    assert_eq!(records, 61, "one record per group");
+    let (_, entries, recovery) = Wal::open(&dir, small()).unwrap();
+    assert_eq!(recovery.truncated, None);
+    assert_eq!(entries.len(), 181);
+    assert_eq!(entries[0].data, b"alone");
+    for e in &entries[1..] {
+        assert_eq!(e.data, entry(e.index), "entry {}", e.index);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
