@@ -24,4 +24,4 @@ pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
 pub use kv::KeyValue;
 pub use kvstore::{Config, EventsMode, Store, DEFAULT_PARALLEL_THRESHOLD};
-pub use snapshot::{SnapshotError, SnapshotInterrupted, SnapshotPlan, SNAPSHOT_FORMAT_VERSION};
+pub use snapshot::{SnapshotError, SnapshotInterrupted, SnapshotPlan, SnapshotStreamError, SNAPSHOT_FORMAT_VERSION};

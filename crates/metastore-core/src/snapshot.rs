@@ -97,6 +97,25 @@ impl fmt::Display for SnapshotInterrupted {
 
 impl std::error::Error for SnapshotInterrupted {}
 
+/// Why [`SnapshotPlan::write_to`] stopped.
+#[derive(Debug)]
+pub enum SnapshotStreamError {
+    Interrupted(SnapshotInterrupted),
+    Io(std::io::Error),
+}
+
+impl From<SnapshotInterrupted> for SnapshotStreamError {
+    fn from(e: SnapshotInterrupted) -> Self {
+        SnapshotStreamError::Interrupted(e)
+    }
+}
+
+impl From<std::io::Error> for SnapshotStreamError {
+    fn from(e: std::io::Error) -> Self {
+        SnapshotStreamError::Io(e)
+    }
+}
+
 impl Store {
     /// Appends the encoding of the whole state to `out` (see the module documentation). Holds
     /// the writer lock throughout, so no batch applies halfway through it.
@@ -266,41 +285,45 @@ impl SnapshotPlan {
 
     fn write(&self, store: &Store, out: &mut Vec<u8>, parallel: bool) -> Result<(), SnapshotInterrupted> {
         let start = out.len();
-        let result = self.write_unchecked(store, out, parallel).and_then(|()| {
-            // Any shard read above that saw cut history was locked after the compaction bumped
-            // the epoch, so this load sees the bump.
-            if store.history_epoch.load(Ordering::SeqCst) == self.epoch {
-                Ok(())
-            } else {
-                Err(SnapshotInterrupted)
-            }
-        });
+        let result = self.write_unchecked(store, out, parallel).and_then(|()| self.check_epoch(store));
         if result.is_err() {
             out.truncate(start);
         }
         result
     }
 
+    /// Writes the same bytes as [`SnapshotPlan::write_into`] to `sink`, one section (up to
+    /// `SECTION_ENTRIES` keys) at a time: a section is the most held in memory, not the whole
+    /// snapshot. On an interruption the sink holds part of a snapshot: discard it.
+    pub fn write_to<W: std::io::Write + ?Sized>(&self, store: &Store, sink: &mut W) -> Result<(), SnapshotStreamError> {
+        let sections: Vec<&[Key]> = self.keys.chunks(SECTION_ENTRIES).collect();
+        let mut buf = Vec::new();
+        self.write_head(&mut buf, sections.len());
+        sink.write_all(&buf)?;
+        for keys in sections {
+            buf.clear();
+            self.encode_section(store, keys, &mut buf)?;
+            sink.write_all(&buf)?;
+        }
+        self.check_epoch(store)?;
+        Ok(())
+    }
+
+    /// Whether no compaction ran since the plan was taken. Any shard read that saw cut history
+    /// was locked after the compaction bumped the epoch, so this load sees the bump.
+    fn check_epoch(&self, store: &Store) -> Result<(), SnapshotInterrupted> {
+        if store.history_epoch.load(Ordering::SeqCst) == self.epoch {
+            Ok(())
+        } else {
+            Err(SnapshotInterrupted)
+        }
+    }
+
     fn write_unchecked(&self, store: &Store, out: &mut Vec<u8>, parallel: bool) -> Result<(), SnapshotInterrupted> {
         let sections: Vec<&[Key]> = self.keys.chunks(SECTION_ENTRIES).collect();
         let encode = |keys: &&[Key]| -> Result<Vec<u8>, SnapshotInterrupted> {
-            let mut buf = Vec::with_capacity(SECTION_HEADER_BYTES + keys.len() * (ENTRY_FIXED + VERSION_FIXED + 32));
-            buf.extend_from_slice(&u32_len(keys.len()));
-            buf.extend_from_slice(&[0; 8]);
-            for key in keys.iter() {
-                let hash = hash_key(key);
-                let shard = store.shards.shard(shard_of(hash)).read();
-                let entry = crate::shards::find(&shard, hash, key).ok_or(SnapshotInterrupted)?;
-                let kept = entry.history.partition_point(|v| v.kv.mod_revision <= self.revision);
-                if kept == 0 {
-                    // Every key with history at the plan's revision kept a version at or below
-                    // it, unless a compaction ran since.
-                    return Err(SnapshotInterrupted);
-                }
-                put_entry(&mut buf, key, &entry.history[..kept]);
-            }
-            let size = (buf.len() - SECTION_HEADER_BYTES) as u64;
-            buf[4..SECTION_HEADER_BYTES].copy_from_slice(&size.to_le_bytes());
+            let mut buf = Vec::new();
+            self.encode_section(store, keys, &mut buf)?;
             Ok(buf)
         };
         // A store within one section is done on this thread (its pool may not even exist yet).
@@ -309,9 +332,16 @@ impl SnapshotPlan {
         } else {
             sections.iter().map(encode).collect::<Result<_, _>>()?
         };
+        out.reserve(HEADER_BYTES + 4 + LEASE_BYTES * self.leases.len() + 4 + parts.iter().map(Vec::len).sum::<usize>());
+        self.write_head(out, parts.len());
+        for part in &parts {
+            out.extend_from_slice(part);
+        }
+        Ok(())
+    }
 
-        let head = HEADER_BYTES + 4 + LEASE_BYTES * self.leases.len() + 4;
-        out.reserve(head + parts.iter().map(Vec::len).sum::<usize>());
+    /// Header, leases and the section count.
+    fn write_head(&self, out: &mut Vec<u8>, sections: usize) {
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
         out.push(if self.poisoned { FLAG_POISONED } else { 0 });
@@ -323,10 +353,29 @@ impl SnapshotPlan {
             out.extend_from_slice(&id.to_le_bytes());
             out.extend_from_slice(&ttl.to_le_bytes());
         }
-        out.extend_from_slice(&u32_len(parts.len()));
-        for part in &parts {
-            out.extend_from_slice(part);
+        out.extend_from_slice(&u32_len(sections));
+    }
+
+    /// Appends one section: its keys' versions up to the plan's revision.
+    fn encode_section(&self, store: &Store, keys: &[Key], buf: &mut Vec<u8>) -> Result<(), SnapshotInterrupted> {
+        let start = buf.len();
+        buf.reserve(SECTION_HEADER_BYTES + keys.len() * (ENTRY_FIXED + VERSION_FIXED + 32));
+        buf.extend_from_slice(&u32_len(keys.len()));
+        buf.extend_from_slice(&[0; 8]);
+        for key in keys {
+            let hash = hash_key(key);
+            let shard = store.shards.shard(shard_of(hash)).read();
+            let entry = crate::shards::find(&shard, hash, key).ok_or(SnapshotInterrupted)?;
+            let kept = entry.history.partition_point(|v| v.kv.mod_revision <= self.revision);
+            if kept == 0 {
+                // Every key with history at the plan's revision kept a version at or below
+                // it, unless a compaction ran since.
+                return Err(SnapshotInterrupted);
+            }
+            put_entry(buf, key, &entry.history[..kept]);
         }
+        let size = (buf.len() - start - SECTION_HEADER_BYTES) as u64;
+        buf[start + 4..start + SECTION_HEADER_BYTES].copy_from_slice(&size.to_le_bytes());
         Ok(())
     }
 }

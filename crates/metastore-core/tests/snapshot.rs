@@ -6,7 +6,7 @@ mod common;
 
 use common::{apply, dump};
 use metastore_core::codec::{PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV, RANGE_COUNT_ONLY, RANGE_KEYS_ONLY};
-use metastore_core::{BatchBuilder, Config, EventsMode, SnapshotError, SnapshotInterrupted, Store, SNAPSHOT_FORMAT_VERSION};
+use metastore_core::{BatchBuilder, Config, EventsMode, SnapshotError, SnapshotInterrupted, SnapshotStreamError, Store, SNAPSHOT_FORMAT_VERSION};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -178,6 +178,10 @@ proptest! {
         let mut expected = b"before".to_vec();
         twin.snapshot_into(&mut expected);
         prop_assert_eq!(&bytes, &expected);
+        // Streamed to a sink section by section: the same bytes.
+        let mut streamed = b"before".to_vec();
+        prop_assert!(plan.write_to(&original, &mut streamed).is_ok());
+        prop_assert_eq!(&streamed, &expected);
 
         // Restored and brought forward by the same later batches, it is the original again.
         let restored = Store::from_snapshot(Config::default(), &bytes[6..]).expect("a snapshot restores");
@@ -196,6 +200,9 @@ proptest! {
         apply_all(&original, &later);
         let mut bytes = b"before".to_vec();
         let written = plan.write_into(&original, &mut bytes);
+        let streamed = plan.write_to(&original, &mut Vec::new());
+        prop_assert_eq!(streamed.is_ok(), written.is_ok());
+        prop_assert!(matches!(streamed, Ok(()) | Err(SnapshotStreamError::Interrupted(SnapshotInterrupted))));
         if original.compact_revision() == compacted_at {
             prop_assert_eq!(written, Ok(()));
             prop_assert_eq!(bytes[6..].to_vec(), snapshot(&twin));
@@ -226,6 +233,31 @@ fn a_compaction_that_drops_a_whole_key_interrupts_the_pass() {
     let mut bytes = Vec::new();
     assert_eq!(plan.write_into(&store, &mut bytes), Err(SnapshotInterrupted));
     assert!(bytes.is_empty());
+    assert!(matches!(plan.write_to(&store, &mut Vec::new()), Err(SnapshotStreamError::Interrupted(_))));
+}
+
+/// A sink that fails part way: the error comes back as I/O, not as an interruption.
+#[test]
+fn a_failing_sink_stops_the_stream_with_its_error() {
+    struct Full(usize);
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space"));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let store = Store::default();
+    apply(&store, &BatchBuilder::new().put(&key(1), b"a", 0, 0).finish());
+    match store.begin_snapshot().write_to(&store, &mut Full(10)) {
+        Err(SnapshotStreamError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::StorageFull),
+        other => panic!("expected the sink's error, got {other:?}"),
+    }
 }
 
 /// A pass on another thread while this one applies batches (spread over several sections, with
@@ -254,9 +286,13 @@ fn a_pass_beside_applies_writes_the_state_at_the_plan() {
     let plan = store.begin_snapshot();
 
     let bytes = std::thread::scope(|scope| {
+        // Both ways of writing a plan: streamed section by section, and into one buffer.
         let writer = scope.spawn(|| {
+            let mut streamed = Vec::new();
+            plan.write_to(&store, &mut streamed).map_err(|e| format!("{e:?}"))?;
             let mut bytes = Vec::new();
-            plan.write_into(&store, &mut bytes).map(|()| bytes)
+            plan.write_into(&store, &mut bytes).map_err(|e| format!("{e:?}"))?;
+            Ok::<_, String>((streamed, bytes))
         });
         for round in 0..40u32 {
             let mut b = BatchBuilder::new();
@@ -277,8 +313,9 @@ fn a_pass_beside_applies_writes_the_state_at_the_plan() {
         }
         writer.join().unwrap()
     });
-    let bytes = bytes.expect("no compaction ran");
+    let (streamed, bytes) = bytes.expect("no compaction ran");
     assert_eq!(bytes, expected);
+    assert_eq!(streamed, expected);
     // It restores, to a store that snapshots the same again.
     assert_eq!(snapshot(&Store::from_snapshot(Config::default(), &bytes).unwrap()), expected);
     assert!(store.revision() > plan.revision());

@@ -9,7 +9,7 @@
 //! (segments), `snap/` (snapshots). Errors cross as `MSDUR:<code>:<message>`.
 
 use crate::Engine;
-use metastore_core::{SnapshotPlan, Store};
+use metastore_core::{SnapshotPlan, SnapshotStreamError, Store};
 use metastore_wal::{Options, Wal, WalError};
 use crate::wal_writer::{SharedWal, WalWriter};
 use napi::bindgen_prelude::{AsyncTask, Buffer, External, FnArgs, Function};
@@ -236,16 +236,17 @@ impl Task for SnapshotTask {
 
     fn compute(&mut self) -> Result<u64> {
         let Some(plan) = self.plan.take() else { return Err(fail("ERR_INTERNAL", "snapshot task run twice")) };
-        let mut payload = Vec::new();
-        if plan.write_into(&self.store, &mut payload).is_err() {
+        // Streamed to the file a section at a time: the whole payload is never in memory.
+        let written = metastore_wal::write_snapshot_with(&self.dir, self.index, self.term, |sink| match plan.write_to(&self.store, sink) {
+            Ok(()) => Ok(true),
             // A compaction cut history the snapshot needed: no snapshot this time (the log is
             // kept whole); the next one starts from a new plan.
-            return Ok(0);
-        }
+            Err(SnapshotStreamError::Interrupted(_)) => Ok(false),
+            Err(SnapshotStreamError::Io(e)) => Err(e),
+        })
+        .map_err(|e| io_error("cannot write a snapshot", e))?;
         drop(plan);
-        metastore_wal::write_snapshot(&self.dir, self.index, self.term, &payload).map_err(|e| io_error("cannot write a snapshot", e))?;
-        let size = payload.len() as u64;
-        drop(payload);
+        let Some((_, size)) = written else { return Ok(0) };
         let keep_after = self.previous.swap(self.index, Ordering::AcqRel);
         let mut guard = self.wal.lock().map_err(|_| fail("ERR_LOG_FAILED", "log lock poisoned"))?;
         if let Some(wal) = guard.as_mut() {

@@ -15,7 +15,7 @@ mod snapshot;
 
 pub use inspect::{inspect, LogInfo, SegmentInfo};
 pub use repair::{repair, RepairReport, Truncation};
-pub use snapshot::{list_snapshots, load_newest_snapshot, write_snapshot, Snapshot, SnapshotFile, SnapshotLoad};
+pub use snapshot::{list_snapshots, load_newest_snapshot, write_snapshot, write_snapshot_with, Snapshot, SnapshotFile, SnapshotLoad};
 
 use lock::DirLock;
 use record::{encode_entries, frame, framed_len, TYPE_ENTRIES};

@@ -8,7 +8,8 @@ use crate::lock::try_lock;
 use crate::segment::{remove_if_present, sync_dir};
 use crate::WalError;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"MSSNAPSH";
@@ -58,14 +59,14 @@ fn parse_snapshot_name(path: &Path) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-fn encode_header(index: u64, term: u64, payload: &[u8]) -> [u8; HEADER] {
+fn encode_header(index: u64, term: u64, payload_len: u64, payload_crc: u32) -> [u8; HEADER] {
     let mut h = [0u8; HEADER];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&VERSION.to_le_bytes());
     h[16..24].copy_from_slice(&index.to_le_bytes());
     h[24..32].copy_from_slice(&term.to_le_bytes());
-    h[32..40].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    h[40..44].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    h[32..40].copy_from_slice(&payload_len.to_le_bytes());
+    h[40..44].copy_from_slice(&payload_crc.to_le_bytes());
     let crc = crc32c::crc32c(&h[..44]);
     h[44..48].copy_from_slice(&crc.to_le_bytes());
     h
@@ -125,13 +126,30 @@ pub fn list_snapshots(dir: &Path) -> io::Result<Vec<SnapshotFile>> {
 /// snapshots older than it except the newest of them, kept as a fallback. Once it returns `Ok`
 /// the snapshot is durable; an error may still leave it in place (it checks out if so).
 pub fn write_snapshot(dir: &Path, index: u64, term: u64, payload: &[u8]) -> io::Result<PathBuf> {
+    let written = write_snapshot_with(dir, index, term, |sink| sink.write_all(payload).map(|()| true))?;
+    Ok(written.expect("a payload given whole is never abandoned").0)
+}
+
+/// [`write_snapshot`] with the payload streamed: `write` writes it to the sink (buffered, its
+/// length and CRC taken on the way, the header filled in at the end), so it never has to be in
+/// memory whole. `write` returning `Ok(false)` abandons the snapshot: the temporary file goes and
+/// the result is `Ok(None)`. Otherwise returns the path and the payload's length.
+pub fn write_snapshot_with(
+    dir: &Path,
+    index: u64,
+    term: u64,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<bool>,
+) -> io::Result<Option<(PathBuf, u64)>> {
     let name = snapshot_name(index);
     let path = dir.join(&name);
     let temp = dir.join(format!("{name}.tmp"));
-    if let Err(e) = write_temp_and_rename(&temp, &path, index, term, payload) {
-        let _ = remove_if_present(&temp);
-        return Err(e);
-    }
+    let len = match write_temp_and_rename(&temp, &path, index, term, write) {
+        Ok(Some(len)) => len,
+        outcome => {
+            let _ = remove_if_present(&temp);
+            return outcome.map(|_| None);
+        }
+    };
     sync_dir(dir)?;
     let older: Vec<SnapshotFile> = list_snapshots(dir)?.into_iter().filter(|f| f.index < index).collect();
     if let Some((_fallback, rest)) = older.split_last() {
@@ -141,21 +159,51 @@ pub fn write_snapshot(dir: &Path, index: u64, term: u64, payload: &[u8]) -> io::
     }
     // Not syncing the directory again: a deleted old snapshot that comes back after a crash is
     // harmless, the next write deletes it.
-    Ok(path)
+    Ok(Some((path, len)))
 }
 
-fn write_temp_and_rename(temp: &Path, path: &Path, index: u64, term: u64, payload: &[u8]) -> io::Result<()> {
+/// The payload's way to the file: buffered, counted and checksummed.
+struct PayloadSink {
+    file: BufWriter<File>,
+    len: u64,
+    crc: u32,
+}
+
+impl Write for PayloadSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.crc = crc32c::crc32c_append(self.crc, &buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Writes the temporary file and renames it; `None` when `write` abandoned it, else the
+/// payload's length.
+fn write_temp_and_rename(temp: &Path, path: &Path, index: u64, term: u64, write: impl FnOnce(&mut dyn Write) -> io::Result<bool>) -> io::Result<Option<u64>> {
     // Held under a lock while being written, so that a concurrent load does not take it for
     // an interrupted write's leftover and delete it.
-    let mut f = OpenOptions::new().write(true).create(true).truncate(false).open(temp)?;
+    let f = OpenOptions::new().write(true).create(true).truncate(false).open(temp)?;
     if !try_lock(&f)? {
         return Err(io::Error::new(io::ErrorKind::WouldBlock, "another writer holds this snapshot's temporary file"));
     }
     f.set_len(0)?;
-    f.write_all(&encode_header(index, term, payload))?;
-    f.write_all(payload)?;
+    // The header, known once the payload is written, goes in front of it at the end.
+    let mut file = BufWriter::with_capacity(1 << 20, f);
+    file.write_all(&[0u8; HEADER])?;
+    let mut sink = PayloadSink { file, len: 0, crc: 0 };
+    if !write(&mut sink)? {
+        return Ok(None);
+    }
+    let f = sink.file.into_inner().map_err(|e| e.into_error())?;
+    f.write_all_at(&encode_header(index, term, sink.len, sink.crc), 0)?;
     f.sync_all()?;
-    std::fs::rename(temp, path)
+    std::fs::rename(temp, path)?;
+    Ok(Some(sink.len))
 }
 
 /// Loads the newest snapshot in `dir` that checks out. Newer ones that are damaged or partial

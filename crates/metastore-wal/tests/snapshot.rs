@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use metastore_wal::{list_snapshots, load_newest_snapshot, write_snapshot, SnapshotFile};
+use metastore_wal::{list_snapshots, load_newest_snapshot, write_snapshot, write_snapshot_with, SnapshotFile};
 use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -29,6 +29,55 @@ fn a_written_snapshot_loads_back_byte_for_byte() {
         assert!(load.skipped.is_empty() && load.removed_temps.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// A payload streamed in pieces of every size (past the 1 MiB buffer too) is the same file as
+/// one written whole; an abandoned or failed stream leaves no file and deletes no older snapshot.
+#[test]
+fn a_streamed_snapshot_is_the_file_a_whole_one_is_and_an_abandoned_one_leaves_nothing() {
+    let dir = temp_dir("snap-streamed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = payload(77, (3 << 20) + 12_345);
+    let whole = write_snapshot(&dir, 10, 2, &data).unwrap();
+    let whole_bytes = std::fs::read(&whole).unwrap();
+    let (path, len) = write_snapshot_with(&dir, 11, 2, |sink| {
+        let mut at = 0;
+        for size in (1..).map(|k: usize| (k * k * 37) % 200_000 + 1) {
+            let end = (at + size).min(data.len());
+            sink.write_all(&data[at..end])?;
+            at = end;
+            if at == data.len() {
+                return Ok(true);
+            }
+        }
+        unreachable!()
+    })
+    .unwrap()
+    .expect("written");
+    assert_eq!(len, data.len() as u64);
+    let streamed_bytes = std::fs::read(&path).unwrap();
+    // Same header (but for the index) and the same payload.
+    assert_eq!(streamed_bytes.len(), whole_bytes.len());
+    assert_eq!(streamed_bytes[32..44], whole_bytes[32..44], "length and payload CRC");
+    assert!(streamed_bytes[48..] == whole_bytes[48..]);
+    let snap = load_newest_snapshot(&dir).unwrap().snapshot.expect("a snapshot");
+    assert_eq!((snap.index, snap.term), (11, 2));
+    assert!(snap.payload == data);
+
+    let abandoned = write_snapshot_with(&dir, 12, 2, |sink| {
+        sink.write_all(&data[..1000])?;
+        Ok(false)
+    })
+    .unwrap();
+    assert_eq!(abandoned, None);
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["000000000000000a.snap", "000000000000000b.snap"]);
+    // A sink error fails the write and leaves no temporary file either.
+    let failed = write_snapshot_with(&dir, 13, 2, |_| Err(std::io::Error::other("encoder failed")));
+    assert_eq!(failed.unwrap_err().to_string(), "encoder failed");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
