@@ -199,9 +199,14 @@ impl Apply<'_> {
                 prev_of[pos as usize] = Some(prev);
             }
         }
-        // In key order, each key lands at or near the end of its index node instead of shifting
-        // half a node (the stress batch into an emptied store: ~70 instead of ~125 ns a key).
-        revived.sort_unstable();
+        // When they are many next to the index, in key order: each lands at or near the end of
+        // its node instead of shifting half a node (the stress batch into an emptied store: ~70
+        // instead of ~125 ns a key). Not for a few keys into a large index: a load in key order
+        // would then always insert at the right end, and nodes split in half whose left half is
+        // never filled again (10M keys loaded in order: +45 MB).
+        if revived.len() * 8 >= self.index.len() {
+            revived.sort_unstable();
+        }
         for key in revived {
             self.index.insert(key);
         }
