@@ -147,7 +147,7 @@ await lmdb.close();
 }
 rmSync(storeDir, { recursive: true, force: true });
 
-suite.note('A durable MetaStore acknowledges a put once the group holding it is fdatasynced to its write-ahead log and applied; groups form while the previous append is in flight, split at 128 ops, two appends in flight.');
+suite.note('A durable MetaStore acknowledges a put once the group holding it is fdatasynced to its write-ahead log and applied; groups form while the previous append is in flight, split at 128 ops, two appends in flight; the log\'s writer thread syncs appends that queued meanwhile together.');
 suite.note('lmdb-js default durability: a commit fsyncs; in-flight puts share a transaction. Ops per commit = puts / fsyncs (MetaStore: writeStats().fsyncs; lmdb-js: its lastTxnId). Each put: a 16-byte key, a 100-byte value.');
 suite.note('The machine\'s fdatasync of a small append takes ~0.15–2 ms and varies with the other work on the shared disk; the 256-writer figures move with it.');
 await suite.finish();

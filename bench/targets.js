@@ -37,12 +37,13 @@ export const TARGETS = [
     goal: 15e6,
     unit: 'rate',
     whenMissed:
-      'Since d833f1d values up to 15 bytes are stored inline (this batch\'s values are 10-11 bytes) and a put probes its shard ' +
-      'once, so the allocator left the profile (perf record -e cpu-clock of examples/apply_timing, stress into an emptied ' +
-      'store, serial: 65-70 ns/op in the core): the apply loop with the checks and the result writer ~20%, the put itself ' +
-      '10-15%, memcmp of keys in the probe ~8%, decoding into a Vec<OpRef> 4-8%, the ordered index for the 1,000 re-created ' +
-      'keys ~4%. The node row adds the FFI call and the results (~5 ns/op). The 10,000 puts take the parallel path; on this ' +
-      'shared 2-core machine it gains little over serial (W3). Over existing keys (stress-bytes-steady) native does ~20M ops/s.',
+      'The core does this shape at ~60 ns/op into an emptied store and ~50 over existing keys (cargo run --release -p ' +
+      'metastore-core --example apply_timing; INTO_EMPTY_ONLY=1 for the first). The 10,000 puts take the parallel path: ' +
+      'per-step timing of put_group showed the shard writes ~39 ns/op on 2 threads, the ordered-index inserts of the 1,000 ' +
+      're-created keys ~12.6 ns/op, cut to ~6.8 since 66696df (new keys sorted first when they are many next to the ' +
+      'index, so each lands at a node\'s end; keys compared by their first 8 bytes as a number before memcmp), bucketing ' +
+      'and results ~5. Through Node the same call measures ~65-80 ns/op between runs (noisy, shared machine); over existing ' +
+      'keys (stress-bytes-steady) native does ~19-20M ops/s',
   },
   {
     id: 'w2-native-vs-js',
@@ -57,8 +58,8 @@ export const TARGETS = [
     whenMissed:
       'The native side as in the 15M target. The JS engine pays ~12 ns/op to validate the bytes and ~13 ns/op for a bare ' +
       'Map.set (rows js-validate, js-map-floor); the rest of its ~130 ns/op is latin1 decoding and its history table. Over ' +
-      'existing keys (stress-bytes-steady) native leads by ~2×; into an emptied store each run re-creates 1,000 keys, ' +
-      'which costs native an allocation for the key and one for its history.',
+      'existing keys (stress-bytes-steady) native leads by ~2×; into an emptied store each run re-creates 1,000 keys ' +
+      '(two allocations each, the index inserts)',
   },
   {
     id: 'w4-range-1m',
@@ -109,11 +110,13 @@ export const TARGETS = [
     unit: 'rate',
     whenMissed:
       'Every event here is the put of a new key with events on, so the batch applies op by op: the core alone does the ' +
-      'stream at 250-290 ns per key (examples/apply_timing, EVENTS_ONLY=1). Through Node (--cpu-prof of the native stream ' +
-      'alone): the native applyBatch call ~30% of samples (~0.5 µs per event with event encoding and a fresh store\'s page ' +
-      'faults), GC 9%, watchable-store notify 7% (hashed per prefix length, not a scan), watcher push/flush/emit ~5%, ' +
-      'decodeEvents and readKv ~3.5%: about 0.5 µs of JS per delivered event. With 100 watchers on one prefix the same path ' +
-      'delivers ~9-10M events/s: fan-out is cheap, the per-put cost is not.',
+      'stream at 250-290 ns per key (examples/apply_timing, EVENTS_ONLY=1), and a fresh store\'s memory is first touched ' +
+      'here (page faults). Since 5e23e21 the watchers an apply schedules flush in one microtask (was one each), a ' +
+      'response takes the applied revision instead of an FFI call, and matching builds short prefixes from the bytes: ' +
+      '~0.6-0.78M became ~0.78-1.04M events/s (interleaved runs of the stream alone). --cpu-prof after it: the native ' +
+      'applyBatch ~27% of samples, watch delivery (flush + notify) ~16.5%, GC ~8% (per event: the event, its KeyValue and ' +
+      'two views from decodeEvents). With 100 watchers on one prefix the same path delivers ~10M events/s: fan-out is ' +
+      'cheap, the per-put cost is not',
   },
   {
     id: 'w6-p99',
@@ -127,9 +130,9 @@ export const TARGETS = [
     goal: 2000,
     unit: 'us',
     whenMissed:
-      'Latency counts from the start of the apply of the event\'s batch of 1,000 puts. p50 stays near 1 ms; the tail comes from ' +
-      'batches whose delivery waits behind the next apply and behind GC (8% of samples: each event allocates a KeyValue and ' +
-      'its key/value views), and it moves most with the load on the shared machine.',
+      'Latency counts from the start of the apply of the event\'s batch of 1,000 puts. p50 stays near 0.8 ms; the tail comes ' +
+      'from batches whose delivery waits behind the next apply and behind GC, and it moves most with the load on the ' +
+      'shared machine (2.6 to 9.7 ms between full runs)',
   },
   {
     id: 'w7-durable',
@@ -143,13 +146,17 @@ export const TARGETS = [
     goal: 400e3,
     unit: 'rate',
     whenMissed:
-      'Disk-bound, not JS-bound: in the durable suite\'s --cpu-prof the JS thread is ~60% idle, the write path\'s own JS ~4% ' +
-      'and native apply 14%. Groups are split at 128 ops with two appends in flight, and the appends reach the disk one after ' +
-      'the other (one write + one fdatasync each), so each fdatasync covers 128 puts while lmdb-js puts all 256 writers behind ' +
-      'each commit. The synchronous part of durableAppend (copying the entries, queueing the threadpool task) costs ' +
-      '8.5-25 µs per call alone and 36-90 µs under load. Since 819cb9a a single awaited put costs ~1.3 µs of JS instead of ' +
-      '~2 µs (proposals settled by the apply loop, a waiter ring, validation from the bytes), and new keys apply cheaper: ' +
-      '256K/s became ~390K/s. Snapshot passes (every 64 MiB of log) still compete for the 2 cores.',
+      'Not the disk: fdatasync of a group takes ~110 µs at the median here (strace -T, p99 0.6 ms) since eed4b79 (the ' +
+      'segment is written with zeros ahead of the records, so a sync no longer converts unwritten extents: ~160 -> ~95 ' +
+      'µs). Since ff4eeb8 appends go to one writer thread (no threadpool task and cross-thread hand-off per append) and ' +
+      'since 46dd0c2 snapshots stream to their file instead of building two snapshot-sized buffers. What is left is a ' +
+      'tail: the p50 is ~300-350 µs, half of lmdb-js\'s, but all 256 writers stall together for 3-5 ms every ~20 ms, so ' +
+      'the mean latency is twice the median. perf: those are the kernel zeroing fresh 2 MiB transparent huge pages for ' +
+      'the growing store (clear_page_erms, 12% of the process\'s samples; slow on this virtual machine). With ' +
+      'MIMALLOC_ALLOW_THP=0 (3-s runs of 256 writers, snapshots off, interleaved) p99 went 5.0-5.2 -> 1.9-2.1 ms and ' +
+      '478-533K -> 595-604K puts/s, but random reads lose their huge-page TLB ' +
+      'reach (range limit 10 at 1M keys 3.4 -> 5.8 µs through the API, get +20-30 ns in the core), so the default ' +
+      'stays. Snapshot passes (every 64 MiB of log or the last snapshot\'s size) still compete for the 2 cores',
   },
   {
     id: 'w7-vs-lmdb',
@@ -162,9 +169,10 @@ export const TARGETS = [
     vs: 'lmdb',
     goal: 2,
     whenMissed:
-      'Same run: lmdb-js commits 256 puts per fdatasync here (details column), we commit 128 (groups split so the device ' +
-      'flush overlaps JS work, which paid off when JS cost ~2 µs per write and is worth revisiting now that it costs ~1.3 µs). ' +
-      'On updates of random keys (the next row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care.',
+      'Same run: the median put latency is about half lmdb-js\'s (details column), the mean is not: see the 400K target ' +
+      'for the periodic stalls (huge-page faults of the growing store). Raising appends in flight from 2 to 4 (the ' +
+      'writer thread now merges queued appends into one sync) measured the same. On updates of random keys (the next ' +
+      'row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care',
   },
   {
     id: 'w7-restart',
