@@ -111,7 +111,7 @@ export const TARGETS = [
     whenMissed:
       'Every event here is the put of a new key with events on, so the batch applies op by op: the core alone does the ' +
       'stream at 250-290 ns per key (examples/apply_timing, EVENTS_ONLY=1), and a fresh store\'s memory is first touched ' +
-      'here (page faults). Since 5e23e21 the watchers an apply schedules flush in one microtask (was one each), a ' +
+      'here (page faults). Since d633b39 the watchers an apply schedules flush in one microtask (was one each), a ' +
       'response takes the applied revision instead of an FFI call, and matching builds short prefixes from the bytes: ' +
       '~0.6-0.78M became ~0.78-1.04M events/s (interleaved runs of the stream alone). --cpu-prof after it: the native ' +
       'applyBatch ~27% of samples, watch delivery (flush + notify) ~16.5%, GC ~8% (per event: the event, its KeyValue and ' +
@@ -148,8 +148,8 @@ export const TARGETS = [
     whenMissed:
       'Not the disk: fdatasync of a group takes ~110 µs at the median here (strace -T, p99 0.6 ms) since eed4b79 (the ' +
       'segment is written with zeros ahead of the records, so a sync no longer converts unwritten extents: ~160 -> ~95 ' +
-      'µs). Since ff4eeb8 appends go to one writer thread (no threadpool task and cross-thread hand-off per append) and ' +
-      'since 46dd0c2 snapshots stream to their file instead of building two snapshot-sized buffers. What is left is a ' +
+      'µs). Since e5dfc5a appends go to one writer thread (no threadpool task and cross-thread hand-off per append) and ' +
+      'since aaa3314 snapshots stream to their file instead of building two snapshot-sized buffers. What is left is a ' +
       'tail: the p50 is ~300-350 µs, half of lmdb-js\'s, but all 256 writers stall together for 3-5 ms every ~20 ms, so ' +
       'the mean latency is twice the median. perf: those are the kernel zeroing fresh 2 MiB transparent huge pages for ' +
       'the growing store (clear_page_erms, 12% of the process\'s samples; slow on this virtual machine). With ' +
