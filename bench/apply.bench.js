@@ -70,6 +70,6 @@ await suite.time({ id: 'stress-encode', w: 2, name: 'encode the stress batch (Ba
 });
 
 suite.note('Goal: native ≥ 15M ops/s and ≥ 2× JS. References on this machine: a Rust loop over 512 std HashMaps ≈ 35 ns/op, a plain JS Map loop ≈ 45 ns/op.');
-suite.note('The 10,000-put batch is above the default parallel threshold (4,096), so the native engine applies it shard-parallel on 2 threads; see the sweep suite for 1 vs 2 threads.');
+suite.note('The 10,000-put batch is above the default parallel threshold (4,096), so the native engine applies it shard-parallel: the calling thread and the pool (by default one thread per core but one, here 1); see the sweep suite for pools of 1 and 2.');
 for (const e of Object.values(engines)) e.close();
 await suite.finish();

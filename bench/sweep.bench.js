@@ -1,14 +1,15 @@
 // W3, batch-size sweep: per-op cost of applying a batch of 1, 10, 100, 1k and 10k puts (updates
 // of existing keys, 16-byte keys, 100-byte values, pre-encoded), and the effect of the rayon
-// threshold: the native engine as configured by default (parallel from 4,096 ops, 2 threads),
-// always serial, and always parallel (threshold 2) on 1 and on 2 threads.
+// threshold: the native engine as configured by default (parallel from 4,096 ops, the calling
+// thread and a pool of one thread per core but one), always serial, and always parallel
+// (threshold 2) with pools of 1 and of 2 threads (the calling thread takes its share too).
 import { batchOf, compactor, createEngine, key16, loadKeys, VALUE100 } from './data.js';
 import { cycle, keep, quick, Suite, withUpkeep } from './lib.js';
 
 const suite = new Suite('sweep', {
-  title: 'W3: batch-size sweep, per-op cost; rayon threshold and threads (1 vs 2)',
+  title: 'W3: batch-size sweep, per-op cost; rayon threshold and pool threads (1 vs 2)',
   short: 'W3 batch-size sweep',
-  about: 'ops = puts; default = parallel from 4,096 ops on 2 threads; serial = never parallel; ∥ = parallel from 2 ops',
+  about: 'ops = puts; default = parallel from 4,096 ops, the calling thread and a pool of cores − 1 threads; serial = never parallel; ∥ = parallel from 2 ops, pool of 1 or 2 threads besides the calling thread',
   columns: ['native', 'native-serial', 'native-par1', 'native-par2', 'js'],
 });
 

@@ -300,7 +300,7 @@ export interface EngineOptions {
    * the result is identical either way). Default: see the engine.
    */
   parallelThreshold?: number;
-  /** Worker threads for parallel apply (native engine only). 0 = one per core. */
+  /** Worker threads for parallel apply besides the calling thread, which takes its share (native engine only). 0 = one per core but one, at least one. */
   threads?: number;
   /** Most ops per transaction branch (etcd's --max-txn-ops). Default 128. */
   maxTxnOps?: number;

@@ -98,7 +98,8 @@ fn main() {
     if std::env::var_os("INTO_EMPTY_ONLY").is_some() {
         let store = Store::new(Config { parallel_threshold: usize::MAX, ..Config::default() });
         time_into_empty("stress into an emptied store, serial", &store, &stress, 10_000, 50);
-        time_into_empty("stress into an emptied store, parallel", &Store::default(), &stress, 10_000, 50);
+        let threads = std::env::var("THREADS").map_or(0, |t| t.parse().expect("threads"));
+        time_into_empty("stress into an emptied store, parallel", &Store::new(Config { threads, ..Config::default() }), &stress, 10_000, 50);
         return;
     }
     let hundred = batch(100, 100);

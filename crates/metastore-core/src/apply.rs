@@ -5,10 +5,9 @@
 use crate::codec::{DeleteRangeRef, OpRef, PutRef, OP_DELETE_RANGE, OP_PUT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
 use crate::error::ErrorNumber;
 use crate::kv::{Key, KeyValue, Version};
-use crate::kvstore::{check_put, put_in_shard, Apply, PutEffect};
+use crate::kvstore::{check_put, put_in_shard, Apply};
 use crate::results::ResultWriter;
 use crate::shards::{find, find_mut, hash_key, shard_of, SHARD_COUNT};
-use rayon::prelude::*;
 use std::collections::HashSet;
 
 /// Op positions of a group bucketed by shard, each bucket in op order.
@@ -51,6 +50,29 @@ impl ShardBuckets {
         let per_chunk = shards.len().div_ceil(threads.max(1) * 4).max(1);
         shards.chunks(per_chunk).map(|c| c.to_vec()).collect()
     }
+}
+
+/// Runs `work` on every chunk and returns the results in chunk order. The calling thread takes
+/// its share instead of sleeping until the pool is done (`install` parks it, and waking it costs
+/// as much as a pool thread's wake-up); the pool threads take the rest.
+fn on_caller_and_pool<C: Sync, R: Send>(pool: &rayon::ThreadPool, chunks: &[C], work: impl Fn(&C) -> R + Sync) -> Vec<R> {
+    let share = pool.current_num_threads() + 1;
+    let mut out: Vec<Option<R>> = (0..chunks.len()).map(|_| None).collect();
+    pool.in_place_scope(|scope| {
+        let work = &work;
+        let mut mine = Vec::new();
+        for (i, (slot, chunk)) in out.iter_mut().zip(chunks).enumerate() {
+            if i % share == 0 {
+                mine.push((slot, chunk));
+            } else {
+                scope.spawn(move |_| *slot = Some(work(chunk)));
+            }
+        }
+        for (slot, chunk) in mine {
+            *slot = Some(work(chunk));
+        }
+    });
+    out.into_iter().map(|r| r.expect("every chunk ran")).collect()
 }
 
 impl Apply<'_> {
@@ -121,29 +143,23 @@ impl Apply<'_> {
         if may_fail {
             failure = vec![None; ops.len()];
             let leases = &*self.leases;
-            let decided: Vec<Vec<(u32, ErrorNumber)>> = pool.install(|| {
-                chunks
-                    .par_iter()
-                    .map(|chunk| {
-                        let mut failed = Vec::new();
-                        for &(s, positions) in chunk.iter() {
-                            let shard = store.shards.shard(s).read();
-                            let mut live: HashSet<&[u8]> = HashSet::new();
-                            for &pos in positions {
-                                let op = &ops[pos as usize];
-                                let exists = live.contains(op.key)
-                                    || find(&shard, buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
-                                match check_put(op, exists, |id| leases.exists(id)) {
-                                    Ok(()) => {
-                                        live.insert(op.key);
-                                    }
-                                    Err(number) => failed.push((pos, number)),
-                                }
+            let decided = on_caller_and_pool(pool, &chunks, |chunk| {
+                let mut failed = Vec::new();
+                for &(s, positions) in chunk.iter() {
+                    let shard = store.shards.shard(s).read();
+                    let mut live: HashSet<&[u8]> = HashSet::new();
+                    for &pos in positions {
+                        let op = &ops[pos as usize];
+                        let exists = live.contains(op.key) || find(&shard, buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
+                        match check_put(op, exists, |id| leases.exists(id)) {
+                            Ok(()) => {
+                                live.insert(op.key);
                             }
+                            Err(number) => failed.push((pos, number)),
                         }
-                        failed
-                    })
-                    .collect()
+                    }
+                }
+                failed
             });
             for (pos, number) in decided.into_iter().flatten() {
                 failure[pos as usize] = Some(number);
@@ -162,28 +178,23 @@ impl Apply<'_> {
         }
 
         // 3. The writes, shard by shard; each chunk returns the effects that touch shared state.
-        let per_chunk: Vec<Vec<(u32, PutEffect)>> = pool.install(|| {
-            chunks
-                .par_iter()
-                .map(|chunk| {
-                    let mut effects = Vec::new();
-                    for &(s, positions) in chunk.iter() {
-                        let mut shard = store.shards.shard(s).write();
-                        for &pos in positions {
-                            let p = pos as usize;
-                            if failed(p).is_some() {
-                                continue;
-                            }
-                            let op = &ops[p];
-                            let effect = put_in_shard(&mut shard, buckets.hashes[p], op, revisions[p], 0, op.flags & PUT_PREV_KV != 0, None);
-                            if effect.prev.is_some() || effect.revived.is_some() || effect.lease_move.is_some() {
-                                effects.push((pos, effect));
-                            }
-                        }
+        let per_chunk = on_caller_and_pool(pool, &chunks, |chunk| {
+            let mut effects = Vec::new();
+            for &(s, positions) in chunk.iter() {
+                let mut shard = store.shards.shard(s).write();
+                for &pos in positions {
+                    let p = pos as usize;
+                    if failed(p).is_some() {
+                        continue;
                     }
-                    effects
-                })
-                .collect()
+                    let op = &ops[p];
+                    let effect = put_in_shard(&mut shard, buckets.hashes[p], op, revisions[p], 0, op.flags & PUT_PREV_KV != 0, None);
+                    if effect.prev.is_some() || effect.revived.is_some() || effect.lease_move.is_some() {
+                        effects.push((pos, effect));
+                    }
+                }
+            }
+            effects
         });
 
         // 4. Indexes, lease table and results, in op order.
@@ -232,25 +243,20 @@ impl Apply<'_> {
         let pool = store.pool();
         let chunks = buckets.chunks(pool.current_num_threads());
         // 1. Which deletes find a live key.
-        let hits: Vec<Vec<u32>> = pool.install(|| {
-            chunks
-                .par_iter()
-                .map(|chunk| {
-                    let mut hits = Vec::new();
-                    for &(s, positions) in chunk.iter() {
-                        let shard = store.shards.shard(s).read();
-                        let mut gone: HashSet<&[u8]> = HashSet::new();
-                        for &pos in positions {
-                            let key = ops[pos as usize].key;
-                            if !gone.contains(key) && find(&shard, buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
-                                gone.insert(key);
-                                hits.push(pos);
-                            }
-                        }
+        let hits = on_caller_and_pool(pool, &chunks, |chunk| {
+            let mut hits = Vec::new();
+            for &(s, positions) in chunk.iter() {
+                let shard = store.shards.shard(s).read();
+                let mut gone: HashSet<&[u8]> = HashSet::new();
+                for &pos in positions {
+                    let key = ops[pos as usize].key;
+                    if !gone.contains(key) && find(&shard, buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
+                        gone.insert(key);
+                        hits.push(pos);
                     }
-                    hits
-                })
-                .collect()
+                }
+            }
+            hits
         });
         // 2. Revisions in op order.
         let mut revisions = vec![0i64; ops.len()];
@@ -265,27 +271,22 @@ impl Apply<'_> {
             }
         }
         // 3. Tombstones, shard by shard.
-        let removed: Vec<Vec<(u32, Key, KeyValue)>> = pool.install(|| {
-            chunks
-                .par_iter()
-                .map(|chunk| {
-                    let mut removed = Vec::new();
-                    for &(s, positions) in chunk.iter() {
-                        let mut shard = store.shards.shard(s).write();
-                        for &pos in positions {
-                            let p = pos as usize;
-                            if revisions[p] == 0 {
-                                continue;
-                            }
-                            let entry = find_mut(&mut shard, buckets.hashes[p], ops[p].key).expect("checked live");
-                            let prev = entry.live().expect("checked live").clone();
-                            entry.history.push(Version { kv: KeyValue::tombstone(revisions[p]), sub: 0 });
-                            removed.push((pos, entry.key.clone(), prev));
-                        }
+        let removed = on_caller_and_pool(pool, &chunks, |chunk| {
+            let mut removed = Vec::new();
+            for &(s, positions) in chunk.iter() {
+                let mut shard = store.shards.shard(s).write();
+                for &pos in positions {
+                    let p = pos as usize;
+                    if revisions[p] == 0 {
+                        continue;
                     }
-                    removed
-                })
-                .collect()
+                    let entry = find_mut(&mut shard, buckets.hashes[p], ops[p].key).expect("checked live");
+                    let prev = entry.live().expect("checked live").clone();
+                    entry.history.push(Version { kv: KeyValue::tombstone(revisions[p]), sub: 0 });
+                    removed.push((pos, entry.key.clone(), prev));
+                }
+            }
+            removed
         });
         // 4. Indexes, leases and results, in op order.
         let mut by_pos: Vec<Option<(Key, KeyValue)>> = Vec::with_capacity(ops.len());

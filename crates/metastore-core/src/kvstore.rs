@@ -21,7 +21,8 @@ pub struct Config {
     /// Smallest run of same-type ops applied in parallel across shards. Below it, ops apply one
     /// by one on the calling thread (parallel work has a fixed cost that small runs don't repay).
     pub parallel_threshold: usize,
-    /// Threads of the store's rayon pool; 0 = one per core.
+    /// Threads of the store's rayon pool. The calling thread takes its share of a parallel run
+    /// too, so 0 means one per core but one (at least one).
     pub threads: usize,
     /// Smallest lease TTL in seconds; shorter grants are raised to it (etcd: 2 s).
     pub min_lease_ttl: i64,
@@ -133,7 +134,10 @@ impl Store {
     pub(crate) fn pool(&self) -> &rayon::ThreadPool {
         self.pool.get_or_init(|| {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(self.config.threads)
+                .num_threads(match self.config.threads {
+                    0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+                    n => n,
+                })
                 .thread_name(|i| format!("metastore-apply-{i}"))
                 .build()
                 .expect("rayon pool")
