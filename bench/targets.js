@@ -73,11 +73,13 @@ export const TARGETS = [
     goal: 5000,
     unit: 'ns',
     whenMissed:
-      'Not the engine: binding.engineRange (limit 10) costs ~0.36 µs at 1K keys and ~1.1 µs at 100K (perf: the shard lookup of ' +
-      'each returned key 29%, memcmp 27%, indexset rank 15%, result memcpy 9%, FFI < 2%). The rest is the TS wrapper\'s copy of the ' +
-      'result: one fresh off-heap ArrayBuffer per result since 799008a (before: two per KV, ~2.5 µs for 10 KVs), its cost ' +
-      'varying with the GC\'s external-memory state; a copy into pooled memory (Buffer.allocUnsafe) measures ~1 µs for 10 KVs ' +
-      'including the views.',
+      'Not this code: in the same run the pure-TS engine slowed as much (3.2 µs in the run before, 7.1 here) while ' +
+      'lmdb-js did not (10.7 -> 10.8 µs), and the plain engine.range loop of bench/scale-child.js at 1M keys gives ' +
+      '8.5-8.9 µs for both this build and the session\'s first, interleaved; runs an hour apart gave 3.4-4.4 µs. A ' +
+      'range walks the ordered index and looks each key up in its shard: random memory, sensitive to whether the ' +
+      'heap got transparent huge pages (with them off: 3.4 -> 5.8 µs in one A/B). In the engine itself ' +
+      'binding.engineRange (limit 10) costs ~0.36 µs at 1K keys and ~1.1 µs at 100K; the rest is the TS wrapper\'s ' +
+      'result copy and KeyValue views',
   },
   {
     id: 'w4-get',
