@@ -1,7 +1,8 @@
 //! Times the seed's stress shape (10,000 puts over 1,000 keys, one batch) and a 100-put batch
 //! straight on the core, without the FFI: `cargo run --release --example apply_timing`.
 //! Prints ns/op per configuration; the mitata suites in bench/ are the reported figures.
-//! `INTO_EMPTY_ONLY=1`: only W2's shape into an emptied store; `EVENTS_ONLY=1`: only W6's stream.
+//! `INTO_EMPTY_ONLY=1`: only W2's shape into an emptied store (`THREADS=n`: its pool size);
+//! `EVENTS_ONLY=1`: only W6's stream (`NO_EVENTS=1`: the same without events).
 
 use metastore_core::{BatchBuilder, Config, EventsMode, Store};
 
@@ -76,17 +77,22 @@ fn time_new_keys_with_events() {
             w.finish()
         })
         .collect();
+    // NO_EVENTS=1: the same stream without events, for what the events add.
+    let (mode, label) = match std::env::var_os("NO_EVENTS") {
+        Some(_) => (EventsMode::None, "100K new keys without events, 1K/batch"),
+        None => (EventsMode::Events, "100K new keys with events, 1K/batch"),
+    };
     let mut best = f64::MAX;
     for _ in 0..5 {
         let store = Store::default();
         let mut buf = Vec::new();
         let t = Instant::now();
         for batch in &batches {
-            buf = store.apply_batch_into(batch, buf, EventsMode::Events).unwrap();
+            buf = store.apply_batch_into(batch, buf, mode).unwrap();
         }
         best = best.min(t.elapsed().as_nanos() as f64 / 100_000.0);
     }
-    println!("{:<40} {best:>8.1} ns/op (best of 5)", "100K new keys with events, 1K/batch");
+    println!("{label:<40} {best:>8.1} ns/op (best of 5)");
 }
 
 fn main() {
