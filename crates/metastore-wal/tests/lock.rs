@@ -11,6 +11,14 @@ use std::process::{Command, Stdio};
 
 type Attempt = fn(&Path) -> Result<(), WalError>;
 
+/// The tests of this file run one at a time. A child process forked by one of them holds a copy
+/// of every descriptor open in the parent until it execs, a lock file's included: another test
+/// dropping its log in that window would see the lock outlive the drop.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn attempts() -> [(&'static str, Attempt); 3] {
     [
         ("open", |d| Wal::open(d, small()).map(drop)),
@@ -33,6 +41,7 @@ fn assert_locked(result: Result<(), WalError>, dir: &Path, what: &str) {
 
 #[test]
 fn a_second_open_in_the_same_process_fails_with_locked() {
+    let _serial = one_at_a_time();
     let dir = temp_dir("lock-same");
     fill(&dir, 3);
     let (mut wal, _, _) = Wal::open(&dir, small()).unwrap();
@@ -47,6 +56,7 @@ fn a_second_open_in_the_same_process_fails_with_locked() {
 
 #[test]
 fn the_lock_is_released_when_the_wal_is_dropped() {
+    let _serial = one_at_a_time();
     let dir = temp_dir("lock-drop");
     fill(&dir, 3);
     for (what, attempt) in attempts() {
@@ -72,6 +82,7 @@ fn child_process_that_holds_the_lock() {
 
 #[test]
 fn another_process_holding_the_log_locks_it_until_it_is_killed() {
+    let _serial = one_at_a_time();
     let dir = temp_dir("lock-process");
     fill(&dir, 3);
     let mut child = Command::new(std::env::current_exe().unwrap())
