@@ -52,29 +52,6 @@ impl ShardBuckets {
     }
 }
 
-/// Runs `work` on every chunk and returns the results in chunk order. The calling thread takes
-/// its share instead of sleeping until the pool is done (`install` parks it, and waking it costs
-/// as much as a pool thread's wake-up); the pool threads take the rest.
-fn on_caller_and_pool<C: Sync, R: Send>(pool: &rayon::ThreadPool, chunks: &[C], work: impl Fn(&C) -> R + Sync) -> Vec<R> {
-    let share = pool.current_num_threads() + 1;
-    let mut out: Vec<Option<R>> = (0..chunks.len()).map(|_| None).collect();
-    pool.in_place_scope(|scope| {
-        let work = &work;
-        let mut mine = Vec::new();
-        for (i, (slot, chunk)) in out.iter_mut().zip(chunks).enumerate() {
-            if i % share == 0 {
-                mine.push((slot, chunk));
-            } else {
-                scope.spawn(move |_| *slot = Some(work(chunk)));
-            }
-        }
-        for (slot, chunk) in mine {
-            *slot = Some(work(chunk));
-        }
-    });
-    out.into_iter().map(|r| r.expect("every chunk ran")).collect()
-}
-
 impl Apply<'_> {
     /// Applies the ops of one batch in order and writes their results.
     pub(crate) fn run(&mut self, ops: &[OpRef<'_>], buf: Vec<u8>) -> ResultWriter {
@@ -133,8 +110,7 @@ impl Apply<'_> {
     fn put_group(&mut self, ops: &[PutRef<'_>], out: &mut ResultWriter) {
         let store = self.store;
         let buckets = ShardBuckets::new(ops.iter().map(|op| op.key));
-        let pool = store.pool();
-        let chunks = buckets.chunks(pool.current_num_threads());
+        let chunks = buckets.chunks(store.parallelism());
 
         // 1. Which puts fail. Only ops with ignore flags or a lease can; within a run of puts a
         //    key only ever becomes live, so a shard-local walk in op order decides.
@@ -143,7 +119,7 @@ impl Apply<'_> {
         if may_fail {
             failure = vec![None; ops.len()];
             let leases = &*self.leases;
-            let decided = on_caller_and_pool(pool, &chunks, |chunk| {
+            let decided = store.par_map(&chunks, |chunk| {
                 let mut failed = Vec::new();
                 for &(s, positions) in chunk.iter() {
                     let shard = store.shards.shard(s).read();
@@ -178,7 +154,7 @@ impl Apply<'_> {
         }
 
         // 3. The writes, shard by shard; each chunk returns the effects that touch shared state.
-        let per_chunk = on_caller_and_pool(pool, &chunks, |chunk| {
+        let per_chunk = store.par_map(&chunks, |chunk| {
             let mut effects = Vec::new();
             for &(s, positions) in chunk.iter() {
                 let mut shard = store.shards.shard(s).write();
@@ -240,10 +216,9 @@ impl Apply<'_> {
     fn delete_group(&mut self, ops: &[DeleteRangeRef<'_>], out: &mut ResultWriter) {
         let store = self.store;
         let buckets = ShardBuckets::new(ops.iter().map(|op| op.key));
-        let pool = store.pool();
-        let chunks = buckets.chunks(pool.current_num_threads());
+        let chunks = buckets.chunks(store.parallelism());
         // 1. Which deletes find a live key.
-        let hits = on_caller_and_pool(pool, &chunks, |chunk| {
+        let hits = store.par_map(&chunks, |chunk| {
             let mut hits = Vec::new();
             for &(s, positions) in chunk.iter() {
                 let shard = store.shards.shard(s).read();
@@ -271,7 +246,7 @@ impl Apply<'_> {
             }
         }
         // 3. Tombstones, shard by shard.
-        let removed = on_caller_and_pool(pool, &chunks, |chunk| {
+        let removed = store.par_map(&chunks, |chunk| {
             let mut removed = Vec::new();
             for &(s, positions) in chunk.iter() {
                 let mut shard = store.shards.shard(s).write();

@@ -131,7 +131,36 @@ impl Store {
         self.poisoned.load(Ordering::Acquire)
     }
 
-    pub(crate) fn pool(&self) -> &rayon::ThreadPool {
+    /// Runs `work` on every item and returns the results in item order, the items shared
+    /// between the calling thread and the store's pool. The calling thread takes its share
+    /// instead of sleeping until the pool is done (`install` parks it, and waking it costs as
+    /// much as a pool thread's wake-up), which is why the pool has a thread fewer than the cores.
+    pub(crate) fn par_map<C: Sync, R: Send>(&self, items: &[C], work: impl Fn(&C) -> R + Sync) -> Vec<R> {
+        let share = self.parallelism();
+        let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+        self.pool().in_place_scope(|scope| {
+            let work = &work;
+            let mut mine = Vec::new();
+            for (i, (slot, item)) in out.iter_mut().zip(items).enumerate() {
+                if i % share == 0 {
+                    mine.push((slot, item));
+                } else {
+                    scope.spawn(move |_| *slot = Some(work(item)));
+                }
+            }
+            for (slot, item) in mine {
+                *slot = Some(work(item));
+            }
+        });
+        out.into_iter().map(|r| r.expect("every item ran")).collect()
+    }
+
+    /// Threads that share a parallel run: the pool's and the calling one.
+    pub(crate) fn parallelism(&self) -> usize {
+        self.pool().current_num_threads() + 1
+    }
+
+    fn pool(&self) -> &rayon::ThreadPool {
         self.pool.get_or_init(|| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(match self.config.threads {

@@ -27,7 +27,6 @@ use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::{Config, Store};
 use crate::lease::{Lease, Leases};
 use crate::shards::{hash_key, insert_new, shard_of, SHARD_COUNT};
-use rayon::prelude::*;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -221,7 +220,7 @@ impl Store {
             }
         }
         let restored: Vec<Result<SectionKeys<'_>, SnapshotError>> = if sections.len() > 1 {
-            store.pool().install(|| sections.par_iter().map(|section| restore_section(&store, &leases, revision, section)).collect())
+            store.par_map(&sections, |section| restore_section(&store, &leases, revision, section))
         } else {
             // One section: no need for the store's pool (which would start its threads).
             sections.iter().map(|section| restore_section(&store, &leases, revision, section)).collect()
@@ -328,7 +327,7 @@ impl SnapshotPlan {
         };
         // A store within one section is done on this thread (its pool may not even exist yet).
         let parts: Vec<Vec<u8>> = if parallel && sections.len() > 1 {
-            store.pool().install(|| sections.par_iter().map(encode).collect::<Result<_, _>>())?
+            store.par_map(&sections, encode).into_iter().collect::<Result<_, _>>()?
         } else {
             sections.iter().map(encode).collect::<Result<_, _>>()?
         };

@@ -20,7 +20,7 @@ pub use snapshot::{list_snapshots, load_newest_snapshot, write_snapshot, write_s
 use lock::DirLock;
 use record::{encode_entries, frame, framed_len, TYPE_ENTRIES};
 use scan::{scan, Stop};
-use segment::{create_segment, remove_temp_segments, zero_from, SegmentHeader, SEGMENT_HEADER};
+use segment::{create_segment, remove_temp_segments, write_zeros, zero_from, SegmentHeader, SEGMENT_HEADER};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -33,7 +33,6 @@ use std::path::{Path, PathBuf};
 /// append took ~160 µs into preallocated space and ~95 µs into space written before. Zeroing
 /// 1 MiB at a time, one group commit in ~50 pays the conversion (and the flush of the zeros).
 const ZERO_AHEAD: u64 = 1 << 20;
-static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,20 +209,18 @@ impl Wal {
             return Err(WalError::Io(io::Error::other("an earlier write or sync failed; reopen the log")));
         }
         let first = self.next_index;
-        let mut result = Ok(());
-        for group in groups {
-            result = self.write_record(term, group);
-            if result.is_err() {
-                break;
-            }
-        }
-        if result.is_ok() {
-            result = self.file.sync_data().map_err(WalError::from);
-        }
+        let result = self.write_and_sync(term, groups);
         if result.is_err() {
             self.failed = true;
         }
         result.map(|()| first)
+    }
+
+    fn write_and_sync(&mut self, term: u64, groups: &[&[&[u8]]]) -> Result<(), WalError> {
+        for group in groups {
+            self.write_record(term, group)?;
+        }
+        Ok(self.file.sync_data()?)
     }
 
     /// Writes one group as a record, not synced.
@@ -250,12 +247,7 @@ impl Wal {
     /// blocks written for good, so the next ~50 group commits sync data only.
     fn zero_ahead(&mut self, end: u64) -> io::Result<()> {
         let to = (end + ZERO_AHEAD).min(self.options.segment_size);
-        let mut at = self.zeroed_to.max(end);
-        while at < to {
-            let n = (to - at).min(ZEROS.len() as u64) as usize;
-            self.file.write_all_at(&ZEROS[..n], at)?;
-            at += n as u64;
-        }
+        write_zeros(&self.file, self.zeroed_to.max(end), to)?;
         self.zeroed_to = end.max(to);
         Ok(())
     }

@@ -3,7 +3,8 @@
 //! the segment size so a data sync never has to update the file size.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub const SEGMENT_HEADER: usize = 32;
@@ -91,19 +92,25 @@ pub fn remove_if_present(path: &Path) -> io::Result<()> {
 /// Zeroes a segment from `from` to `len`, restores its preallocated size if it was cut short,
 /// and syncs it.
 pub fn zero_from(path: &Path, from: u64, len: u64, size: u64) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).open(path)?;
+    let f = OpenOptions::new().write(true).open(path)?;
     if len < size {
         f.set_len(size)?;
     }
-    f.seek(SeekFrom::Start(from))?;
-    let zeros = vec![0u8; 64 * 1024];
-    let mut left = len.saturating_sub(from);
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        f.write_all(&zeros[..n])?;
-        left -= n as u64;
-    }
+    write_zeros(&f, from, len)?;
     f.sync_all()
+}
+
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
+/// Writes zeros over `file` from `from` to `to` (not synced).
+pub fn write_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(ZEROS.len() as u64) as usize;
+        file.write_all_at(&ZEROS[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// How far into a file anything was written: the offset after its last non-zero byte.
