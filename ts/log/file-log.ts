@@ -1,9 +1,10 @@
 /**
  * The durable log: entries go to the write-ahead log of the native addon (crates/metastore-wal)
  * through its writer thread, one record per append; appends queued during a sync share the next
- * fdatasync. An entry is committed once fsynced. Every `snapshotEveryBytes` of appended entries the apply loop's state is captured at
- * an apply boundary, written atomically beside the log, and the log segments behind it are
- * removed. Opening restores the newest valid snapshot and returns the entries after it.
+ * fdatasync. An entry is committed once fsynced. Every `snapshotEveryBytes` of appended entries
+ * the apply loop's state is captured at an apply boundary, written atomically beside the log, and
+ * the log segments behind it are removed. Opening restores the newest valid snapshot and returns
+ * the entries after it.
  */
 
 import { MetaStoreError, type ErrorCode } from '../errors.js';
