@@ -20,6 +20,13 @@ impl Key {
     pub fn new(bytes: &[u8]) -> Self {
         Key(ThinArc::from_header_and_slice((), bytes))
     }
+
+    /// Where the key's allocation starts (for a prefetch: reading the bytes needs their length,
+    /// which is stored there).
+    #[inline]
+    pub(crate) fn heap_ptr(&self) -> *const u8 {
+        self.0.ptr().cast()
+    }
 }
 
 impl Deref for Key {
