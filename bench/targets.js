@@ -111,14 +111,16 @@ export const TARGETS = [
     goal: 2e6,
     unit: 'rate',
     whenMissed:
-      'Every event here is the put of a new key with events on, so the batch applies op by op: the core alone does the ' +
-      'stream at 250-290 ns per key (examples/apply_timing, EVENTS_ONLY=1), and a fresh store\'s memory is first touched ' +
-      'here (page faults). Since d633b39 the watchers an apply schedules flush in one microtask (was one each), a ' +
-      'response takes the applied revision instead of an FFI call, and matching builds short prefixes from the bytes: ' +
-      '~0.6-0.78M became ~0.78-1.04M events/s (interleaved runs of the stream alone). --cpu-prof after it: the native ' +
-      'applyBatch ~27% of samples, watch delivery (flush + notify) ~16.5%, GC ~8% (per event: the event, its KeyValue and ' +
-      'two views from decodeEvents). With 100 watchers on one prefix the same path delivers ~10M events/s: fan-out is ' +
-      'cheap, the per-put cost is not',
+      'Measured after two untimed streams (af594bb: a gc() before each ~0.1 s round had V8 re-optimizing through much of ' +
+      'it; 1.0-1.3M became 1.6-1.7M events/s). Per event (~620 ns at 1.6M/s): the native apply ~320 ns (binding.' +
+      'engineApplyBatch timed around the stream: 31-35 ms per 100K puts; the core alone 200-230 ns, examples/apply_timing ' +
+      'EVENTS_ONLY=1) and JS ~300 ns, of which notify + flush + emit take 200-250 ns over pre-decoded events and ' +
+      'decodeEvents ~40 ns. Each event is the put of a new key: perf of the core puts ~30% of the apply loop\'s samples ' +
+      'on the hash probe\'s control-byte load and ~50% on the shard unlock, where the stores into the new entry\'s ' +
+      'fresh allocations drain. Tried and not kept, no difference in interleaved runs: applying a put run in parallel ' +
+      'with its events merged in op order (core 214-228 vs 216-225 ns per key), emitting events straight from the ' +
+      'queue without response objects, index nodes of 256 instead of 1,024 keys. With 100 watchers on one prefix the ' +
+      'same path delivers ~14M events/s: fan-out is cheap, the per-put cost is not',
   },
   {
     id: 'w6-p99',
@@ -132,9 +134,9 @@ export const TARGETS = [
     goal: 2000,
     unit: 'us',
     whenMissed:
-      'Latency counts from the start of the apply of the event\'s batch of 1,000 puts. p50 stays near 0.8 ms; the tail comes ' +
-      'from batches whose delivery waits behind the next apply and behind GC, and it moves most with the load on the ' +
-      'shared machine (2.6 to 9.7 ms between full runs)',
+      'Latency counts from the start of the apply of the event\'s batch of 1,000 puts, so 1% of the events is one ' +
+      'batch: a single stalled batch sets the p99. After warm-up most rounds give 0.7-1.3 ms; now and then one batch ' +
+      'takes 5-6 ms (seen with MIMALLOC_ALLOW_THP=0 too) and that round\'s p99 is ~5 ms',
   },
   {
     id: 'w7-durable',
@@ -148,17 +150,16 @@ export const TARGETS = [
     goal: 400e3,
     unit: 'rate',
     whenMissed:
-      'Not the disk: fdatasync of a group takes ~110 µs at the median here (strace -T, p99 0.6 ms) since eed4b79 (the ' +
-      'segment is written with zeros ahead of the records, so a sync no longer converts unwritten extents: ~160 -> ~95 ' +
-      'µs). Since e5dfc5a appends go to one writer thread (no threadpool task and cross-thread hand-off per append) and ' +
-      'since aaa3314 snapshots stream to their file instead of building two snapshot-sized buffers. What is left is a ' +
-      'tail: the p50 is ~300-350 µs, half of lmdb-js\'s, but all 256 writers stall together for 3-5 ms every ~20 ms, so ' +
-      'the mean latency is twice the median. perf: those are the kernel zeroing fresh 2 MiB transparent huge pages for ' +
-      'the growing store (clear_page_erms, 12% of the process\'s samples; slow on this virtual machine). With ' +
-      'MIMALLOC_ALLOW_THP=0 (3-s runs of 256 writers, snapshots off, interleaved) p99 went 5.0-5.2 -> 1.9-2.1 ms and ' +
-      '478-533K -> 595-604K puts/s, but random reads lose their huge-page TLB ' +
-      'reach (range limit 10 at 1M keys 3.4 -> 5.8 µs through the API, get +20-30 ns in the core), so the default ' +
-      'stays. Snapshot passes (every 64 MiB of log or the last snapshot\'s size) still compete for the 2 cores',
+      'Not the disk: the log writer thread waits for work ~40% of the time. Counted in the writer (a build with ' +
+      'timers, not kept; 3-s runs of 256 writers): a sync (write + fdatasync) takes 127-131 µs and 89-123 µs pass on ' +
+      'average before the next append arrives; 99.6% of syncs carry one append of ~128 puts, so the next group is not ' +
+      'ready when a sync ends. The JS thread is the bottleneck at ~1.8 µs per awaited put: --cpu-prof gives the native ' +
+      'apply of the new keys ~30% (see W6 for why a new key costs what it does; 24090b3 took ~15% off it in a growing ' +
+      'store), the put path (proposer, entry, validation, settle) and the bench\'s own loop the rest. Two stalls hit all ' +
+      '256 writers at once: fresh 2 MiB transparent huge pages being zeroed for the growing store (slow on this ' +
+      'virtual machine; MIMALLOC_ALLOW_THP=0 measured 478-533K -> 595-604K puts/s, but random reads lose their ' +
+      'huge-page TLB reach: range limit 10 at 1M keys 3.4 -> 5.8 µs, so the default stays) and snapshot passes (every ' +
+      '64 MiB of log or the last snapshot\'s size) on the 2 cores',
   },
   {
     id: 'w7-vs-lmdb',
@@ -171,10 +172,13 @@ export const TARGETS = [
     vs: 'lmdb',
     goal: 2,
     whenMissed:
-      'Same run: the median put latency is about half lmdb-js\'s (details column), the mean is not: see the 400K target ' +
-      'for the periodic stalls (huge-page faults of the growing store). Raising appends in flight from 2 to 4 (the ' +
-      'writer thread now merges queued appends into one sync) measured the same. On updates of random keys (the next ' +
-      'row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care',
+      'Same run: the median put latency is well below lmdb-js\'s (details column), the throughput is not. The JS ' +
+      'thread, not the disk, sets the pace: counted in the log writer (a build with timers, not kept), a sync takes ' +
+      '127-131 µs and the writer then waits 89-123 µs on average for the next append, so it idles ~40%; the JS thread ' +
+      'spends ~1.8 µs per awaited put (--cpu-prof: the native apply of the new keys ~30%, the put path and the bench\'s ' +
+      'loop the rest), and all 256 writers stall together now and then (huge-page faults of the growing store, ' +
+      'snapshot passes; p99 5.2 ms against lmdb-js\'s 1.7). Raising appends in flight from 2 to 4 measured the same. On ' +
+      'updates of random keys (the next row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care',
   },
   {
     id: 'w7-restart',
