@@ -1,11 +1,12 @@
 /**
  * The codec's fast paths give what the general code gives: plain puts and deletes validated
  * without a DataView (same errors, same op index, wherever the bad op sits), short strings
- * encoded char by char (same UTF-8 as TextEncoder), and batch results read through a shared
- * view of their slab (both engines).
+ * encoded char by char (same UTF-8 as TextEncoder), short byte strings copied by a loop, and
+ * batch results read through a shared view of their slab (both engines).
  */
 
 import { describe, expect, it } from 'vitest';
+import { toBytes } from '../ts/bytes.js';
 import { BatchWriter, validateBatch } from '../ts/codec.js';
 import { OpType } from '../ts/codec/constants.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
@@ -95,6 +96,39 @@ describe('string encoding', () => {
       expect(Array.from(bytes.subarray(8 + 18 + keyLen))).toEqual(Array.from(utf8));
     },
   );
+});
+
+describe('toBytes', () => {
+  // Around the short-ASCII loop's limit (64 chars) and with a non-ASCII char early, late or last.
+  it.each(['', 'k', 'é', 'aé', '😀', 'a\ud800b', 'x'.repeat(63) + 'é', 'x'.repeat(64), 'é' + 'x'.repeat(63), 'x'.repeat(65), 'y'.repeat(64) + '😀'])(
+    'encodes %j as TextEncoder does, into an array of its own',
+    (s) => {
+      const bytes = toBytes(s);
+      expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+      expect(Array.from(bytes)).toEqual(Array.from(new TextEncoder().encode(s)));
+      expect(toBytes(s)).not.toBe(bytes);
+    },
+  );
+
+  it('hands bytes over as they are and refuses anything else with ERR_INVALID_TYPE', () => {
+    const b = Uint8Array.of(1, 2);
+    expect(toBytes(b)).toBe(b);
+    expect(() => toBytes(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE' }));
+  });
+});
+
+describe('byte keys and values in a batch', () => {
+  // Short ones are copied by a loop, longer ones by set(): both around the limit (32 bytes).
+  it.each([0, 1, 31, 32, 33, 200])('writes a %i-byte key and value as given', (n) => {
+    const data = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff);
+    const key = n === 0 ? Uint8Array.of(7) : data;
+    const bytes = new BatchWriter(16).put(key, data).finish();
+    const view = new DataView(bytes.buffer);
+    expect(view.getUint32(8 + 10, true)).toBe(key.length);
+    expect(view.getUint32(8 + 14, true)).toBe(n);
+    expect(Array.from(bytes.subarray(8 + 18, 8 + 18 + key.length))).toEqual(Array.from(key));
+    expect(Array.from(bytes.subarray(8 + 18 + key.length))).toEqual(Array.from(data));
+  });
 });
 
 describe.each(ENGINE_KINDS)('batch results one after another (%s engine)', (kind) => {

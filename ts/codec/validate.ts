@@ -298,8 +298,8 @@ export function decodeBatch(bytes: Uint8Array, limits?: BatchLimits): Op[] {
   return ops;
 }
 
-function rangeInt(request: Record<string, unknown>, name: string): number {
-  const value = request[name];
+/** A numeric field of a range request (read by the caller by name: a keyed read here was megamorphic). */
+function rangeInt(value: unknown, name: string): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be a safe integer, got ${String(value)}`);
@@ -327,17 +327,17 @@ export function checkRangeOp(request: unknown, limits?: BatchLimits): RangeOp {
     type: 'range',
     key,
     rangeEnd,
-    limit: rangeInt(r, 'limit'),
-    revision: rangeInt(r, 'revision'),
+    limit: rangeInt(r.limit, 'limit'),
+    revision: rangeInt(r.revision, 'revision'),
     sortOrder: (r.sortOrder ?? 0) as SortOrder,
     sortTarget: (r.sortTarget ?? 0) as SortTarget,
     keysOnly: r.keysOnly === true,
     countOnly: r.countOnly === true,
     serializable: r.serializable === true,
-    minModRevision: rangeInt(r, 'minModRevision'),
-    maxModRevision: rangeInt(r, 'maxModRevision'),
-    minCreateRevision: rangeInt(r, 'minCreateRevision'),
-    maxCreateRevision: rangeInt(r, 'maxCreateRevision'),
+    minModRevision: rangeInt(r.minModRevision, 'minModRevision'),
+    maxModRevision: rangeInt(r.maxModRevision, 'maxModRevision'),
+    minCreateRevision: rangeInt(r.minCreateRevision, 'minCreateRevision'),
+    maxCreateRevision: rangeInt(r.maxCreateRevision, 'maxCreateRevision'),
   };
   const maxKey = limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
   if (key.length === 0) throw errorFromNumber(ErrorNumber.KEY_NOT_PROVIDED);
