@@ -97,6 +97,29 @@ describe('txn encoding (engine-independent)', () => {
     expect(show(w2.finish())).toBe(show(w1.finish()));
   });
 
+  it('the builders give exactly the fields passed: no extra keys, no undefined ones', () => {
+    const key = Uint8Array.of(1, 2);
+    expect(op.put('a', 'v')).toStrictEqual({ put: { key: 'a', value: 'v' } });
+    expect(op.put(key, 'v', { lease: 7, prevKv: true })).toStrictEqual({ put: { key, value: 'v', lease: 7, prevKv: true } });
+    expect(op.put('a', '', { ignoreValue: true, ignoreLease: false })).toStrictEqual({ put: { key: 'a', value: '', ignoreValue: true, ignoreLease: false } });
+    expect(op.delete('a')).toStrictEqual({ delete: { key: 'a' } });
+    expect(op.delete({ prefix: 'p/' }, { prevKv: true })).toStrictEqual({ delete: { prefix: 'p/', prevKv: true } });
+    expect(op.delete({ start: 'a', end: 'c' })).toStrictEqual({ delete: { start: 'a', end: 'c' } });
+    expect(op.delete({ fromKey: 'm' }, {})).toStrictEqual({ delete: { fromKey: 'm' } });
+    const selector = { prefix: 'q/' };
+    const t = new Txn(async () => ({ succeeded: true, revision: 0, responses: [] }))
+      .if('a', 'value', '==', 'x')
+      .if(selector, 'mod', '>', 3)
+      .if({ key: 'k', end: 'l' }, 'version', '<', 2);
+    expect(t.toRequest().compare).toStrictEqual([
+      { key: 'a', target: 'value', result: '==', value: 'x' },
+      { prefix: 'q/', target: 'mod', result: '>', value: 3 },
+      { key: 'k', end: 'l', target: 'version', result: '<', value: 2 },
+    ]);
+    // The caller's selector object is copied, not changed.
+    expect(selector).toStrictEqual({ prefix: 'q/' });
+  });
+
   it('an empty txn encodes as a TXN with no compares and no ops', () => {
     expect(roundTrip({})).toEqual({ type: 'txn', compare: [], success: [], failure: [] });
   });

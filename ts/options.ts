@@ -1,6 +1,7 @@
 /** Turning the façade's option objects into codec ops, with typed errors for bad input. */
 
 import { FROM_KEY, compareBytes, describe, prefixEnd, toBytes, type Bytes } from './bytes.js';
+import type { PutFields } from './codec/writer.js';
 import { MetaStoreError } from './errors.js';
 import { SortOrder, SortTarget, type RangeOp } from './types.js';
 
@@ -67,6 +68,21 @@ const TARGETS: Record<SortTargetName, SortTarget> = {
 const ORDERS: Record<SortOrderName, SortOrder> = { none: SortOrder.NONE, ascend: SortOrder.ASCEND, descend: SortOrder.DESCEND };
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A copy of a selector's own fields (the ones given). Objects here are built field by field, not
+ * with `{ ...a, b }`: on Node 20 a spread followed by more properties takes V8's slow path, 0.4-1.3
+ * µs an object.
+ */
+export function copySelector(sel: KeySelector): KeySelector {
+  const out: KeySelector = {};
+  if (sel.key !== undefined) out.key = sel.key;
+  if (sel.end !== undefined) out.end = sel.end;
+  if (sel.prefix !== undefined) out.prefix = sel.prefix;
+  if (sel.start !== undefined) out.start = sel.start;
+  if (sel.fromKey !== undefined) out.fromKey = sel.fromKey;
+  return out;
+}
 
 /** Resolves a selector to etcd's (key, rangeEnd) pair. */
 export function resolveSelector(sel: KeySelector | Bytes): { key: Uint8Array; rangeEnd: Uint8Array } {
@@ -135,6 +151,11 @@ export function toRangeOp(options: RangeOptions): RangeOp {
     minCreateRevision: revisionOption('minCreateRevision', options.minCreateRevision),
     maxCreateRevision: revisionOption('maxCreateRevision', options.maxCreateRevision),
   };
+}
+
+/** A put's options with the lease checked (built field by field: see {@link copySelector}). */
+export function checkedPutFields(options: PutFields | undefined): PutFields {
+  return { lease: leaseOption(options?.lease), prevKv: options?.prevKv, ignoreValue: options?.ignoreValue, ignoreLease: options?.ignoreLease };
 }
 
 /** Checks a lease option: a non-negative safe integer (0 = none). */

@@ -21,7 +21,7 @@ import { WritePath, type WriteStats } from './write-path.js';
 import type { Log, LogEntry } from './log/log.js';
 import { LeaseClient } from './lease.js';
 import { Lessor, monotonicClock, type LeaseClock } from './lessor.js';
-import { checkWatchOptions, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './options.js';
+import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './options.js';
 import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './txn.js';
 import { EventsMode, type BatchResult, type DeleteRangeResult, type Engine, type EngineOptions, type KeyValue, type OpResult, type PutResult, type RangeResult } from './types.js';
 import { WatchableStore } from './watch/watchable-store.js';
@@ -187,7 +187,7 @@ export class WriteBatch {
    * for bad arguments now; the rest (empty or oversized key/value, missing lease) at {@link WriteBatch.commit}.
    */
   put(key: Bytes, value: Bytes, options?: PutOptions): this {
-    this.writer.put(keyArg(key), valueArg(value), { ...options, lease: leaseOption(options?.lease) });
+    this.writer.put(keyArg(key), valueArg(value), checkedPutFields(options));
     return this;
   }
 
@@ -430,7 +430,7 @@ export class MetaStore implements AsyncDisposable {
   /** Sets `key` to `value`. Rejects with ERR_LEASE_NOT_FOUND, ERR_KEY_NOT_FOUND (ignore flags) or an input error. */
   put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
     try {
-      const w = this.writer.reset().put(keyArg(key), valueArg(value), options === undefined ? undefined : { ...options, lease: leaseOption(options.lease) });
+      const w = this.writer.reset().put(keyArg(key), valueArg(value), options === undefined ? undefined : checkedPutFields(options));
       return this.applyOne(w.peek(), putResponseOf);
     } catch (e) {
       return Promise.reject(e);

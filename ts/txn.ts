@@ -17,7 +17,7 @@
 import { toBytes, type Bytes } from './bytes.js';
 import type { BatchWriter, CompareFields } from './codec.js';
 import { MetaStoreError } from './errors.js';
-import { keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './options.js';
+import { copySelector, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './options.js';
 import type { DeleteOptions, DeleteResponse, PutOptions, PutResponse, RangeResponse } from './store.js';
 import { CompareResult, CompareTarget, type Compare, type OpResult, type RequestOp, type TxnOp, type TxnResult } from './types.js';
 
@@ -93,7 +93,14 @@ export interface TxnResponse {
 export const op = {
   /** A put of `key` = `value`. */
   put(key: Bytes, value: Bytes, options?: PutOptions): TxnRequestOp {
-    return { put: { ...options, key, value } };
+    const put: TxnPut = { key, value };
+    if (options !== undefined) {
+      if (options.lease !== undefined) put.lease = options.lease;
+      if (options.prevKv !== undefined) put.prevKv = options.prevKv;
+      if (options.ignoreValue !== undefined) put.ignoreValue = options.ignoreValue;
+      if (options.ignoreLease !== undefined) put.ignoreLease = options.ignoreLease;
+    }
+    return { put };
   },
   /** A read of one key. */
   get(key: Bytes): TxnRequestOp {
@@ -105,8 +112,9 @@ export const op = {
   },
   /** A delete of one key or of the keys a selector covers. */
   delete(selector: Bytes | KeySelector, options?: DeleteOptions): TxnRequestOp {
-    const sel: KeySelector = typeof selector === 'string' || selector instanceof Uint8Array ? { key: selector } : selector;
-    return { delete: { ...sel, ...options } };
+    const del: TxnDelete = typeof selector === 'string' || selector instanceof Uint8Array ? { key: selector } : copySelector(selector);
+    if (options?.prevKv !== undefined) del.prevKv = options.prevKv;
+    return { delete: del };
   },
   /** A nested transaction. */
   txn(request: TxnRequest): TxnRequestOp {
@@ -279,8 +287,10 @@ export class Txn {
    * version, create, mod and lease 0, and a value compare on it is false.
    */
   if(key: Bytes | KeySelector, target: CompareTargetName, result: CompareOp, value: Bytes | number): this {
-    const sel: KeySelector = typeof key === 'string' || key instanceof Uint8Array ? { key } : key;
-    const c: TxnCompare = { ...sel, target, result, value };
+    const c = (typeof key === 'string' || key instanceof Uint8Array ? { key } : copySelector(key)) as TxnCompare;
+    c.target = target;
+    c.result = result;
+    c.value = value;
     toCompareFields(c); // report bad input here rather than at commit
     this.request.compare.push(c);
     return this;
