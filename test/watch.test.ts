@@ -322,6 +322,33 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     expect(w.cancelled?.reason).toBe('cancelled');
   });
 
+  it('per-event listeners get what \'data\' gets, event by event; a cancel inside one drops the rest of its response', async () => {
+    const s = await openStore(kind);
+    const withData = s.watch({ prefix: 'k' });
+    const responses: string[][] = [];
+    withData.on('data', (r: WatchResponse) => responses.push(r.events.map(ev)));
+    const seen: string[] = [];
+    const perEvent = s.watch({ prefix: 'k' });
+    perEvent.on('put', (kv) => seen.push(`put ${show(kv.key)}@${kv.modRevision}`));
+    perEvent.on('delete', (kv) => seen.push(`delete ${show(kv.key)}@${kv.modRevision}`));
+    const cancelling = s.watch({ prefix: 'k' });
+    const first: string[] = [];
+    cancelling.on('put', (kv) => {
+      first.push(`${show(kv.key)}@${kv.modRevision}`);
+      cancelling.cancel();
+    });
+    // Three revisions applied together: one response each watcher.
+    await Promise.all([s.put('k1', 'a'), s.put('k2', 'b'), s.delete('k1')]);
+    await s.put('k3', 'c');
+    await tick();
+    expect(responses).toEqual([['put k1=a@2', 'put k2=b@3', 'delete k1@4'], ['put k3=c@5']]);
+    expect(seen).toEqual(['put k1@2', 'put k2@3', 'delete k1@4', 'put k3@5']);
+    expect(perEvent.resumeRevision).toBe(6);
+    // The response it was in counts as taken: resume after it, as with a 'data' listener.
+    expect(first).toEqual(['k1@2']);
+    expect(cancelling.cancelled).toMatchObject({ reason: 'cancelled', resumeRevision: 5 });
+  });
+
   it('leaving a loop early: the resume revision is after what the loop took, not what was buffered', async () => {
     const s = await openStore(kind);
     const w = s.watch({ prefix: '' });

@@ -355,7 +355,7 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
   }
 
   private hasConsumer(): boolean {
-    return this.iterating || this.listenerCount('data') > 0 || this.listenerCount('put') > 0 || this.listenerCount('delete') > 0;
+    return this.iterating || this.listenerCount('put') > 0 || this.listenerCount('data') > 0 || this.listenerCount('delete') > 0;
   }
 
   private schedule(): void {
@@ -371,7 +371,9 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
     if (this.state === State.CANCELLED) return;
     if (this.hasConsumer()) {
       while (this.head < this.queue.length) {
-        this.deliver(this.take());
+        // Only per-event listeners: the same revisions go out without a response object.
+        if (!this.iterating && this.listenerCount('data') === 0) this.emitEvents(this.responseEnd());
+        else this.deliver(this.take());
         if (this.now() === State.CANCELLED) return; // a listener cancelled
       }
       if (this.head > 0) {
@@ -395,11 +397,10 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
     }
   }
 
-  /** Whole revisions from the queue head, up to MAX_REVISIONS_PER_RESPONSE. */
-  private take(): WatchResponse {
+  /** Where the next response ends: whole revisions from the queue head, up to MAX_REVISIONS_PER_RESPONSE. */
+  private responseEnd(): number {
     const q = this.queue;
-    const start = this.head;
-    let end = start;
+    let end = this.head;
     let revs = 0;
     let rev = -1;
     while (end < q.length) {
@@ -411,6 +412,14 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
       }
       end++;
     }
+    return end;
+  }
+
+  /** The next response, taken off the queue. */
+  private take(): WatchResponse {
+    const q = this.queue;
+    const start = this.head;
+    const end = this.responseEnd();
     const revision = this.host.revision();
     if (start === 0 && end === q.length) {
       // Hand the whole queue over; later pushes (a listener's own writes) go to a fresh one.
@@ -449,6 +458,24 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
     if (this.listenerCount('data') > 0) this.emit('data', response);
     for (const ev of events) {
       if (this.state === State.CANCELLED) return;
+      this.emit(ev.type, ev.kv, ev.prevKv as KeyValue | undefined);
+    }
+  }
+
+  /**
+   * What {@link deliver} does with the response `queue[head..end)` when nobody takes responses
+   * as such (no `'data'` listener, no iterator): its events are emitted straight from the queue.
+   */
+  private emitEvents(end: number): void {
+    const q = this.queue;
+    const start = this.head;
+    this.head = end;
+    this.lastHandedOut = this.lastConsumed = q[end - 1]!.kv.modRevision;
+    this.deliveredSinceTick = true;
+    this.release(end - start);
+    for (let i = start; i < end; i++) {
+      if (this.state === State.CANCELLED) return;
+      const ev = q[i]!;
       this.emit(ev.type, ev.kv, ev.prevKv as KeyValue | undefined);
     }
   }
