@@ -160,8 +160,8 @@ export class FileLog extends QueuedLog implements Log {
   }
 
   /**
-   * Takes a snapshot of the state at `index` (it must be the applied index): the key list and
-   * counters now, the versions at or below the revision of that moment in the background.
+   * Takes a snapshot of the state at `index` (it must be the applied index): the counters now,
+   * the keys and their versions at or below the revision of that moment in the background.
    */
   snapshot(index: number): Promise<void> {
     this.bytesSinceSnapshot = 0;

@@ -5,6 +5,7 @@
 
 use crate::kv::Key;
 use std::collections::BTreeSet;
+use std::iter::Peekable;
 use std::ops::Bound;
 
 /// Where a range ends (docs/codec.md, "Key ranges").
@@ -124,5 +125,46 @@ impl KeyIndex {
     pub fn collect_range(&self, key: &[u8], end: RangeEnd<'_>) -> Vec<Key> {
         let (from, to) = self.span(key, end);
         self.iter_span(from, to).cloned().collect()
+    }
+
+    /// How many keys have history: live ones and deleted ones not yet compacted away.
+    pub(crate) fn with_history(&self) -> usize {
+        self.keys.len() + self.dead.len()
+    }
+
+    /// Up to `n` keys with history, live or not, that sort after `after` (from the first when
+    /// `None`), ascending.
+    pub(crate) fn with_history_after(&self, after: Option<&[u8]>, n: usize) -> Vec<Key> {
+        let from = after.map_or(0, |k| {
+            let rank = self.keys.rank(k);
+            rank + usize::from(self.keys.get_index(rank).is_some_and(|x| &**x == k))
+        });
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let live = self.keys.range_idx(from..self.keys.len());
+        let dead = self.dead.range::<[u8], _>((lower, Bound::Unbounded));
+        KeyOrder { live: live.peekable(), dead: dead.peekable() }.take(n).cloned().collect()
+    }
+
+    /// Every key with history, ascending.
+    pub(crate) fn all_with_history(&self) -> Vec<Key> {
+        KeyOrder { live: self.keys.iter().peekable(), dead: self.dead.iter().peekable() }.cloned().collect()
+    }
+}
+
+/// Live and dead keys merged into one ascending walk (the two sets never share a key).
+struct KeyOrder<A: Iterator, B: Iterator> {
+    live: Peekable<A>,
+    dead: Peekable<B>,
+}
+
+impl<'a, A: Iterator<Item = &'a Key>, B: Iterator<Item = &'a Key>> Iterator for KeyOrder<A, B> {
+    type Item = &'a Key;
+
+    fn next(&mut self) -> Option<&'a Key> {
+        match (self.live.peek(), self.dead.peek()) {
+            (Some(a), Some(b)) if b < a => self.dead.next(),
+            (Some(_), _) => self.live.next(),
+            _ => self.dead.next(),
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! A store's whole state as bytes, for the durable log's snapshots: `Store::snapshot_into`
 //! writes it between batches, `Store::from_snapshot` rebuilds an identical store. A snapshot can
-//! also be split: `Store::begin_snapshot` captures the counters, leases and key list between two
-//! batches, and `SnapshotPlan::write_into` reads the histories later, beside applies, keeping
-//! the versions up to the captured revision (same bytes).
+//! also be split: `Store::begin_snapshot` captures the counters, leases and key count between
+//! two batches, and `SnapshotPlan::write_into` reads the keys and their histories later, beside
+//! applies, keeping the versions up to the captured revision (same bytes).
 //!
 //! Format version 1, little-endian, lengths and counts u32:
 //!
@@ -30,7 +30,6 @@ use crate::shards::{hash_key, insert_new, shard_of, SHARD_COUNT};
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::iter::Peekable;
 use std::sync::atomic::Ordering;
 
 const MAGIC: &[u8; 6] = b"MSSNAP";
@@ -63,8 +62,8 @@ impl fmt::Display for SnapshotError {
 impl std::error::Error for SnapshotError {}
 
 /// What [`Store::begin_snapshot`] captured: everything of the state at one revision except the
-/// key histories, which [`SnapshotPlan::write_into`] reads later, beside applies, keeping only
-/// the versions up to that revision.
+/// keys and their histories, which [`SnapshotPlan::write_into`] reads later, beside applies,
+/// keeping only the versions up to that revision.
 pub struct SnapshotPlan {
     revision: i64,
     compact_revision: i64,
@@ -72,11 +71,54 @@ pub struct SnapshotPlan {
     next_lease_id: i64,
     /// (id, ttl), ids ascending.
     leases: Vec<(i64, i64)>,
-    /// Every key with history at `revision`, live or not, ascending.
-    keys: Vec<Key>,
+    keys: PlanKeys,
     /// The store's history epoch then: a pass that ends with another one may have read history
     /// that a compaction (or a clear) had already cut.
     epoch: u64,
+}
+
+/// The keys with history at a plan's revision, live or not.
+enum PlanKeys {
+    /// Listed when the plan was taken (the writer lock is held throughout the pass).
+    Listed(Vec<Key>),
+    /// Counted when the plan was taken and read from the index during the pass, a few thousand
+    /// at a time, in key order: listing every key (a reference count each) held the applying
+    /// thread ~19 ms per 1.5M keys. The index can only have gained keys since, created after
+    /// the plan (no version at or below its revision: passed over); losing one takes a
+    /// compaction, which interrupts the pass anyway.
+    Counted(usize),
+}
+
+impl PlanKeys {
+    fn len(&self) -> usize {
+        match self {
+            PlanKeys::Listed(keys) => keys.len(),
+            PlanKeys::Counted(n) => *n,
+        }
+    }
+}
+
+/// Keys read from the index during a pass: `WALK_CHUNK` at a time, each under a short read lock.
+struct IndexWalk<'s> {
+    store: &'s Store,
+    after: Option<Key>,
+    chunk: std::vec::IntoIter<Key>,
+}
+
+const WALK_CHUNK: usize = 4096;
+
+impl Iterator for IndexWalk<'_> {
+    type Item = Key;
+
+    fn next(&mut self) -> Option<Key> {
+        if let Some(key) = self.chunk.next() {
+            return Some(key);
+        }
+        let keys = self.store.index.read().with_history_after(self.after.as_deref(), WALK_CHUNK);
+        self.after = keys.last().cloned();
+        self.chunk = keys.into_iter();
+        self.chunk.next()
+    }
 }
 
 /// A snapshot pass met history that changed under it other than by growing: a compaction (or a
@@ -120,29 +162,29 @@ impl Store {
     /// the writer lock throughout, so no batch applies halfway through it.
     pub fn snapshot_into(&self, out: &mut Vec<u8>) {
         let _writer = self.writer.lock();
-        let plan = self.plan_locked();
+        let plan = self.plan_locked(true);
         // Nothing applies meanwhile, so nothing can interrupt the pass; it may use the store's
         // pool, which no batch is using.
         plan.write(self, out, true).expect("no compaction can run while the writer lock is held");
     }
 
     /// Captures what a snapshot at the current revision needs besides the key histories: the
-    /// counters, the lease table and the list of keys with history. Cheap next to a whole
-    /// snapshot (one reference count per key); [`SnapshotPlan::write_into`] does the rest later,
-    /// from any thread, while batches keep applying.
+    /// counters, the lease table and how many keys have history. O(leases);
+    /// [`SnapshotPlan::write_into`] does the rest later, from any thread, while batches keep
+    /// applying.
     pub fn begin_snapshot(&self) -> SnapshotPlan {
         // Between two batches: a batch holds the writer lock from start to end.
         let _writer = self.writer.lock();
-        self.plan_locked()
+        self.plan_locked(false)
     }
 
-    /// Takes the plan; the caller holds the writer lock.
-    fn plan_locked(&self) -> SnapshotPlan {
+    /// Takes the plan; the caller holds the writer lock. `list`: the keys too (for a pass that
+    /// holds the writer lock and splits the list between threads).
+    fn plan_locked(&self, list: bool) -> SnapshotPlan {
         // Lock order as in apply: writer, index, leases.
         let index = self.index.read();
         let leases = self.leases.read();
-        let keys: Vec<Key> =
-            KeyOrder { live: index.keys.iter().peekable(), dead: index.dead.iter().peekable() }.cloned().collect();
+        let keys = if list { PlanKeys::Listed(index.all_with_history()) } else { PlanKeys::Counted(index.with_history()) };
         SnapshotPlan {
             revision: self.revision(),
             compact_revision: self.compact_revision(),
@@ -270,10 +312,11 @@ impl SnapshotPlan {
 
     /// Appends the encoding of `store` as it was at the plan's revision to `out`: the same bytes
     /// [`Store::snapshot_into`] would have written then. `store` must be the store the plan was
-    /// taken from; batches may apply meanwhile, from another thread too. Each key is read under
-    /// its shard's read lock alone, keeping its versions up to the plan's revision (versions are
-    /// only ever appended after it, except by compaction). Works on the calling thread only, so
-    /// it leaves the store's pool to the batches.
+    /// taken from; batches may apply meanwhile, from another thread too. Keys are read from the
+    /// index a few thousand at a time and each under its shard's read lock alone, keeping its
+    /// versions up to the plan's revision (versions are only ever appended after it, except by
+    /// compaction). Works on the calling thread only, so it leaves the store's pool to the
+    /// batches.
     ///
     /// Fails when a compaction (or a clear) ran after the plan was taken, before the pass ended:
     /// the history it read may then lack versions at or below the plan's revision. `out` is then
@@ -295,16 +338,34 @@ impl SnapshotPlan {
     /// `SECTION_ENTRIES` keys) at a time: a section is the most held in memory, not the whole
     /// snapshot. On an interruption the sink holds part of a snapshot: discard it.
     pub fn write_to<W: std::io::Write + ?Sized>(&self, store: &Store, sink: &mut W) -> Result<(), SnapshotStreamError> {
-        let sections: Vec<&[Key]> = self.keys.chunks(SECTION_ENTRIES).collect();
         let mut buf = Vec::new();
-        self.write_head(&mut buf, sections.len());
+        self.write_head(&mut buf, self.sections());
         sink.write_all(&buf)?;
-        for keys in sections {
-            buf.clear();
-            self.encode_section(store, keys, &mut buf)?;
-            sink.write_all(&buf)?;
-        }
+        self.for_each_section(store, |section| {
+            sink.write_all(section)?;
+            Ok::<_, SnapshotStreamError>(())
+        })?;
         self.check_epoch(store)?;
+        Ok(())
+    }
+
+    fn sections(&self) -> usize {
+        self.keys.len().div_ceil(SECTION_ENTRIES)
+    }
+
+    /// Encodes the sections one after another, in key order, handing each to `f`.
+    fn for_each_section<E: From<SnapshotInterrupted>>(&self, store: &Store, mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        let total = self.keys.len();
+        let mut keys: Box<dyn Iterator<Item = Key> + '_> = match &self.keys {
+            PlanKeys::Listed(keys) => Box::new(keys.iter().cloned()),
+            PlanKeys::Counted(_) => Box::new(IndexWalk { store, after: None, chunk: Vec::new().into_iter() }),
+        };
+        let mut buf = Vec::new();
+        for first in (0..total).step_by(SECTION_ENTRIES) {
+            buf.clear();
+            self.encode_section(store, SECTION_ENTRIES.min(total - first), &mut keys, &mut buf)?;
+            f(&buf)?;
+        }
         Ok(())
     }
 
@@ -319,24 +380,27 @@ impl SnapshotPlan {
     }
 
     fn write_unchecked(&self, store: &Store, out: &mut Vec<u8>, parallel: bool) -> Result<(), SnapshotInterrupted> {
-        let sections: Vec<&[Key]> = self.keys.chunks(SECTION_ENTRIES).collect();
-        let encode = |keys: &&[Key]| -> Result<Vec<u8>, SnapshotInterrupted> {
-            let mut buf = Vec::new();
-            self.encode_section(store, keys, &mut buf)?;
-            Ok(buf)
-        };
         // A store within one section is done on this thread (its pool may not even exist yet).
-        let parts: Vec<Vec<u8>> = if parallel && sections.len() > 1 {
-            store.par_map(&sections, encode).into_iter().collect::<Result<_, _>>()?
-        } else {
-            sections.iter().map(encode).collect::<Result<_, _>>()?
-        };
-        out.reserve(HEADER_BYTES + 4 + LEASE_BYTES * self.leases.len() + 4 + parts.iter().map(Vec::len).sum::<usize>());
-        self.write_head(out, parts.len());
-        for part in &parts {
-            out.extend_from_slice(part);
+        if let (true, PlanKeys::Listed(keys)) = (parallel && self.sections() > 1, &self.keys) {
+            let sections: Vec<&[Key]> = keys.chunks(SECTION_ENTRIES).collect();
+            let parts = store.par_map(&sections, |keys| {
+                let mut buf = Vec::new();
+                self.encode_section(store, keys.len(), &mut keys.iter().cloned(), &mut buf)?;
+                Ok(buf)
+            });
+            let parts: Vec<Vec<u8>> = parts.into_iter().collect::<Result<_, SnapshotInterrupted>>()?;
+            out.reserve(HEADER_BYTES + 4 + LEASE_BYTES * self.leases.len() + 4 + parts.iter().map(Vec::len).sum::<usize>());
+            self.write_head(out, parts.len());
+            for part in &parts {
+                out.extend_from_slice(part);
+            }
+            return Ok(());
         }
-        Ok(())
+        self.write_head(out, self.sections());
+        self.for_each_section(store, |section| {
+            out.extend_from_slice(section);
+            Ok::<_, SnapshotInterrupted>(())
+        })
     }
 
     /// Header, leases and the section count.
@@ -355,23 +419,28 @@ impl SnapshotPlan {
         out.extend_from_slice(&u32_len(sections));
     }
 
-    /// Appends one section: its keys' versions up to the plan's revision.
-    fn encode_section(&self, store: &Store, keys: &[Key], buf: &mut Vec<u8>) -> Result<(), SnapshotInterrupted> {
+    /// Appends one section of `entries` keys, the next ones from `keys` with versions at or
+    /// below the plan's revision, each with those versions.
+    fn encode_section(&self, store: &Store, entries: usize, keys: &mut dyn Iterator<Item = Key>, buf: &mut Vec<u8>) -> Result<(), SnapshotInterrupted> {
         let start = buf.len();
-        buf.reserve(SECTION_HEADER_BYTES + keys.len() * (ENTRY_FIXED + VERSION_FIXED + 32));
-        buf.extend_from_slice(&u32_len(keys.len()));
+        buf.reserve(SECTION_HEADER_BYTES + entries * (ENTRY_FIXED + VERSION_FIXED + 32));
+        buf.extend_from_slice(&u32_len(entries));
         buf.extend_from_slice(&[0; 8]);
-        for key in keys {
-            let hash = hash_key(key);
+        let mut written = 0;
+        while written < entries {
+            // Fewer keys than the plan counted: only a compaction (or a clear) takes keys away.
+            let key = keys.next().ok_or(SnapshotInterrupted)?;
+            let hash = hash_key(&key);
             let shard = store.shards.shard(shard_of(hash)).read();
-            let entry = crate::shards::find(&shard, hash, key).ok_or(SnapshotInterrupted)?;
+            let entry = crate::shards::find(&shard, hash, &key).ok_or(SnapshotInterrupted)?;
             let kept = entry.history.partition_point(|v| v.kv.mod_revision <= self.revision);
             if kept == 0 {
-                // Every key with history at the plan's revision kept a version at or below
-                // it, unless a compaction ran since.
-                return Err(SnapshotInterrupted);
+                // Created after the plan (or its history compacted since, which the epoch check
+                // catches): not in this snapshot.
+                continue;
             }
-            put_entry(buf, key, &entry.history[..kept]);
+            put_entry(buf, &key, &entry.history[..kept]);
+            written += 1;
         }
         let size = (buf.len() - start - SECTION_HEADER_BYTES) as u64;
         buf[start + 4..start + SECTION_HEADER_BYTES].copy_from_slice(&size.to_le_bytes());
@@ -522,24 +591,6 @@ fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i
         return r.fail_at(r.pos, "section length does not match its entries");
     }
     Ok(out)
-}
-
-/// Live and dead keys merged into one ascending walk (the two sets never share a key).
-struct KeyOrder<A: Iterator, B: Iterator> {
-    live: Peekable<A>,
-    dead: Peekable<B>,
-}
-
-impl<'a, A: Iterator<Item = &'a Key>, B: Iterator<Item = &'a Key>> Iterator for KeyOrder<A, B> {
-    type Item = &'a Key;
-
-    fn next(&mut self) -> Option<&'a Key> {
-        match (self.live.peek(), self.dead.peek()) {
-            (Some(a), Some(b)) if b < a => self.dead.next(),
-            (Some(_), _) => self.live.next(),
-            _ => self.dead.next(),
-        }
-    }
 }
 
 #[cfg(test)]

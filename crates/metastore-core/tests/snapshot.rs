@@ -262,6 +262,50 @@ fn a_failing_sink_stops_the_stream_with_its_error() {
 
 /// A pass on another thread while this one applies batches (spread over several sections, with
 /// leases, deletes and re-created keys) writes exactly the state at the plan's revision.
+/// The pass reads the index a few thousand keys at a time: keys created after the plan between
+/// the ones it lists (passed over), keys deleted (they move to the deleted set) and re-created,
+/// on both sides of every chunk boundary, leave the snapshot at the plan's revision.
+#[test]
+fn keys_created_deleted_and_recreated_after_the_plan_across_the_index_walk() {
+    let name = |i: u32| format!("key/{i:06}").into_bytes();
+    let (store, twin) = (Store::default(), Store::default());
+    for target in [&store, &twin] {
+        let mut b = BatchBuilder::new();
+        for i in (0..30_000).step_by(2) {
+            b.put(&name(i), b"even", 0, 0);
+        }
+        apply(target, &b.finish());
+        let mut b = BatchBuilder::new();
+        for i in (0..30_000).step_by(10) {
+            b.delete_range(&name(i), &[], false);
+        }
+        apply(target, &b.finish());
+    }
+    let plan = store.begin_snapshot();
+    let mut b = BatchBuilder::new();
+    for i in (1..30_000).step_by(2) {
+        b.put(&name(i), b"odd, after the plan", 0, 0);
+    }
+    apply(&store, &b.finish());
+    let mut b = BatchBuilder::new();
+    for i in (0..30_000).step_by(6) {
+        // Multiples of 10 among them were deleted before the plan: re-created now.
+        b.put(&name(i), b"again", 0, 0);
+    }
+    for i in (2..30_000).step_by(4) {
+        if i % 6 != 0 {
+            b.delete_range(&name(i), &[], false);
+        }
+    }
+    apply(&store, &b.finish());
+    let mut streamed = Vec::new();
+    assert!(plan.write_to(&store, &mut streamed).is_ok());
+    let mut bytes = Vec::new();
+    assert_eq!(plan.write_into(&store, &mut bytes), Ok(()));
+    assert_eq!(streamed, snapshot(&twin));
+    assert_eq!(bytes, streamed);
+}
+
 #[test]
 fn a_pass_beside_applies_writes_the_state_at_the_plan() {
     let store = Store::default();

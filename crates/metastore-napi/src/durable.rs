@@ -1,9 +1,10 @@
 //! The durable log behind `MetaStore.open({ path })`: the write-ahead log and snapshots of
 //! `metastore-wal` around an engine's store. Appends go to the log's writer thread
 //! (wal_writer.rs); snapshot writes run on the libuv threadpool. A snapshot's plan (counters,
-//! leases, key list) is taken on the JS thread between two applies; the key histories are then
-//! read on the threadpool while applies go on, keeping the versions up to the plan's revision, so
-//! it is exactly the state at the applied index it names, and streamed to the snapshot file.
+//! leases, key count) is taken on the JS thread between two applies; the keys and their
+//! histories are then read on the threadpool while applies go on, keeping the versions up to the
+//! plan's revision, so it is exactly the state at the applied index it names, and streamed to
+//! the snapshot file.
 //!
 //! Layout of a store directory: `LOCK` (held while open), `EPOCH` (boot counter), `wal/`
 //! (segments), `snap/` (snapshots). Errors cross as `MSDUR:<code>:<message>`.
