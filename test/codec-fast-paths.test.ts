@@ -106,7 +106,8 @@ describe('toBytes', () => {
       const bytes = toBytes(s);
       expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
       expect(Array.from(bytes)).toEqual(Array.from(new TextEncoder().encode(s)));
-      expect(toBytes(s)).not.toBe(bytes);
+      // Its own memory, all of it: not a view into a shared pool.
+      expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, bytes.length]);
     },
   );
 

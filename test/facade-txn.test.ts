@@ -132,6 +132,9 @@ describe('txn encoding (engine-independent)', () => {
     expect(catchSync(() => t.if('a', 'mod', '==', 'x')).code).toBe('ERR_INVALID_TYPE');
     expect(catchSync(() => t.if('a', 'mod', '==', 1.5)).code).toBe('ERR_INVALID_TYPE');
     expect(catchSync(() => t.if({ start: 'b', end: 'a' }, 'mod', '==', 1)).code).toBe('ERR_INVALID_RANGE');
+    expect(catchSync(() => t.if(null as never, 'mod', '==', 1)).code).toBe('ERR_INVALID_OPTION');
+    expect(catchSync(() => t.if(7 as never, 'mod', '==', 1)).code).toBe('ERR_INVALID_OPTION');
+    expect(catchSync(() => roundTrip({ success: [op.delete(null as never)] })).code).toBe('ERR_INVALID_OPTION');
     expect(catchSync(() => t.then(null as never)).code).toBe('ERR_INVALID_TYPE');
     expect(catchSync(() => roundTrip({ success: [{ put: { key: 'a', value: 'b' }, range: { key: 'a' } } as never] })).code).toBe('ERR_INVALID_OPTION');
     expect(catchSync(() => roundTrip({ success: [{ put: { key: 5, value: 'b' } } as never] })).code).toBe('ERR_INVALID_TYPE');

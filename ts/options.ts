@@ -76,6 +76,8 @@ const EMPTY = new Uint8Array(0);
  */
 export function copySelector(sel: KeySelector): KeySelector {
   const out: KeySelector = {};
+  // As a spread of it would: nothing from null or a non-object (the selector check reports it).
+  if (sel === null || typeof sel !== 'object') return out;
   if (sel.key !== undefined) out.key = sel.key;
   if (sel.end !== undefined) out.end = sel.end;
   if (sel.prefix !== undefined) out.prefix = sel.prefix;

@@ -115,7 +115,10 @@ impl Iterator for IndexWalk<'_> {
             return Some(key);
         }
         let keys = self.store.index.read().with_history_after(self.after.as_deref(), WALK_CHUNK);
-        self.after = keys.last().cloned();
+        // At the end `after` stays: asked again, the walk is still at its end.
+        if let Some(last) = keys.last() {
+            self.after = Some(last.clone());
+        }
         self.chunk = keys.into_iter();
         self.chunk.next()
     }
