@@ -97,7 +97,9 @@ export const TARGETS = [
       'slot, started while the key compares (prefetch). In the core (cargo run --release -p metastore-core --example ' +
       'get_timing, random key at 1M): ~117 ns at 819cb9a, ~125 ns with the prefetch. Of the rest, the raw binding.engineGet ' +
       'is ~50 ns at 1K keys and the TS wrapper (result copy into a slab, the KeyValue and its views) ~120 ns; at 1M keys the ' +
-      'cache misses of a random key add ~80 ns on both engines.',
+      'cache misses of a random key add ~80 ns on both engines. The figure sits at the goal\'s edge and moves with the ' +
+      'machine: 288 and 314-316 ns in three full runs of the same get path on 2026-11-28; a plain loop over 4,096 random ' +
+      'keys at 1M gave 294-305 ns for the last build and 311-326 ns for f915940\'s, interleaved.',
   },
   {
     id: 'w6-events',
@@ -114,8 +116,8 @@ export const TARGETS = [
       'Measured after two untimed streams (af594bb: a gc() before each ~0.1 s round had V8 re-optimizing through much of ' +
       'it; 1.0-1.3M became 1.6-1.7M events/s). Per event (~620 ns at 1.6M/s): the native apply ~320 ns (binding.' +
       'engineApplyBatch timed around the stream: 31-35 ms per 100K puts; the core alone 200-230 ns, examples/apply_timing ' +
-      'EVENTS_ONLY=1) and JS ~300 ns, of which notify + flush + emit take 200-250 ns over pre-decoded events and ' +
-      'decodeEvents ~40 ns. Each event is the put of a new key: perf of the core puts ~30% of the apply loop\'s samples ' +
+      'EVENTS_ONLY=1) and JS ~300 ns, of which notify + flush + emit take ~125-135 ns over pre-decoded events (since ' +
+      '45abc3c; 140-150 before) and decodeEvents ~40 ns. Each event is the put of a new key: perf of the core puts ~30% of the apply loop\'s samples ' +
       'on the hash probe\'s control-byte load and ~50% on the shard unlock, where the stores into the new entry\'s ' +
       'fresh allocations drain. Tried and not kept, no difference in interleaved runs: applying a put run in parallel ' +
       'with its events merged in op order (core 214-228 vs 216-225 ns per key), emitting events straight from the ' +
