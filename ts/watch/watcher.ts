@@ -456,8 +456,14 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
     }
     // emit() with no listener still costs its rest-args array: skip it.
     if (this.listenerCount('data') > 0) this.emit('data', response);
-    for (const ev of events) {
+    this.emitEach(events, 0, events.length);
+  }
+
+  /** `'put'` / `'delete'` for `events[start..end)`, until a listener cancels the watcher. */
+  private emitEach(events: WatchEvent[], start: number, end: number): void {
+    for (let i = start; i < end; i++) {
       if (this.state === State.CANCELLED) return;
+      const ev = events[i]!;
       this.emit(ev.type, ev.kv, ev.prevKv as KeyValue | undefined);
     }
   }
@@ -473,11 +479,7 @@ export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse
     this.lastHandedOut = this.lastConsumed = q[end - 1]!.kv.modRevision;
     this.deliveredSinceTick = true;
     this.release(end - start);
-    for (let i = start; i < end; i++) {
-      if (this.state === State.CANCELLED) return;
-      const ev = q[i]!;
-      this.emit(ev.type, ev.kv, ev.prevKv as KeyValue | undefined);
-    }
+    this.emitEach(q, start, end);
   }
 
   private release(n: number): void {
