@@ -75,6 +75,7 @@ impl Apply<'_> {
                 && kind == OP_DELETE_RANGE
                 && group.iter().all(|op| matches!(op, OpRef::DeleteRange(d) if d.range_end.is_empty()))
             {
+                self.flush_index();
                 let dels: Vec<DeleteRangeRef<'_>> =
                     group.iter().map(|op| if let OpRef::DeleteRange(d) = op { *d } else { unreachable!() }).collect();
                 self.delete_group(&dels, &mut out);
@@ -90,6 +91,9 @@ impl Apply<'_> {
 
     /// One op, on the calling thread.
     fn one(&mut self, op: &OpRef<'_>, out: &mut ResultWriter) {
+        if !matches!(op, OpRef::Put(_)) {
+            self.flush_index();
+        }
         match op {
             OpRef::Put(p) => self.put(p, out),
             OpRef::DeleteRange(d) => self.delete_range(d, out),
@@ -175,27 +179,14 @@ impl Apply<'_> {
 
         // 4. Indexes, lease table and results, in op order.
         let mut prev_of: Vec<Option<KeyValue>> = Vec::new();
-        let mut revived = Vec::new();
         for (pos, mut effect) in per_chunk.into_iter().flatten() {
-            revived.extend(effect.revived.take());
-            self.settle_put(&mut effect);
+            self.settle_put_deferred(&mut effect);
             if let Some(prev) = effect.prev {
                 if prev_of.is_empty() {
                     prev_of.resize_with(ops.len(), || None);
                 }
                 prev_of[pos as usize] = Some(prev);
             }
-        }
-        // When they are many next to the index, in key order: each lands at or near the end of
-        // its node instead of shifting half a node (the stress batch into an emptied store: ~70
-        // instead of ~125 ns a key). Not for a few keys into a large index: a load in key order
-        // would then always insert at the right end, and nodes split in half whose left half is
-        // never filled again (10M keys loaded in order: +45 MB).
-        if revived.len() * 8 >= self.index.len() {
-            revived.sort_unstable();
-        }
-        for key in revived {
-            self.index.insert(key);
         }
         let mut current = self.rev;
         for p in 0..ops.len() {

@@ -51,6 +51,20 @@ impl KeyIndex {
         self.keys.insert(key);
     }
 
+    /// Keys that became live, in the order they did. Many of them next to the index go in in
+    /// key order: each lands at or near the end of its node instead of shifting half a node (the
+    /// stress batch into an emptied store: ~70 instead of ~125 ns a key). Not a few keys into a
+    /// large index: a load in key order would then always insert at the right end, and nodes
+    /// split in half whose left half is never filled again (10M keys loaded in order: +45 MB).
+    pub fn insert_all(&mut self, mut keys: Vec<Key>) {
+        if keys.len() * 8 >= self.keys.len() {
+            keys.sort_unstable();
+        }
+        for key in keys {
+            self.insert(key);
+        }
+    }
+
     /// A key was deleted; its history stays until compaction.
     pub fn remove(&mut self, key: &Key) {
         self.keys.remove(&**key);

@@ -10,9 +10,10 @@ use crate::lease::Leases;
 use crate::results::{EventWriter, ResultWriter};
 use crate::shards::{find_mut, hash_key, shard_of, slot, Shard, Shards};
 use hashbrown::hash_table::{Entry, VacantEntry};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{ArcRwLockWriteGuard, Mutex, RawRwLock, RwLock};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Limits and tuning of a store.
 #[derive(Clone, Debug)]
@@ -26,13 +27,26 @@ pub struct Config {
     pub threads: usize,
     /// Smallest lease TTL in seconds; shorter grants are raised to it (etcd: 2 s).
     pub min_lease_ttl: i64,
+    /// Fewest new keys a batch leaves for the ordered index that a pool thread inserts while
+    /// the caller goes on (index readers and the next batch wait for it); fewer go in before
+    /// apply returns.
+    pub background_index_min: usize,
 }
 
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 4096;
 
+/// Below this many keys, a pool thread's wake-up (a few µs) costs more than the inserts save.
+pub const DEFAULT_BACKGROUND_INDEX_MIN: usize = 256;
+
 impl Default for Config {
     fn default() -> Self {
-        Config { limits: Limits::default(), parallel_threshold: DEFAULT_PARALLEL_THRESHOLD, threads: 0, min_lease_ttl: 2 }
+        Config {
+            limits: Limits::default(),
+            parallel_threshold: DEFAULT_PARALLEL_THRESHOLD,
+            threads: 0,
+            min_lease_ttl: 2,
+            background_index_min: DEFAULT_BACKGROUND_INDEX_MIN,
+        }
     }
 }
 
@@ -57,7 +71,8 @@ impl EventsMode {
 pub struct Store {
     pub(crate) config: Config,
     pub(crate) shards: Shards,
-    pub(crate) index: RwLock<KeyIndex>,
+    /// Shared with a pool thread that finishes a batch's index inserts (see `apply_batch_into`).
+    pub(crate) index: Arc<RwLock<KeyIndex>>,
     pub(crate) leases: RwLock<Leases>,
     pub(crate) revision: AtomicI64,
     pub(crate) compact_revision: AtomicI64,
@@ -65,7 +80,7 @@ pub struct Store {
     pub(crate) writer: Mutex<()>,
     pool: OnceLock<rayon::ThreadPool>,
     /// Set when an apply panicked midway: the state is then unknown and writes are refused.
-    pub(crate) poisoned: AtomicBool,
+    pub(crate) poisoned: Arc<AtomicBool>,
     /// Bumped before anything drops history (compaction, clear): a snapshot pass running beside
     /// applies checks it to know that the history it read still held its revision in full.
     pub(crate) history_epoch: AtomicU64,
@@ -80,12 +95,15 @@ impl Default for Store {
 /// The mutable state one batch works on, with the locks it holds for the whole batch.
 pub(crate) struct Apply<'s> {
     pub store: &'s Store,
-    pub index: parking_lot::RwLockWriteGuard<'s, KeyIndex>,
+    pub index: ArcRwLockWriteGuard<RawRwLock, KeyIndex>,
     pub leases: parking_lot::RwLockWriteGuard<'s, Leases>,
     /// Current revision (published when the batch ends).
     pub rev: i64,
     pub compact_rev: i64,
     pub events: Option<EventWriter>,
+    /// Keys made live by the batch's top-level puts, not yet in the index: a run of puts only
+    /// adds keys, so the index is brought up to date before any other op and at the end.
+    pub deferred: Vec<Key>,
 }
 
 impl Store {
@@ -93,13 +111,13 @@ impl Store {
         Store {
             config,
             shards: Shards::default(),
-            index: RwLock::new(KeyIndex::default()),
+            index: Arc::new(RwLock::new(KeyIndex::default())),
             leases: RwLock::new(Leases::default()),
             revision: AtomicI64::new(1),
             compact_revision: AtomicI64::new(-1),
             writer: Mutex::new(()),
             pool: OnceLock::new(),
-            poisoned: AtomicBool::new(false),
+            poisoned: Arc::new(AtomicBool::new(false)),
             history_epoch: AtomicU64::new(0),
         }
     }
@@ -193,6 +211,8 @@ impl Store {
     /// reuse one allocation across batches, with the events the mode asks for.
     pub fn apply_batch_into(&self, bytes: &[u8], buf: Vec<u8>, events: EventsMode) -> Result<Vec<u8>, BatchError> {
         let _writer = self.writer.lock();
+        // Taken first: it waits for the previous batch's index inserts, which may have failed.
+        let index = self.index.write_arc();
         if self.is_poisoned() {
             return Err(BatchError::new(ErrorNumber::Internal, -1, "an earlier apply failed midway; reopen the store"));
         }
@@ -200,7 +220,7 @@ impl Store {
         self.poisoned.store(true, Ordering::Release);
         let mut apply = Apply {
             store: self,
-            index: self.index.write(),
+            index,
             leases: self.leases.write(),
             rev: self.revision(),
             compact_rev: self.compact_revision(),
@@ -209,6 +229,7 @@ impl Store {
                 EventsMode::Events => Some(EventWriter::new(false)),
                 EventsMode::EventsWithPrev => Some(EventWriter::new(true)),
             },
+            deferred: Vec::new(),
         };
         let out = apply.run(&ops, buf);
         let (rev, compact_rev) = (apply.rev, apply.compact_rev);
@@ -217,8 +238,23 @@ impl Store {
         // never sees the new data with the old revisions.
         self.compact_revision.store(compact_rev, Ordering::Release);
         self.revision.store(rev, Ordering::Release);
-        drop(apply);
+        let Apply { index, leases, deferred, .. } = apply;
+        drop(leases);
         self.poisoned.store(false, Ordering::Release);
+        let mut index = index;
+        if deferred.is_empty() || deferred.len() < self.config.background_index_min {
+            index.insert_all(deferred);
+        } else {
+            // The caller goes on (to hand the batch's events to watchers) while a pool thread
+            // inserts the keys, holding the write lock until it is done: every index reader and
+            // the next batch wait for it. Point reads use the hash shards and do not.
+            let poisoned = Arc::clone(&self.poisoned);
+            self.pool().spawn(move || {
+                if catch_unwind(AssertUnwindSafe(|| index.insert_all(deferred))).is_err() {
+                    poisoned.store(true, Ordering::Release);
+                }
+            });
+        }
         Ok(out)
     }
 
@@ -345,6 +381,20 @@ impl ClonedIf for Option<&KeyValue> {
 }
 
 impl Apply<'_> {
+    /// A top-level put's effect: as [`Apply::settle_put`], but a key made live waits in
+    /// `deferred` for the index.
+    pub(crate) fn settle_put_deferred(&mut self, effect: &mut PutEffect) {
+        self.deferred.extend(effect.revived.take());
+        self.settle_put(effect);
+    }
+
+    /// Puts the deferred keys into the index: before any op other than a put reads or changes it.
+    pub(crate) fn flush_index(&mut self) {
+        if !self.deferred.is_empty() {
+            self.index.insert_all(std::mem::take(&mut self.deferred));
+        }
+    }
+
     /// Applies the effect of a put on the indexes and the lease table.
     pub(crate) fn settle_put(&mut self, effect: &mut PutEffect) {
         if let Some(key) = effect.revived.take() {
@@ -421,7 +471,7 @@ impl Apply<'_> {
             }
         };
         drop(shard);
-        self.settle_put(&mut effect);
+        self.settle_put_deferred(&mut effect);
         out.put(self.rev, effect.prev.as_ref().map(|kv| (op.key, kv)));
     }
 

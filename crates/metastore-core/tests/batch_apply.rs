@@ -217,3 +217,43 @@ fn values_read_back_across_the_inline_boundary() {
         assert_eq!(dump(&restored), dump(&store), "{name}: snapshot round trip");
     }
 }
+
+/// A batch that makes many keys live leaves them to a pool thread for the ordered index; reads
+/// of the index right after apply, the next batch, and dropping the store all wait for it.
+#[test]
+fn keys_a_large_batch_makes_live_are_in_the_index_for_every_read_after_apply() {
+    for (name, store) in stores() {
+        for round in 0..20 {
+            let mut b = BatchBuilder::new();
+            for i in 0..2000 {
+                put(&mut b, &format!("r{round:02}/{:04}", (i * 7919) % 2000), "v");
+            }
+            apply(&store, &b.finish());
+            // Read at once, on this thread: the count, and a range that needs every key in order.
+            assert_eq!(store.len(), 2000 * (round + 1), "{name} round {round}");
+            let keys: Vec<Vec<u8>> = dump(&store).into_iter().map(|kv| kv.key).collect();
+            assert_eq!(keys.len(), 2000 * (round + 1), "{name} round {round}");
+            assert!(keys.windows(2).all(|w| w[0] < w[1]), "{name} round {round}: keys out of order");
+        }
+        // A batch that puts new keys, then deletes a range over them: the delete sees the keys
+        // the puts before it made live.
+        let mut b = BatchBuilder::new();
+        for i in 0..1000 {
+            put(&mut b, &format!("s/{i:04}"), "v");
+        }
+        b.delete_range(b"s/0500", b"s/9", false);
+        let (_, results) = apply(&store, &b.finish());
+        assert_eq!(results[1000], Res::Delete { rev: 1 + 40_000 + 1000 + 1, deleted: 500, prev: vec![] }, "{name}");
+        assert_eq!(store.len(), 40_000 + 500, "{name}");
+    }
+    // Dropped with index inserts in flight.
+    for _ in 0..20 {
+        let store = Store::default();
+        let mut b = BatchBuilder::new();
+        for i in 0..5000 {
+            put(&mut b, &format!("d/{i}"), "v");
+        }
+        apply(&store, &b.finish());
+        drop(store);
+    }
+}

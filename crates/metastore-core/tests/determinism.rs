@@ -1,5 +1,6 @@
 //! Apply is a pure function of the ops: one by one, as one batch, split anyhow, serial or
-//! parallel on any thread count, the results and the state are the same.
+//! parallel on any thread count, with the index brought up to date before apply returns or
+//! after, the results and the state are the same.
 
 mod common;
 
@@ -87,10 +88,12 @@ proptest! {
         bounds.sort_unstable();
         let split: Vec<Vec<u8>> = bounds.windows(2).map(|w| encode(&ops[w[0]..w[1]])).collect();
 
-        for (threshold, threads) in [(usize::MAX, 0), (2, 1), (2, 2), (3, 0)] {
-            let config = Config { parallel_threshold: threshold, threads, ..Config::default() };
-            prop_assert_eq!(&run(&Store::new(config.clone()), &whole), &expected, "whole, threshold {} threads {}", threshold, threads);
-            prop_assert_eq!(&run(&Store::new(config), &split), &expected, "split, threshold {} threads {}", threshold, threads);
+        // Background index inserts from 1 key: every batch that makes a key live leaves the
+        // index to a pool thread, and every later read and batch must wait for it.
+        for (threshold, threads, background) in [(usize::MAX, 0, usize::MAX), (2, 1, usize::MAX), (2, 2, 1), (3, 0, usize::MAX), (usize::MAX, 1, 1), (2, 1, 1)] {
+            let config = Config { parallel_threshold: threshold, threads, background_index_min: background, ..Config::default() };
+            prop_assert_eq!(&run(&Store::new(config.clone()), &whole), &expected, "whole, threshold {} threads {} background {}", threshold, threads, background);
+            prop_assert_eq!(&run(&Store::new(config), &split), &expected, "split, threshold {} threads {} background {}", threshold, threads, background);
         }
     }
 }
