@@ -25,8 +25,6 @@ export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreE
 }
 
 const utf8 = new TextEncoder();
-/** Buffer's native copy, which takes any Uint8Array as its source. */
-const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
 // Results handed out are carved from slabs: one allocation per slab instead of one backing store
 // per read. A slab stays alive while any result cut from it is referenced.
@@ -43,9 +41,10 @@ function copyOut(scratch: Uint8Array, n: number): Uint8Array {
     slabUsed = 0;
   }
   const out = slab.subarray(slabUsed, slabUsed + n);
-  // A short result is copied faster by a loop than through Buffer#copy's argument checks.
+  // A short result is copied faster by a loop; a longer one by TypedArray#set (a memmove, with
+  // fewer argument checks than Buffer#copy: a 156-byte get result 47 against 57 ns).
   if (n <= SHORT_COPY) for (let i = 0; i < n; i++) out[i] = scratch[i]!;
-  else copyBytes.call(scratch, out, 0, 0, n);
+  else slab.set(scratch.subarray(0, n), slabUsed);
   // 8-byte steps keep every result's numbers aligned as in the scratch buffer.
   slabUsed += (n + 7) & ~7;
   return out;
