@@ -51,7 +51,8 @@ impl KeyIndex {
         self.keys.insert(key);
     }
 
-    /// Keys that became live, in the order they did. Many of them next to the index go in in
+    /// Keys that became live (in op order, or shard by shard after a parallel run: only the
+    /// tree's shape depends on the order, not its keys). Many of them next to the index go in in
     /// key order: each lands at or near the end of its node instead of shifting half a node (the
     /// stress batch into an emptied store: ~70 instead of ~125 ns a key). Not a few keys into a
     /// large index: a load in key order would then always insert at the right end, and nodes

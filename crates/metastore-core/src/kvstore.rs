@@ -79,7 +79,9 @@ pub struct Store {
     /// Serialises writers: apply is single-writer, readers take shard and index locks.
     pub(crate) writer: Mutex<()>,
     pool: OnceLock<rayon::ThreadPool>,
-    /// Set when an apply panicked midway: the state is then unknown and writes are refused.
+    /// Set when an apply panicked midway, or the index inserts it left to the pool did: the
+    /// state is then unknown and writes are refused. (The batch whose inserts failed has already
+    /// returned; the next one finds out.)
     pub(crate) poisoned: Arc<AtomicBool>,
     /// Bumped before anything drops history (compaction, clear): a snapshot pass running beside
     /// applies checks it to know that the history it read still held its revision in full.
@@ -211,12 +213,13 @@ impl Store {
     /// reuse one allocation across batches, with the events the mode asks for.
     pub fn apply_batch_into(&self, bytes: &[u8], buf: Vec<u8>, events: EventsMode) -> Result<Vec<u8>, BatchError> {
         let _writer = self.writer.lock();
-        // Taken first: it waits for the previous batch's index inserts, which may have failed.
+        let ops = decode_batch(bytes, &self.config.limits)?;
+        // Taken before the check: it waits for the previous batch's index inserts, which may
+        // have failed.
         let index = self.index.write_arc();
         if self.is_poisoned() {
             return Err(BatchError::new(ErrorNumber::Internal, -1, "an earlier apply failed midway; reopen the store"));
         }
-        let ops = decode_batch(bytes, &self.config.limits)?;
         self.poisoned.store(true, Ordering::Release);
         let mut apply = Apply {
             store: self,
@@ -240,11 +243,12 @@ impl Store {
         self.revision.store(rev, Ordering::Release);
         let Apply { index, leases, deferred, .. } = apply;
         drop(leases);
-        self.poisoned.store(false, Ordering::Release);
         let mut index = index;
         if deferred.is_empty() || deferred.len() < self.config.background_index_min {
             index.insert_all(deferred);
+            self.poisoned.store(false, Ordering::Release);
         } else {
+            self.poisoned.store(false, Ordering::Release);
             // The caller goes on (to hand the batch's events to watchers) while a pool thread
             // inserts the keys, holding the write lock until it is done: every index reader and
             // the next batch wait for it. Point reads use the hash shards and do not.
