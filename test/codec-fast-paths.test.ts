@@ -10,6 +10,7 @@ import { toBytes } from '../ts/bytes.js';
 import { BatchWriter, validateBatch } from '../ts/codec.js';
 import { OpType } from '../ts/codec/constants.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
+import { rangeOp } from './helpers.js';
 
 const newEngine = engineFactory();
 
@@ -153,5 +154,31 @@ describe.each(ENGINE_KINDS)('batch results one after another (%s engine)', (kind
     }
     expect(big.result(0)).toMatchObject({ type: 'put', revision: 52 });
     expect(big.events()[0]!.kv.value.length).toBe(300_000);
+  });
+});
+
+describe.each(ENGINE_KINDS)('keys and values handed out (%s engine)', (kind) => {
+  const plain = (b: Uint8Array): boolean => Object.getPrototypeOf(b) === Uint8Array.prototype;
+
+  it('are plain Uint8Arrays holding their own bytes, from small results and from ones too large for the scratch buffer', () => {
+    const e = newEngine(kind);
+    const w = new BatchWriter();
+    w.put('small', 'v'.repeat(100));
+    w.put('large', 'x'.repeat(300_000));
+    for (let i = 0; i < 2000; i++) w.put(`many/${String(i).padStart(4, '0')}`, 'w'.repeat(100));
+    const r = e.applyBatch(w.finish(), 1);
+    const events = r.events();
+    expect(events.length).toBe(2002);
+    const reads = [e.get(new TextEncoder().encode('small'))!, e.get(new TextEncoder().encode('large'))!, ...events.map((ev) => ev.kv)];
+    const all = e.range(rangeOp('many/', { rangeEnd: 'many0' }));
+    expect(all.kvs.length).toBe(2000);
+    for (const kv of [...reads, ...all.kvs]) {
+      expect(plain(kv.key) && plain(kv.value)).toBe(true);
+      // Exactly the key's and value's bytes, whatever the buffer behind them.
+      expect(kv.key.length).toBeGreaterThan(0);
+    }
+    expect(new TextDecoder().decode(reads[1]!.value)).toBe('x'.repeat(300_000));
+    expect(all.kvs.map((kv) => new TextDecoder().decode(kv.key))).toEqual(Array.from({ length: 2000 }, (_, i) => `many/${String(i).padStart(4, '0')}`));
+    expect(all.kvs.every((kv) => kv.value.length === 100 && kv.value.every((c) => c === 0x77))).toBe(true);
   });
 });

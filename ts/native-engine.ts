@@ -73,9 +73,18 @@ export class NativeEngine implements Engine {
     this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
   }
 
-  /** The result bytes of the last call: `n` bytes of scratch, or the pending Buffer. */
+  /**
+   * A large result, taken from the binding as a Buffer and handed on as a plain Uint8Array, so
+   * that the keys and values cut from it are plain Uint8Arrays like those of small results.
+   */
+  private takePending(): Uint8Array {
+    const big = this.binding.engineTakePending(this.handle);
+    return new Uint8Array(big.buffer, big.byteOffset, big.byteLength);
+  }
+
+  /** The result bytes of the last call: `n` bytes of scratch, or the pending result. */
   private resultBytes(n: number, copy: boolean): Uint8Array {
-    if (n === PENDING) return this.binding.engineTakePending(this.handle);
+    if (n === PENDING) return this.takePending();
     return copy ? copyOut(this.scratch, n) : this.scratch;
   }
 
@@ -86,7 +95,7 @@ export class NativeEngine implements Engine {
    */
   private ownedResult(n: number): [Uint8Array, DataView] {
     if (n === PENDING) {
-      const big = this.binding.engineTakePending(this.handle);
+      const big = this.takePending();
       return [big, viewOf(big)];
     }
     return [copyOut(this.scratch, n), this.scratchView];
