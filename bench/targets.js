@@ -114,15 +114,18 @@ export const TARGETS = [
     unit: 'rate',
     whenMissed:
       'Measured after two untimed streams (af594bb: a gc() before each ~0.1 s round had V8 re-optimizing through much of ' +
-      'it; 1.0-1.3M became 1.6-1.7M events/s). Per event (~620 ns at 1.6M/s): the native apply ~320 ns (binding.' +
-      'engineApplyBatch timed around the stream: 31-35 ms per 100K puts; the core alone 200-230 ns, examples/apply_timing ' +
-      'EVENTS_ONLY=1) and JS ~300 ns, of which notify + flush + emit take ~125-135 ns over pre-decoded events (since ' +
-      '45abc3c; 140-150 before) and decodeEvents ~40 ns. Each event is the put of a new key: perf of the core puts ~30% of the apply loop\'s samples ' +
-      'on the hash probe\'s control-byte load and ~50% on the shard unlock, where the stores into the new entry\'s ' +
-      'fresh allocations drain. Tried and not kept, no difference in interleaved runs: applying a put run in parallel ' +
-      'with its events merged in op order (core 214-228 vs 216-225 ns per key), emitting events straight from the ' +
-      'queue without response objects, index nodes of 256 instead of 1,024 keys. With 100 watchers on one prefix the ' +
-      'same path delivers ~14M events/s: fan-out is cheap, the per-put cost is not',
+      'it). Since 02efd36 a batch\'s new keys (256 or more) go into the ordered index on a pool thread while the JS ' +
+      'thread hands out the events: binding.engineApplyBatch timed around the stream went 350-390 -> 227-285 ns per ' +
+      'event (the core with events: ~215 ns per key, of which the index insert ~70-100), and the rounds 1.46M -> ' +
+      '1.62-1.80M events/s in interleaved runs, up to 2.0-2.1M medians when the machine is quiet. The JS side is ~300 ns ' +
+      'per event: notify (prefix string + Map lookup, ~55-65 ns), flush + emit ~100 ns, decodeEvents and the views of ' +
+      'each key and value, GC (~10% of the stream: ~500 B allocated per event, most of it the event, its KeyValue and ' +
+      'two Uint8Array views), the write path per batch, and the bench\'s own performance.now() per event. Tried and not ' +
+      'kept, no difference in interleaved runs: applying a put run in parallel with its events merged in op order, index ' +
+      'nodes of 256 instead of 1,024 keys, a numeric hash of the prefix bytes instead of a prefix string (90 vs 60 ns), ' +
+      'key and value views made with the Uint8Array constructor instead of subarray() (twice as fast alone, slower in ' +
+      'the get path). With 100 watchers on one prefix the same path delivers ~14M events/s: fan-out is cheap, the ' +
+      'per-put cost is not',
   },
   {
     id: 'w6-p99',
@@ -137,8 +140,12 @@ export const TARGETS = [
     unit: 'us',
     whenMissed:
       'Latency counts from the start of the apply of the event\'s batch of 1,000 puts, so 1% of the events is one ' +
-      'batch: a single stalled batch sets the p99. After warm-up most rounds give 0.7-1.3 ms; now and then one batch ' +
-      'takes 5-6 ms (seen with MIMALLOC_ALLOW_THP=0 too) and that round\'s p99 is ~5 ms',
+      'batch: the slowest one or two of a round\'s 100 batches set the p99 (p50 is ~0.4 ms). Timing each batch\'s apply ' +
+      '(with page faults and GC events beside it) shows the slow ones: the first 3-8 batches of a fresh store (its ' +
+      'memory faulted in, 100-400 faults a batch, and the shard tables growing from empty), and the batches where all ' +
+      '512 shard tables, filled evenly by the hash, grow together (~20K, ~40K, ~60K keys; 1-3 ms each). GC pauses are ' +
+      'under 2 ms. Spreading the growth over time needs shards that grow at different loads, which costs memory W8 ' +
+      'does not have',
   },
   {
     id: 'w7-durable',
@@ -179,7 +186,10 @@ export const TARGETS = [
       '127-131 µs and the writer then waits 89-123 µs on average for the next append, so it idles ~40%; the JS thread ' +
       'spends ~1.8 µs per awaited put (--cpu-prof: the native apply of the new keys ~30%, the put path and the bench\'s ' +
       'loop the rest), and all 256 writers stall together now and then (huge-page faults of the growing store, ' +
-      'snapshot passes; p99 5.2 ms against lmdb-js\'s 1.7). Raising appends in flight from 2 to 4 measured the same. On ' +
+      'snapshot passes; p99 5.2 ms against lmdb-js\'s 1.7). perf of a 3-s run (2026-11-28): the kernel zeroing fresh ' +
+      '2 MiB pages for the growing store is ~21% of the JS thread\'s samples, inside the native apply. Raising appends ' +
+      'in flight from 2 to 4 measured the same. Batches here are ~130 puts, below the 256 new keys that move index ' +
+      'inserts to the pool. On ' +
       'updates of random keys (the next row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care',
   },
   {
