@@ -11,7 +11,7 @@ impl Store {
     /// Events with revision ≥ `from` for keys in [key, range_end), in revision then sub-revision
     /// order, as an events section (`u32 count | events`).
     pub fn changes(&self, from: i64, key: &[u8], range_end: &[u8], prev_kv: bool) -> Result<Vec<u8>, ErrorNumber> {
-        let index = self.index.read();
+        let index = self.index_read();
         if from < self.compact_revision() {
             return Err(ErrorNumber::Compacted);
         }

@@ -5,13 +5,13 @@
 use crate::codec::{decode_batch, DeleteRangeRef, Limits, OpRef, PutRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
 use crate::error::{BatchError, ErrorNumber};
 use crate::index::{KeyIndex, RangeEnd};
+use crate::index_inserts::PendingInserts;
 use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::lease::Leases;
 use crate::results::{EventWriter, ResultWriter};
 use crate::shards::{find_mut, hash_key, shard_of, slot, Shard, Shards};
 use hashbrown::hash_table::{Entry, VacantEntry};
 use parking_lot::{ArcRwLockWriteGuard, Mutex, RawRwLock, RwLock};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -71,8 +71,11 @@ impl EventsMode {
 pub struct Store {
     pub(crate) config: Config,
     pub(crate) shards: Shards,
-    /// Shared with a pool thread that finishes a batch's index inserts (see `apply_batch_into`).
+    /// Shared with a pool thread that finishes a batch's index inserts (see `apply_batch_into`);
+    /// read it through [`Store::index_read`].
     pub(crate) index: Arc<RwLock<KeyIndex>>,
+    /// A batch's index inserts not yet started, with its write lock on the index.
+    pending: Arc<PendingInserts>,
     pub(crate) leases: RwLock<Leases>,
     pub(crate) revision: AtomicI64,
     pub(crate) compact_revision: AtomicI64,
@@ -114,6 +117,7 @@ impl Store {
             config,
             shards: Shards::default(),
             index: Arc::new(RwLock::new(KeyIndex::default())),
+            pending: Arc::default(),
             leases: RwLock::new(Leases::default()),
             revision: AtomicI64::new(1),
             compact_revision: AtomicI64::new(-1),
@@ -140,7 +144,14 @@ impl Store {
 
     /// Number of live keys.
     pub fn len(&self) -> usize {
-        self.index.read().len()
+        self.index_read().len()
+    }
+
+    /// The index to read, with every applied batch's keys in it: inserts left to the pool that
+    /// no thread has started yet run here first (otherwise the lock waits for them).
+    pub(crate) fn index_read(&self) -> parking_lot::RwLockReadGuard<'_, KeyIndex> {
+        self.pending.run_if_queued(&self.poisoned);
+        self.index.read()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -216,6 +227,7 @@ impl Store {
         let ops = decode_batch(bytes, &self.config.limits)?;
         // Taken before the check: it waits for the previous batch's index inserts, which may
         // have failed.
+        self.pending.run_if_queued(&self.poisoned);
         let index = self.index.write_arc();
         if self.is_poisoned() {
             return Err(BatchError::new(ErrorNumber::Internal, -1, "an earlier apply failed midway; reopen the store"));
@@ -250,14 +262,13 @@ impl Store {
         } else {
             self.poisoned.store(false, Ordering::Release);
             // The caller goes on (to hand the batch's events to watchers) while a pool thread
-            // inserts the keys, holding the write lock until it is done: every index reader and
-            // the next batch wait for it. Point reads use the hash shards and do not.
-            let poisoned = Arc::clone(&self.poisoned);
-            self.pool().spawn(move || {
-                if catch_unwind(AssertUnwindSafe(|| index.insert_all(deferred))).is_err() {
-                    poisoned.store(true, Ordering::Release);
-                }
-            });
+            // inserts the keys, holding the write lock until it is done: index readers and the
+            // next batch wait for it, or run the inserts themselves if the pool thread has not
+            // started them (on a busy machine it can wait for a core for a scheduler slice).
+            // Point reads use the hash shards and do not wait.
+            self.pending.queue(index, deferred);
+            let (pending, poisoned) = (Arc::clone(&self.pending), Arc::clone(&self.poisoned));
+            self.pool().spawn(move || pending.run_if_queued(&poisoned));
         }
         Ok(out)
     }
@@ -270,7 +281,7 @@ impl Store {
             return Err(BatchError::new(ErrorNumber::MalformedBatch, -1, "a read request holds exactly one RANGE op"));
         };
         let mut out = ResultWriter::bare(buf);
-        let index = self.index.read();
+        let index = self.index_read();
         self.range_into(&index, op, self.revision(), self.compact_revision(), &mut out)
             .map_err(|n| BatchError::new(n, 0, ""))?;
         drop(index);
@@ -280,6 +291,7 @@ impl Store {
     /// Drops every key and lease and resets the revision to 1 (used by tests and benchmarks).
     pub fn clear(&self) {
         let _writer = self.writer.lock();
+        self.pending.run_if_queued(&self.poisoned);
         let mut index = self.index.write();
         self.history_epoch.fetch_add(1, Ordering::SeqCst);
         self.shards.clear();

@@ -10,6 +10,7 @@ pub mod codec;
 mod compact;
 pub mod error;
 pub mod index;
+mod index_inserts;
 pub mod kv;
 pub mod kvstore;
 pub mod lease;

@@ -114,7 +114,7 @@ impl Iterator for IndexWalk<'_> {
         if let Some(key) = self.chunk.next() {
             return Some(key);
         }
-        let keys = self.store.index.read().with_history_after(self.after.as_deref(), WALK_CHUNK);
+        let keys = self.store.index_read().with_history_after(self.after.as_deref(), WALK_CHUNK);
         // At the end `after` stays: asked again, the walk is still at its end.
         if let Some(last) = keys.last() {
             self.after = Some(last.clone());
@@ -185,7 +185,7 @@ impl Store {
     /// holds the writer lock and splits the list between threads).
     fn plan_locked(&self, list: bool) -> SnapshotPlan {
         // Lock order as in apply: writer, index, leases.
-        let index = self.index.read();
+        let index = self.index_read();
         let leases = self.leases.read();
         let keys = if list { PlanKeys::Listed(index.all_with_history()) } else { PlanKeys::Counted(index.with_history()) };
         SnapshotPlan {
