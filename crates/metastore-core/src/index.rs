@@ -3,7 +3,7 @@
 //! range; and the keys whose latest version is a deletion but whose history is still kept, which
 //! reads at past revisions walk together with the live ones.
 
-use crate::kv::Key;
+use crate::kv::{Key, KeyBytes};
 use std::collections::BTreeSet;
 use std::iter::Peekable;
 use std::ops::Bound;
@@ -47,7 +47,7 @@ impl KeyIndex {
 
     /// A key became live (created, or re-created after a deletion).
     pub fn insert(&mut self, key: Key) {
-        self.dead.remove(&*key);
+        self.dead.remove(KeyBytes::new(&key));
         self.keys.insert(key);
     }
 
@@ -68,13 +68,13 @@ impl KeyIndex {
 
     /// A key was deleted; its history stays until compaction.
     pub fn remove(&mut self, key: &Key) {
-        self.keys.remove(&**key);
+        self.keys.remove(KeyBytes::new(key));
         self.dead.insert(key.clone());
     }
 
     /// Compaction dropped the whole history of a deleted key.
     pub fn forget(&mut self, key: &[u8]) {
-        self.dead.remove(key);
+        self.dead.remove(KeyBytes::new(key));
     }
 
     pub fn clear(&mut self) {
@@ -87,12 +87,12 @@ impl KeyIndex {
         let (from, to) = self.span(key, end);
         let live = self.keys.range_idx(from..to);
         let upper = match end {
-            RangeEnd::Single => Bound::Included(key),
+            RangeEnd::Single => Bound::Included(KeyBytes::new(key)),
             RangeEnd::FromKey => Bound::Unbounded,
             RangeEnd::Before(end) if end <= key => return Vec::new(),
-            RangeEnd::Before(end) => Bound::Excluded(end),
+            RangeEnd::Before(end) => Bound::Excluded(KeyBytes::new(end)),
         };
-        let dead = self.dead.range::<[u8], _>((Bound::Included(key), upper));
+        let dead = self.dead.range::<KeyBytes, _>((Bound::Included(KeyBytes::new(key)), upper));
         let mut out = Vec::with_capacity(to - from);
         let (mut a, mut b) = (live.peekable(), dead.peekable());
         loop {
@@ -115,7 +115,7 @@ impl KeyIndex {
 
     /// Positions [from, to) of the keys in the range; empty when the range is.
     pub fn span(&self, key: &[u8], end: RangeEnd<'_>) -> (usize, usize) {
-        let from = self.keys.rank(key);
+        let from = self.keys.rank(KeyBytes::new(key));
         let to = match end {
             RangeEnd::Single => {
                 if self.keys.get_index(from).is_some_and(|k| &**k == key) {
@@ -126,7 +126,7 @@ impl KeyIndex {
             }
             RangeEnd::FromKey => self.keys.len(),
             RangeEnd::Before(end) if end <= key => from,
-            RangeEnd::Before(end) => self.keys.rank(end),
+            RangeEnd::Before(end) => self.keys.rank(KeyBytes::new(end)),
         };
         (from, to.max(from))
     }
@@ -151,12 +151,12 @@ impl KeyIndex {
     /// `None`), ascending.
     pub(crate) fn with_history_after(&self, after: Option<&[u8]>, n: usize) -> Vec<Key> {
         let from = after.map_or(0, |k| {
-            let rank = self.keys.rank(k);
+            let rank = self.keys.rank(KeyBytes::new(k));
             rank + usize::from(self.keys.get_index(rank).is_some_and(|x| &**x == k))
         });
-        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let lower = after.map_or(Bound::Unbounded, |k| Bound::Excluded(KeyBytes::new(k)));
         let live = self.keys.range_idx(from..self.keys.len());
-        let dead = self.dead.range::<[u8], _>((lower, Bound::Unbounded));
+        let dead = self.dead.range::<KeyBytes, _>((lower, Bound::Unbounded));
         KeyOrder { live: live.peekable(), dead: dead.peekable() }.take(n).cloned().collect()
     }
 

@@ -2,6 +2,7 @@
 //! an `mvccpb.KeyValue`.
 
 use compact_bytes::CompactBytesSlice;
+use ref_cast::RefCast;
 use smallvec::SmallVec;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -41,6 +42,41 @@ impl Borrow<[u8]> for Key {
     #[inline]
     fn borrow(&self) -> &[u8] {
         self
+    }
+}
+
+/// Key bytes compared the way [`Key`]s are: lookups in the ordered indexes by borrowed bytes
+/// go through this instead of `[u8]`, whose order is a `memcmp` call per comparison (a prefix
+/// count at 1M keys spent ~30% of its native time in `memcmp` from two rank walks).
+#[derive(RefCast, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct KeyBytes([u8]);
+
+impl KeyBytes {
+    #[inline]
+    pub fn new(bytes: &[u8]) -> &KeyBytes {
+        KeyBytes::ref_cast(bytes)
+    }
+}
+
+impl Ord for KeyBytes {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare_bytes(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for KeyBytes {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Borrow<KeyBytes> for Key {
+    #[inline]
+    fn borrow(&self) -> &KeyBytes {
+        KeyBytes::new(self)
     }
 }
 
@@ -227,6 +263,9 @@ mod tests {
         fn key_order_matches_byte_order(a in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(0xff), any::<u8>()], 0..40),
                                         b in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(0xff), any::<u8>()], 0..40)) {
             prop_assert_eq!(Key::new(&a).cmp(&Key::new(&b)), a.cmp(&b));
+            // Lookups by borrowed bytes order the same way (what `Borrow<KeyBytes>` requires).
+            prop_assert_eq!(KeyBytes::new(&a).cmp(KeyBytes::new(&b)), a.cmp(&b));
+            prop_assert_eq!(KeyBytes::new(&a) == KeyBytes::new(&b), a == b);
             let shared: Vec<u8> = a.iter().chain(&b).copied().collect();
             prop_assert_eq!(Key::new(&a).cmp(&Key::new(&shared)), a.as_slice().cmp(shared.as_slice()));
             // Keys that share `a` as a prefix of any length, then differ (or not) in what follows.
