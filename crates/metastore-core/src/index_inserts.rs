@@ -18,8 +18,13 @@ pub(crate) struct PendingInserts {
 }
 
 impl PendingInserts {
+    /// Queues a batch's inserts. The slot is empty: a batch runs any queued inserts, and waits
+    /// for taken ones, before it takes the index lock it hands over here.
     pub(crate) fn queue(&self, index: ArcRwLockWriteGuard<RawRwLock, KeyIndex>, keys: Vec<Key>) {
-        *self.slot.lock() = Some((index, keys));
+        let mut slot = self.slot.lock();
+        debug_assert!(slot.is_none(), "inserts queued over inserts not run");
+        *slot = Some((index, keys));
+        drop(slot);
         self.queued.store(true, Ordering::Release);
     }
 

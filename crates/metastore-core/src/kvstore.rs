@@ -253,9 +253,8 @@ impl Store {
         // never sees the new data with the old revisions.
         self.compact_revision.store(compact_rev, Ordering::Release);
         self.revision.store(rev, Ordering::Release);
-        let Apply { index, leases, deferred, .. } = apply;
+        let Apply { mut index, leases, deferred, .. } = apply;
         drop(leases);
-        let mut index = index;
         if deferred.is_empty() || deferred.len() < self.config.background_index_min {
             index.insert_all(deferred);
             self.poisoned.store(false, Ordering::Release);
