@@ -59,8 +59,9 @@ export interface DurableOpenOptions {
 export declare function durableRecovered(durable: ExternalObject<Durable>): Recovered
 
 /**
- * Truncates a corrupt log at the damage, on purpose (see docs/log.md); says what it dropped.
- * Fails with ERR_LOCKED while the store is open.
+ * Repairs a store that refuses to open, on purpose (docs/wal.md, "Repair"): keeps every record
+ * the snapshot and the rest of the log still hold; says what it dropped, in entries, requests
+ * and keys. Fails with ERR_LOCKED while the store is open.
  */
 export declare function durableRepair(path: string): string
 
@@ -73,9 +74,10 @@ export declare function durableRepair(path: string): string
 export declare function durableSnapshot(durable: ExternalObject<Durable>, engine: ExternalObject<Engine>, index: number, term: number): Promise<number>
 
 /**
- * Checks a store directory without opening it for writing: the log's records, the newest
- * snapshot (decoded in full) and that the log continues it. Changes nothing, except that
- * temporary files of a snapshot write that crashed are removed.
+ * Checks a store directory without opening it: the newest snapshot (decoded in full), every
+ * log record the store needs, that the log continues the snapshot and reaches what it
+ * acknowledged. Changes nothing, except that temporary files of a snapshot write that crashed
+ * are removed.
  */
 export declare function durableVerify(path: string): VerifyReport
 
@@ -163,6 +165,8 @@ export interface Recovered {
   snapshotIndex: number
   /** Index of the last entry in the log (the snapshot's when the log holds nothing after it). */
   lastIndex: number
+  /** Size of the snapshot's payload in bytes (0: none). */
+  snapshotBytes: number
   /** This boot's epoch, one more than the previous open's. */
   epoch: number
   /** Committed entries after the snapshot, in index order. */
@@ -171,6 +175,11 @@ export interface Recovered {
   truncated?: string
   /** Snapshot files that were damaged and skipped. */
   skippedSnapshots: Array<string>
+  /**
+   * Damage read past because the snapshot holds everything it could have held:
+   * `segment:offset: reason` each.
+   */
+  coveredDamage: Array<string>
 }
 
 /** One committed entry found on open. */
@@ -184,6 +193,8 @@ export interface RecoveredEntry {
 export interface VerifyReport {
   /** Whether the store would open. */
   ok: boolean
+  /** Whether the store is open in another store (this or another process) right now. */
+  locked: boolean
   /** A readable account: snapshots, segments, what is wrong. */
   text: string
 }

@@ -10,6 +10,7 @@ import { BatchWriter } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import { nkv, show } from './helpers.js';
+import { editFile, lastSegment, manifestEpoch, records, TYPE_COMMIT, TYPE_ENTRIES } from './wal-files.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'metastore-durable-'));
@@ -89,9 +90,10 @@ describe('durable store (native engine)', () => {
     const path = newPath();
     let s = await open(path);
     await s.put('a', '1');
-    const epochs = [Number(readFileSync(join(path, 'EPOCH'), 'utf8'))];
-    s = await reopen(s, path);
-    epochs.push(Number(readFileSync(join(path, 'EPOCH'), 'utf8')));
+    await s.close();
+    const epochs = [manifestEpoch(path)];
+    s = await open(path);
+    epochs.push(manifestEpoch(path));
     expect(epochs[1]).toBe(epochs[0]! + 1);
     await s.put('a', '2');
     s = await reopen(s, path);
@@ -142,14 +144,22 @@ describe('durable store (native engine)', () => {
 
   it('a torn last record is cut off on open; everything before it is there', async () => {
     const path = newPath();
-    let s = await open(path);
-    for (let i = 0; i < 20; i++) await s.put(`k${i}`, `v${i}`);
-    await s.put('last', 'x'.repeat(3000));
-    await s.close();
+    // A process that writes and stops without closing, as a crash leaves the store.
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { MetaStore } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const s = await MetaStore.open({ path: ${JSON.stringify(path)}, engine: 'native', leaseCheckIntervalMs: 0 });
+      for (let i = 0; i < 20; i++) await s.put('k' + i, 'v' + i);
+      await s.put('last', 'x'.repeat(3000));
+      process.exit(0);`], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    // The last append as a crash mid-write leaves it: its record's end and its COMMIT never
+    // reached the disk (so it was never acknowledged).
     const segment = lastSegment(path);
-    const end = dataEnd(segment);
-    truncateSync(segment, end - 1500); // the last record loses its end
-    s = await open(path);
+    const [entries, commit] = records(segment).slice(-2);
+    expect([entries!.type, commit!.type]).toEqual([TYPE_ENTRIES, TYPE_COMMIT]);
+    editFile(segment, (b) => b.fill(0, entries!.offset + 1500, commit!.offset + commit!.length));
+    let s = await open(path);
+    expect(s.recovery?.truncated).toBe(`${segment}:${entries!.offset}`);
     expect(s.get('last')).toBeUndefined();
     for (let i = 0; i < 20; i++) expect(s.getString(`k${i}`)).toBe(`v${i}`);
     expect(s.revision).toBe(21);
@@ -188,7 +198,9 @@ describe('durable store (native engine)', () => {
     expect(readFileSync(segment).equals(bytes)).toBe(true);
     const repair = cli('repair', path, '--yes');
     expect(repair.status).toBe(0);
-    expect(repair.stdout).toMatch(/truncated .* at offset \d+/);
+    expect(repair.stdout).toMatch(/cut the log at .*\.wal offset \d+/);
+    expect(repair.stdout).toMatch(/dropped \d+ readable entries .* touching \d+ key\(s\): k\d+/);
+    expect(repair.stdout).toMatch(/the store opens at revision \d+ with \d+ key\(s\)/);
     expect(cli('verify', path).status).toBe(0);
     s = await open(path);
     const kept = s.revision - 1;
@@ -305,11 +317,6 @@ describe('durable store (native engine)', () => {
     expect(s.lease.list()).toEqual([77]);
   });
 });
-
-function lastSegment(path: string): string {
-  const files = readdirSync(join(path, 'wal')).filter((f) => f.endsWith('.wal')).sort();
-  return join(path, 'wal', files[files.length - 1]!);
-}
 
 /** Flips bits (`mask`) in the middle of the last segment's records; returns the segment and its new bytes. */
 function flipMidLog(path: string, mask: number): [string, Buffer] {

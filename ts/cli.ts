@@ -31,13 +31,16 @@ usage:
       --engine native|js|both          default both (native is skipped when it cannot load)
       --json                           print the results as JSON on stdout
   metastore inspect <path>             snapshots (revision, keys) and log segments of a durable store; read-only
-  metastore verify <path>              check a durable store: every log record, the newest snapshot, no gap
-  metastore repair <path> --yes        truncate a corrupt log at the damage, losing what follows
-                                       (without --yes: say what would happen)
+  metastore verify <path>              check a durable store: the newest snapshot, every log record it
+                                       needs, that the log reaches what was acknowledged
+  metastore repair <path> --yes        make a store that refuses to open open again, keeping every record
+                                       the snapshot and the rest of the log hold; says what it dropped
+                                       (without --yes: say what is wrong)
   metastore help | --help | --version
 
 exit codes: 0 ok, 1 error or bad usage, 2 command not available here (no native addon),
-            3 verify/repair found a store that does not open`;
+            3 verify/repair found a store that does not open,
+            4 verify: the store is open in another process (what it read may change meanwhile)`;
 
 class UsageError extends Error {}
 
@@ -299,14 +302,14 @@ function durableBinding(command: string): NativeBinding | undefined {
   }
 }
 
-function durable(command: 'inspect' | 'verify' | 'repair', args: string[]): number {
+async function durable(command: 'inspect' | 'verify' | 'repair', args: string[]): Promise<number> {
   const yes = args.includes('--yes');
   const paths = args.filter((a) => a !== '--yes');
   if (paths.length !== 1 || (yes && command !== 'repair')) throw new UsageError(`usage: metastore ${command} <path>${command === 'repair' ? ' --yes' : ''}`);
   const binding = durableBinding(command);
   if (binding === undefined) return 2;
   const path = paths[0]!;
-  let report: { ok: boolean; text: string };
+  let report: { ok: boolean; locked: boolean; text: string };
   try {
     report = binding.durableVerify(path);
   } catch (e) {
@@ -318,15 +321,23 @@ function durable(command: 'inspect' | 'verify' | 'repair', args: string[]): numb
   }
   if (command === 'verify') {
     process.stdout.write(report.text);
-    process.stdout.write(report.ok ? 'ok: the store opens\n' : 'NOT OK: the store refuses to open; `metastore repair <path>` truncates the log at the damage\n');
-    return report.ok ? 0 : 3;
+    if (!report.ok) {
+      process.stdout.write('NOT OK: the store refuses to open; `metastore repair <path>` makes it open again, keeping what is intact\n');
+      return 3;
+    }
+    if (report.locked) {
+      process.stdout.write('IN USE: the store is open in another process; its files read as sound at this moment, but they change while it runs\n');
+      return 4;
+    }
+    process.stdout.write('ok: the store opens\n');
+    return 0;
   }
   if (!yes) {
     process.stdout.write(report.text);
     process.stdout.write(
       report.ok
         ? 'nothing to repair\n'
-        : 'repair would truncate the log at the damage and drop every record after it; run again with --yes to do it\n',
+        : 'repair would drop what stands between the store and opening (see above); run again with --yes to do it\n',
     );
     return report.ok ? 0 : 3;
   }
@@ -335,6 +346,10 @@ function durable(command: 'inspect' | 'verify' | 'repair', args: string[]): numb
   } catch (e) {
     throw translateDurableError(e);
   }
+  // What the repaired store holds now: the revision any dropped writes came after.
+  const store = await MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0 });
+  process.stdout.write(`the store opens at revision ${store.revision} with ${store.size} key(s)\n`);
+  await store.close();
   return 0;
 }
 
@@ -361,7 +376,7 @@ async function main(argv: string[]): Promise<number> {
     case 'inspect':
     case 'verify':
     case 'repair':
-      return durable(command, args);
+      return await durable(command, args);
     default:
       throw new UsageError(`unknown command ${command}`);
   }

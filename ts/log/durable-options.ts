@@ -29,4 +29,10 @@ export interface RecoveryInfo {
   truncated: string | undefined;
   /** Snapshot files that were damaged and passed over for an older one. */
   skippedSnapshots: string[];
+  /**
+   * Damage in the log that lost nothing, because the snapshot holds everything it could have
+   * held (`segment:offset: reason` each): opening read past it, and the purge after the next
+   * snapshot removes it.
+   */
+  coveredDamage: string[];
 }

@@ -63,13 +63,19 @@ export async function openFileLog(path: string, engine: Engine, options: Durable
   const found = binding.durableRecovered(handle);
   const replay: LogEntry[] = found.entries.map((e) => ({ index: e.index, term: e.term, data: e.data }));
   const replayedBytes = replay.reduce((n, e) => n + e.data.length, 0);
-  log = new FileLog(binding, handle, native, found.lastIndex, snapshotEvery, replayedBytes);
+  log = new FileLog(binding, handle, native, found.lastIndex, snapshotEvery, replayedBytes, found.snapshotBytes);
   return {
     log,
     epoch: found.epoch,
     appliedIndex: found.snapshotIndex,
     replay,
-    recovery: { snapshotIndex: found.snapshotIndex, replayedEntries: replay.length, truncated: found.truncated ?? undefined, skippedSnapshots: found.skippedSnapshots },
+    recovery: {
+      snapshotIndex: found.snapshotIndex,
+      replayedEntries: replay.length,
+      truncated: found.truncated ?? undefined,
+      skippedSnapshots: found.skippedSnapshots,
+      coveredDamage: found.coveredDamage,
+    },
   };
 }
 
@@ -99,7 +105,8 @@ export class FileLog extends QueuedLog implements Log {
   private pending: PendingAppend[] = [];
   private pendingHead = 0;
   private bytesSinceSnapshot: number;
-  private lastSnapshotBytes = 0;
+  /** Index of the last entry replayed on open: no snapshot is taken before the replay is done. */
+  private readonly replayedTo: number;
   private snapshotting: Promise<void> | undefined;
   private failure: MetaStoreError | undefined;
   private closed: Promise<void> | undefined;
@@ -111,9 +118,12 @@ export class FileLog extends QueuedLog implements Log {
     private readonly snapshotEvery: number,
     /** Bytes of log after the snapshot found on open: they count towards the next one. */
     replayedBytes: number,
+    /** Size of the snapshot found on open (0: none): a state that large is not rewritten more often than the log grows by it. */
+    private lastSnapshotBytes: number,
   ) {
     super(lastIndex);
     this.bytesSinceSnapshot = replayedBytes;
+    this.replayedTo = lastIndex;
   }
 
   async append(entries: Uint8Array[]): Promise<number> {
@@ -155,6 +165,9 @@ export class FileLog extends QueuedLog implements Log {
 
   /** Called right after entry `index` is applied: the engine's state is exactly at `index`. */
   applied(index: number): void {
+    // During the replay on open, a snapshot at the first replayed entry would rewrite the whole
+    // state to advance by one entry (on every open); after it, one snapshot covers the replay.
+    if (index < this.replayedTo) return;
     if (this.bytesSinceSnapshot < Math.max(this.snapshotEvery, this.lastSnapshotBytes) || this.snapshotting !== undefined || this.failure !== undefined) return;
     this.snapshot(index);
   }
@@ -199,7 +212,13 @@ export class FileLog extends QueuedLog implements Log {
     this.closed ??= (async () => {
       this.channel.end();
       await this.snapshotting;
-      this.binding.durableClose(this.handle);
+      try {
+        this.binding.durableClose(this.handle);
+      } catch (e) {
+        // The files are released either way; a log that could not be closed cleanly opens as
+        // after a crash (nothing acknowledged is lost), so this is reported, not retried.
+        throw translateDurableError(e);
+      }
     })();
     return this.closed;
   }

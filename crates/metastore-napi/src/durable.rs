@@ -6,19 +6,19 @@
 //! plan's revision, so it is exactly the state at the applied index it names, and streamed to
 //! the snapshot file.
 //!
-//! Layout of a store directory: `LOCK` (held while open), `EPOCH` (boot counter), `wal/`
-//! (segments), `snap/` (snapshots). Errors cross as `MSDUR:<code>:<message>`.
+//! The store directory's layout and recovery order live in `metastore_wal::open_store`
+//! (docs/wal.md); this file wires them to an engine. Errors cross as `MSDUR:<code>:<message>`.
 
 use crate::Engine;
+use metastore_core::codec::{decode_batch, Limits, OpRef};
 use metastore_core::{SnapshotPlan, SnapshotStreamError, Store};
-use metastore_wal::{Options, Wal, WalError};
+use metastore_wal::{DirLock, Entry, Options, WalError};
 use crate::wal_writer::{SharedWal, WalWriter};
 use napi::bindgen_prelude::{AsyncTask, Buffer, External, FnArgs, Function};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -60,6 +60,8 @@ pub struct Recovered {
     pub snapshot_index: f64,
     /// Index of the last entry in the log (the snapshot's when the log holds nothing after it).
     pub last_index: f64,
+    /// Size of the snapshot's payload in bytes (0: none).
+    pub snapshot_bytes: f64,
     /// This boot's epoch, one more than the previous open's.
     pub epoch: u32,
     /// Committed entries after the snapshot, in index order.
@@ -68,6 +70,9 @@ pub struct Recovered {
     pub truncated: Option<String>,
     /// Snapshot files that were damaged and skipped.
     pub skipped_snapshots: Vec<String>,
+    /// Damage read past because the snapshot holds everything it could have held:
+    /// `segment:offset: reason` each.
+    pub covered_damage: Vec<String>,
 }
 
 /// An open durable log.
@@ -79,26 +84,8 @@ pub struct Durable {
     writer: WalWriter,
     /// Index of the newest snapshot written (or found on open).
     last_snapshot: Arc<AtomicU64>,
-    /// Held open for the store's lifetime: dropping it releases the directory lock.
-    lock: Option<File>,
-}
-
-/// Bumps the boot counter in `dir/EPOCH` (written atomically) and returns the new value.
-fn next_epoch(dir: &Path) -> std::io::Result<u32> {
-    let path = dir.join("EPOCH");
-    let last = match fs::read_to_string(&path) {
-        Ok(text) => text.trim().parse::<u32>().unwrap_or(0),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-        Err(e) => return Err(e),
-    };
-    let epoch = last.wrapping_add(1).max(1);
-    let tmp = dir.join("EPOCH.tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(format!("{epoch}\n").as_bytes())?;
-    f.sync_all()?;
-    fs::rename(&tmp, &path)?;
-    File::open(dir)?.sync_all()?;
-    Ok(epoch)
+    /// Held for the store's lifetime: dropping it releases the directory lock.
+    lock: Option<DirLock>,
 }
 
 /// Opens (or creates) the durable store in `path` for `engine`: restores the newest valid
@@ -115,69 +102,41 @@ pub fn durable_open(
     on_appended: Function<FnArgs<(u32, f64, Option<String>)>, ()>,
 ) -> Result<External<Durable>> {
     let dir = PathBuf::from(&path);
-    fs::create_dir_all(&dir).map_err(|e| io_error("cannot create the store directory", e))?;
-    let lock = File::create(dir.join("LOCK")).map_err(|e| io_error("cannot create the lock file", e))?;
-    if lock.try_lock().is_err() {
-        return Err(fail("ERR_LOCKED", format!("{path} is open in another store (this or another process)")));
-    }
-    let snap_dir = dir.join("snap");
-    let wal_dir = dir.join("wal");
-    fs::create_dir_all(&snap_dir).map_err(|e| io_error("cannot create the snapshot directory", e))?;
     let store = engine.store.as_ref().ok_or_else(crate::closed)?;
     let config = store.config().clone();
-    let loaded = metastore_wal::load_newest_snapshot(&snap_dir).map_err(wal_error)?;
-    let mut skipped = Vec::new();
-    let mut snapshot_index = 0u64;
-    if let Some(snapshot) = loaded.snapshot {
-        let restored = Store::from_snapshot(config, &snapshot.payload)
-            .map_err(|e| fail("ERR_CORRUPT", format!("snapshot {} does not decode: {e}", snapshot.path.display())))?;
-        engine.store = Some(Arc::new(restored));
-        snapshot_index = snapshot.index;
-    }
-    skipped.extend(loaded.skipped.iter().map(|p| p.display().to_string()));
     let mut options_wal = Options::default();
     if let Some(size) = options.and_then(|o| o.segment_bytes) {
         options_wal.segment_size = size as u64;
     }
-    let fresh = !wal_dir.exists();
-    if fresh && snapshot_index > 0 {
-        return Err(fail("ERR_CORRUPT", format!("{path} has a snapshot at index {snapshot_index} but no log")));
+    let mut restored = None;
+    let mut snapshot_bytes = 0;
+    let opened = metastore_wal::open_store(&dir, options_wal, &mut |snapshot| {
+        restored = Some(Store::from_snapshot(config.clone(), &snapshot.payload).map_err(|e| e.to_string())?);
+        snapshot_bytes = snapshot.payload.len();
+        Ok(())
+    })
+    .map_err(wal_error)?;
+    if let Some(store) = restored {
+        engine.store = Some(Arc::new(store));
     }
-    let (mut wal, mut entries, mut recovery) = Wal::open_after(&wal_dir, options_wal.clone(), snapshot_index).map_err(wal_error)?;
-    if wal.last_index() < snapshot_index {
-        // The log ends before the snapshot (a repair cut it back): every entry it holds is in
-        // the snapshot, so it starts over right after it.
-        drop(wal);
-        for entry in fs::read_dir(&wal_dir).map_err(|e| io_error("cannot list the log", e))?.flatten() {
-            if entry.path().extension().is_some_and(|x| x == "wal") {
-                fs::remove_file(entry.path()).map_err(|e| io_error("cannot remove a log segment", e))?;
-            }
-        }
-        File::open(&wal_dir).and_then(|d| d.sync_all()).map_err(|e| io_error("cannot sync the log directory", e))?;
-        (wal, entries, recovery) = Wal::open_after(&wal_dir, options_wal, snapshot_index).map_err(wal_error)?;
-    }
-    let first = wal.first_index();
-    if first > snapshot_index + 1 {
-        return Err(fail(
-            "ERR_CORRUPT",
-            format!("the log starts at index {first} but the newest usable snapshot is at {snapshot_index}: entries in between are missing"),
-        ));
-    }
+    let snapshot_index = opened.recovery.snapshot_index;
+    let wal = opened.wal;
     let last_index = wal.last_index().max(snapshot_index);
-    let epoch = next_epoch(&dir).map_err(|e| io_error("cannot write EPOCH", e))?;
-    let entries = entries
-        .into_iter()
-        .map(|e| RecoveredEntry { index: e.index as f64, term: e.term as f64, data: Buffer::from(e.data) })
-        .collect();
-    let truncated = recovery.truncated.map(|(segment, offset)| format!("{}:{offset}", segment.display()));
+    let epoch = wal.epoch();
+    let entries = opened.entries.into_iter().map(|e| RecoveredEntry { index: e.index as f64, term: e.term as f64, data: Buffer::from(e.data) }).collect();
+    let recovery = opened.recovery;
     let recovered = Recovered {
         snapshot_index: snapshot_index as f64,
         last_index: last_index as f64,
+        snapshot_bytes: snapshot_bytes as f64,
         epoch,
         entries,
-        truncated,
-        skipped_snapshots: skipped,
+        truncated: recovery.truncated.map(|(segment, offset)| format!("{}:{offset}", segment.display())),
+        skipped_snapshots: recovery.skipped_snapshots.iter().map(|(p, _)| p.display().to_string()).collect(),
+        covered_damage: recovery.covered_damage.iter().map(|d| format!("{}:{}: {}", d.segment.display(), d.offset, d.reason)).collect(),
     };
+    let snap_dir = opened.snap_dir;
+    let lock = opened.lock;
     let wal: SharedWal = Arc::new(Mutex::new(Some(wal)));
     let fail_next = Arc::new(AtomicBool::new(false));
     let writer = WalWriter::start(wal.clone(), fail_next.clone(), on_appended)?;
@@ -289,25 +248,16 @@ pub fn durable_fail_next(durable: &External<Durable>) {
 /// Closes the log (writes and syncs the appends queued, then stops the writer) and releases the
 /// directory lock. Their reports still reach `onAppended` afterwards.
 #[napi]
-pub fn durable_close(durable: &mut External<Durable>) {
+pub fn durable_close(durable: &mut External<Durable>) -> Result<()> {
     durable.writer.stop();
-    if let Ok(mut guard) = durable.wal.lock() {
-        *guard = None;
-    }
+    // A log that failed is left as a crash leaves it: the next open reads it as such.
+    let closed = match durable.wal.lock() {
+        Ok(mut guard) => guard.take().map_or(Ok(()), |wal| wal.close()),
+        Err(_) => Ok(()),
+    };
     durable.recovered = None;
     durable.lock = None;
-}
-
-/// The segment size a store's log was made with: its preallocated files' size (all segments
-/// are preallocated alike), or the default for a log without segments.
-fn segment_size_of(wal_dir: &Path) -> u64 {
-    let sizes = fs::read_dir(wal_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "wal"))
-        .filter_map(|e| e.metadata().ok().map(|m| m.len()));
-    sizes.max().unwrap_or(Options::default().segment_size)
+    closed.map_err(wal_error)
 }
 
 /// What `durableVerify` found.
@@ -315,67 +265,105 @@ fn segment_size_of(wal_dir: &Path) -> u64 {
 pub struct VerifyReport {
     /// Whether the store would open.
     pub ok: bool,
+    /// Whether the store is open in another store (this or another process) right now.
+    pub locked: bool,
     /// A readable account: snapshots, segments, what is wrong.
     pub text: String,
 }
 
-/// Checks a store directory without opening it for writing: the log's records, the newest
-/// snapshot (decoded in full) and that the log continues it. Changes nothing, except that
-/// temporary files of a snapshot write that crashed are removed.
+/// Checks a store directory without opening it: the newest snapshot (decoded in full), every
+/// log record the store needs, that the log continues the snapshot and reaches what it
+/// acknowledged. Changes nothing, except that temporary files of a snapshot write that crashed
+/// are removed.
 #[napi]
 pub fn durable_verify(path: String) -> Result<VerifyReport> {
-    let dir = PathBuf::from(&path);
-    let wal_dir = dir.join("wal");
-    if !wal_dir.is_dir() {
-        return Err(fail("ERR_INVALID_OPTION", format!("{path} is not a MetaStore directory (no wal/)")));
-    }
-    let info = metastore_wal::inspect(&wal_dir, Options { segment_size: segment_size_of(&wal_dir) }).map_err(wal_error)?;
-    let mut ok = info.opens();
-    let mut text = String::new();
-    let snap_dir = dir.join("snap");
-    let mut snapshot_index = 0;
-    if snap_dir.is_dir() {
-        let loaded = metastore_wal::load_newest_snapshot(&snap_dir).map_err(wal_error)?;
-        for (skipped, reason) in loaded.skipped.iter().zip(loaded.skipped_reasons.iter()) {
-            text.push_str(&format!("snapshot {} is damaged ({reason}) and would be skipped\n", skipped.display()));
-        }
-        if let Some(s) = loaded.snapshot {
-            match Store::from_snapshot(metastore_core::Config::default(), &s.payload) {
-                Ok(store) => text.push_str(&format!(
-                    "snapshot {}: index {}, {} bytes, revision {}, {} keys, compacted at {}\n",
-                    s.path.display(),
-                    s.index,
-                    s.payload.len(),
-                    store.revision(),
-                    store.len(),
-                    store.compact_revision()
-                )),
-                Err(e) => {
-                    ok = false;
-                    text.push_str(&format!("snapshot {} does not decode: {e}\n", s.path.display()));
-                }
-            }
-            snapshot_index = s.index;
-        } else {
-            text.push_str("no snapshot\n");
-        }
-    }
-    text.push_str(&format!("log: {info}"));
-    if !info.segments.is_empty() && info.first_index > snapshot_index + 1 {
-        ok = false;
-        text.push_str(&format!("the log starts at index {} but the newest usable snapshot is at {snapshot_index}: entries in between are missing\n", info.first_index));
-    }
-    Ok(VerifyReport { ok, text })
+    let report = metastore_wal::verify_store(&PathBuf::from(&path), &mut |s| {
+        let store = Store::from_snapshot(metastore_core::Config::default(), &s.payload).map_err(|e| e.to_string())?;
+        Ok(format!("revision {}, {} keys, compacted at {}", store.revision(), store.len(), store.compact_revision()))
+    })
+    .map_err(|e| match e {
+        WalError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => fail("ERR_INVALID_OPTION", io),
+        e => wal_error(e),
+    })?;
+    Ok(VerifyReport { ok: report.ok, locked: report.locked, text: report.text })
 }
 
-/// Truncates a corrupt log at the damage, on purpose (see docs/log.md); says what it dropped.
-/// Fails with ERR_LOCKED while the store is open.
+/// Repairs a store that refuses to open, on purpose (docs/wal.md, "Repair"): keeps every record
+/// the snapshot and the rest of the log still hold; says what it dropped, in entries, requests
+/// and keys. Fails with ERR_LOCKED while the store is open.
 #[napi]
 pub fn durable_repair(path: String) -> Result<String> {
-    let wal_dir = PathBuf::from(&path).join("wal");
-    if !wal_dir.is_dir() {
-        return Err(fail("ERR_INVALID_OPTION", format!("{path} is not a MetaStore directory (no wal/)")));
+    let dir = PathBuf::from(&path);
+    let repaired = metastore_wal::repair_store(&dir, Options::default(), &mut |s| Store::from_snapshot(metastore_core::Config::default(), &s.payload).map(drop).map_err(|e| e.to_string()))
+        .map_err(|e| match e {
+            WalError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => fail("ERR_INVALID_OPTION", io),
+            e => wal_error(e),
+        })?;
+    let mut text = repaired.log.to_string();
+    if !repaired.log.dropped.is_empty() {
+        text.push_str(&format!("\n{}", describe_dropped(&repaired.log.dropped)));
     }
-    let report = metastore_wal::repair(&wal_dir, Options { segment_size: segment_size_of(&wal_dir) }).map_err(wal_error)?;
-    Ok(report.to_string())
+    if repaired.log.unreadable_loss {
+        text.push_str("\nsome dropped records could not be read (damaged or missing): their requests cannot be listed");
+    }
+    Ok(text)
+}
+
+/// Entries as the requests and keys they carried (docs/log.md, "Entry framing").
+fn describe_dropped(entries: &[Entry]) -> String {
+    let (mut requests, mut puts, mut deletes, mut txns, mut others, mut unreadable) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut keys = BTreeSet::new();
+    fn walk<'a>(ops: &[OpRef<'a>], keys: &mut BTreeSet<&'a [u8]>, counts: &mut [u64; 4]) {
+        for op in ops {
+            match op {
+                OpRef::Put(p) => {
+                    counts[0] += 1;
+                    keys.insert(p.key);
+                }
+                OpRef::DeleteRange(d) => {
+                    counts[1] += 1;
+                    keys.insert(d.key);
+                }
+                OpRef::Txn(t) => {
+                    counts[2] += 1;
+                    walk(&t.success, keys, &mut [0; 4]);
+                    walk(&t.failure, keys, &mut [0; 4]);
+                }
+                _ => counts[3] += 1,
+            }
+        }
+    }
+    let limits = Limits { max_key_bytes: usize::MAX, max_value_bytes: usize::MAX, max_txn_ops: usize::MAX, ..Limits::default() };
+    for e in entries {
+        let d = &e.data;
+        let proposals = if d.len() >= 8 && &d[..3] == b"MSE" { u32::from_le_bytes([d[4], d[5], d[6], d[7]]) as usize } else { usize::MAX };
+        match d.get(8usize.saturating_add(proposals.saturating_mul(20))..).map(|batch| decode_batch(batch, &limits)) {
+            Some(Ok(ops)) => {
+                requests += proposals as u64;
+                let mut counts = [0u64; 4];
+                walk(&ops, &mut keys, &mut counts);
+                puts += counts[0];
+                deletes += counts[1];
+                txns += counts[2];
+                others += counts[3];
+            }
+            _ => unreadable += 1,
+        }
+    }
+    let shown: Vec<String> = keys.iter().take(20).map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+    let first = entries.first().map_or(0, |e| e.index);
+    let last = entries.last().map_or(0, |e| e.index);
+    let mut text = format!(
+        "dropped {} readable entries ({first}..={last}): {requests} request(s) with {puts} put(s), {deletes} delete(s), {txns} transaction(s), {others} other op(s), touching {} key(s)",
+        entries.len(),
+        keys.len()
+    );
+    if !shown.is_empty() {
+        text.push_str(&format!(": {}{}", shown.join(", "), if keys.len() > shown.len() { ", ..." } else { "" }));
+    }
+    if unreadable > 0 {
+        text.push_str(&format!(" ({unreadable} entries did not decode)"));
+    }
+    text.push_str("; each write among them was a revision after the one the repaired store opens at");
+    text
 }

@@ -2,8 +2,9 @@
 //! lock (looking at a log another process has open is fine) and writes nothing: a torn tail is
 //! reported, not cut.
 
-use crate::scan::{scan, Stop};
-use crate::{Options, WalError};
+use crate::manifest::Manifest;
+use crate::scan::{scan, CoveredDamage, Stop};
+use crate::{check, WalError};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -21,22 +22,25 @@ pub struct SegmentInfo {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogInfo {
-    /// The segments that check out, in order; a damaged one is listed up to the damage.
+    /// The segments read, in order; a damaged one is listed up to the damage.
     pub segments: Vec<SegmentInfo>,
-    /// Segments after the damage, not read.
-    pub unread: Vec<PathBuf>,
     /// First index in the log (1 for an empty directory).
     pub first_index: u64,
     /// Last good entry (`first_index - 1` when there is none); a torn record is not counted.
     pub last_index: u64,
+    /// The last index recorded at a clean close, if the log was closed cleanly.
+    pub closed_at: Option<u64>,
     /// A torn last record that opening would cut off: (segment, offset).
     pub torn_tail: Option<(PathBuf, u64)>,
+    /// Damage that loses nothing (everything it could hold is at or below the index inspected
+    /// after): opening reads past it.
+    pub covered_damage: Vec<CoveredDamage>,
     /// Damage that makes opening fail: a `WalError::Corrupt`'s (segment, offset, reason).
-    pub corruption: Option<(PathBuf, u64, &'static str)>,
+    pub corruption: Option<(PathBuf, u64, String)>,
 }
 
 impl LogInfo {
-    /// Whether `Wal::open` would succeed (a torn tail included, which it cuts).
+    /// Whether the log would open (a torn tail included, which opening cuts).
     pub fn opens(&self) -> bool {
         self.corruption.is_none()
     }
@@ -48,21 +52,33 @@ impl fmt::Display for LogInfo {
         for s in &self.segments {
             writeln!(f, "  {}: seq {}, first index {}, {} record(s), {} entries, {} bytes used", s.name, s.seq, s.first_index, s.records, s.entries, s.bytes_used)?;
         }
+        match self.closed_at {
+            Some(at) => writeln!(f, "closed cleanly at index {at}")?,
+            None => writeln!(f, "not closed cleanly (open now, or the last process stopped without closing)")?,
+        }
+        for d in &self.covered_damage {
+            writeln!(f, "harmless damage in {} at offset {} ({}): everything there is in the snapshot; the next purge removes it", d.segment.display(), d.offset, d.reason)?;
+        }
         if let Some((segment, offset)) = &self.torn_tail {
             writeln!(f, "torn tail in {} at offset {offset}: opening cuts it off", segment.display())?;
         }
         if let Some((segment, offset, reason)) = &self.corruption {
-            writeln!(f, "corrupt in {} at offset {offset}: {reason}; {} later segment(s) not read", segment.display(), self.unread.len())?;
+            writeln!(f, "corrupt in {} at offset {offset}: {reason}", segment.display())?;
         }
         Ok(())
     }
 }
 
-/// Reads and checks the log in `dir` without locking or changing it. Only I/O failures are
-/// errors (a missing directory included); damage is described in the result.
-pub fn inspect(dir: &Path, options: Options) -> Result<LogInfo, WalError> {
-    let mut unused = Vec::new();
-    let found = scan(dir, options.segment_size, u64::MAX, &mut unused)?;
+/// Reads and checks the log in `dir` without locking or changing it, as opening it after
+/// `after_index` (the snapshot's index) would. Only I/O failures are errors (a missing
+/// directory included); damage is described in the result.
+pub fn inspect(dir: &Path, after_index: u64) -> Result<LogInfo, WalError> {
+    if !dir.is_dir() {
+        return Err(WalError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not a directory", dir.display()))));
+    }
+    let manifest = Manifest::load(dir)?;
+    let closed_at = manifest.as_ref().ok().and_then(|m| m.as_ref()).and_then(|m| m.closed_at);
+    let found = scan(dir, after_index, &mut Vec::new())?;
     let segments: Vec<SegmentInfo> = found
         .segments
         .iter()
@@ -76,14 +92,20 @@ pub fn inspect(dir: &Path, options: Options) -> Result<LogInfo, WalError> {
         })
         .collect();
     let first_index = segments.first().map_or(1, |s| s.first_index);
-    let mut info = LogInfo { segments, unread: Vec::new(), first_index, last_index: found.next_index - 1, torn_tail: None, corruption: None };
-    match found.stop {
-        Stop::Clean => {}
-        Stop::Torn { offset } => info.torn_tail = found.segments.last().map(|s| (s.path.clone(), offset)),
-        Stop::Corrupt { segment, offset, reason } => {
-            info.corruption = Some((found.paths[segment].clone(), offset, reason));
-            info.unread = found.paths[segment + 1..].to_vec();
-        }
+    let mut info = LogInfo {
+        segments,
+        first_index,
+        last_index: found.next_index - 1,
+        closed_at,
+        torn_tail: None,
+        covered_damage: found.covered.clone(),
+        corruption: None,
+    };
+    if let Stop::Torn { offset } = found.stop {
+        info.torn_tail = found.segments.last().map(|s| (s.path.clone(), offset));
+    }
+    if let Err(problem) = check(dir, &found, manifest, false) {
+        info.corruption = Some(problem);
     }
     Ok(info)
 }

@@ -1,17 +1,17 @@
-//! The directory lock: an exclusive, non-blocking `flock` on `<dir>/LOCK`, held as long as the
-//! file stays open. The kernel drops it when the holder exits, however it exits (a SIGKILL
-//! included), so a crash never leaves a stale lock behind. `flock` belongs to the open file
-//! description, so two opens in one process conflict just as two processes do.
+//! The directory lock: an exclusive, non-blocking lock on `<dir>/LOCK`, held as long as the
+//! file stays open. The OS drops it when the holder exits, however it exits (a SIGKILL
+//! included), so a crash never leaves a stale lock behind. It belongs to the open file, so two
+//! opens in one process conflict just as two processes do.
 
+use crate::fsio::try_lock;
 use crate::WalError;
 use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 pub(crate) const LOCK_FILE: &str = "LOCK";
 
-pub(crate) struct DirLock {
+/// A held directory lock; dropping it releases the lock.
+pub struct DirLock {
     _file: File,
 }
 
@@ -26,23 +26,14 @@ impl DirLock {
         }
         Ok(DirLock { _file: file })
     }
-}
 
-/// Tries to take an exclusive `flock` on `file` without waiting: `Ok(false)` if it is held
-/// elsewhere.
-pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
-    loop {
-        // SAFETY: a plain syscall on a descriptor `file` keeps open.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(code) if code == libc::EWOULDBLOCK => return Ok(false),
-            _ => return Err(e),
+    /// Whether someone holds the lock of `dir` right now (taken and released at once; creates
+    /// nothing). A directory without a lock file is not locked.
+    pub fn is_held(dir: &Path) -> Result<bool, WalError> {
+        match OpenOptions::new().read(true).write(true).open(dir.join(LOCK_FILE)) {
+            Ok(file) => Ok(!try_lock(&file)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 }
-

@@ -2,7 +2,8 @@
 //! are deleted, oldest first, so a crash part way leaves a log that still starts cleanly (the
 //! first remaining segment is seeded by its header's `prevCrc`).
 
-use crate::segment::{remove_if_present, sync_dir};
+use crate::fsio::sync_dir;
+use crate::segment::remove_if_present;
 use crate::{Wal, WalError};
 
 impl Wal {

@@ -1,9 +1,19 @@
 //! Reading and checking a log directory without changing anything: the one pass behind `open`,
-//! `repair` and `inspect`. It stops at the first record that does not check out and says whether
-//! that is a torn tail or corruption; what to do about it is the caller's business.
+//! `repair` and `inspect`. It stops at the first damage that matters and says whether it is a
+//! torn tail or corruption; what to do about it is the caller's business.
+//!
+//! The rules (docs/wal.md, "Opening"):
+//! - Damage is **covered** when every entry it could have held is at or below `after_index`
+//!   (the snapshot the caller restored): the first index known to follow it — from the next
+//!   whole record, or the next segment's header — is at most `after_index + 1`. It is reported
+//!   and read past; the purge after the next snapshot removes it.
+//! - Otherwise, in the last segment, it is a **torn tail** when no COMMIT record follows it: a
+//!   COMMIT is written after each sync and before any append is acknowledged, so a record
+//!   without one after it was never acknowledged. It can be cut off without losing anything.
+//! - Anything else is **corruption**: the log refuses to open, naming segment and offset.
 
-use crate::record::{decode_entries, read, Read};
-use crate::segment::{list_segments, SegmentHeader, SEGMENT_HEADER};
+use crate::record::{commit_index, decode_entries, entries_span, find_next, read, Read, Record, TYPE_COMMIT, TYPE_ENTRIES};
+use crate::segment::{list_segments, parse_segment_name, HeaderError, SegmentHeader, SEGMENT_HEADER};
 use crate::Entry;
 use std::fs::File;
 use std::io::{self, Read as _};
@@ -15,15 +25,22 @@ pub(crate) struct ScannedSegment {
     pub header: SegmentHeader,
     /// Offset after the last good record: where the next record goes.
     pub end: u64,
-    pub file_len: u64,
     pub records: u64,
     pub entries: u64,
+}
+
+/// Damage that loses nothing: everything it could have held is in the snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoveredDamage {
+    pub segment: PathBuf,
+    pub offset: u64,
+    pub reason: &'static str,
 }
 
 pub(crate) enum Stop {
     /// Every segment read to its end.
     Clean,
-    /// A torn record at this offset of the last segment, nothing but zeros after it.
+    /// A torn write at this offset of the last segment: no COMMIT follows it.
     Torn { offset: u64 },
     /// Damage in `Scan::paths[segment]` at `offset`.
     Corrupt { segment: usize, offset: u64, reason: &'static str },
@@ -32,108 +49,202 @@ pub(crate) enum Stop {
 pub(crate) struct Scan {
     /// Every segment file, in order.
     pub paths: Vec<PathBuf>,
-    /// The segments that check out, in order; a segment damaged past its header is included up
-    /// to the damage.
+    /// The segments read, in order; a segment damaged past its header is included up to the
+    /// damage. Segments whose header is damaged are left out.
     pub segments: Vec<ScannedSegment>,
-    /// CRC of the last good record: the seed of the next one.
+    /// CRC of the last good record: the next record's `prevCrc`.
     pub last_crc: u32,
     /// Index after the last good entry (1 when there are no segments).
     pub next_index: u64,
     pub stop: Stop,
+    pub covered: Vec<CoveredDamage>,
+}
+
+/// How the records of one segment ended.
+enum SegmentEnd {
+    /// Read to the end; the next segment must chain from this one.
+    Chained,
+    /// Covered damage with nothing whole after it in this segment: the next segment is read
+    /// from its own header.
+    Unchained,
+    Stopped,
 }
 
 /// Reads every segment of `dir` in order, checking headers, the CRC chain and entry indexes,
-/// and pushes the entries above `after_index` to `entries`. `segment_size` tells whether a
-/// segment was cut short (see `is_torn`). Only I/O failures are errors; damage is in `stop`.
-pub(crate) fn scan(dir: &Path, segment_size: u64, after_index: u64, entries: &mut Vec<Entry>) -> io::Result<Scan> {
+/// and pushes the entries above `after_index` to `entries`. Only I/O failures are errors; damage
+/// is in `stop` and `covered`.
+pub(crate) fn scan(dir: &Path, after_index: u64, entries: &mut Vec<Entry>) -> io::Result<Scan> {
     let paths = list_segments(dir)?;
-    let mut out = Scan { paths, segments: Vec::new(), last_crc: 0, next_index: 1, stop: Stop::Clean };
-    let count = out.paths.len();
+    let names: Vec<(u64, u64)> = paths.iter().map(|p| parse_segment_name(p).expect("listed segments have parseable names")).collect();
+    let mut out = Scan { paths, segments: Vec::new(), last_crc: 0, next_index: 1, stop: Stop::Clean, covered: Vec::new() };
+    let mut chained = false;
     let mut data = Vec::new();
-    for i in 0..count {
-        let path = out.paths[i].clone();
-        let last = i + 1 == count;
+    for i in 0..out.paths.len() {
         data.clear();
-        File::open(&path)?.read_to_end(&mut data)?;
-        let corrupt = |offset: usize, reason| Stop::Corrupt { segment: i, offset: offset as u64, reason };
-        let Some(header) = SegmentHeader::decode(&data).filter(|h| h.first_index > 0) else {
-            out.stop = corrupt(0, "bad segment header");
+        File::open(&out.paths[i])?.read_to_end(&mut data)?;
+        let next_first = names.get(i + 1).map(|n| n.1);
+        let Some(header) = check_header(&mut out, i, &data, &names, chained, after_index) else {
+            if matches!(out.stop, Stop::Clean) {
+                chained = false;
+                continue;
+            }
             return Ok(out);
         };
-        if i > 0 && header.prev_crc != out.last_crc {
-            out.stop = corrupt(0, "segment does not chain from the previous one");
-            return Ok(out);
-        }
-        if i > 0 && header.first_index != out.next_index {
-            out.stop = corrupt(0, "segment's first index does not follow the previous segment");
-            return Ok(out);
-        }
-        // The first segment left after a purge is seeded by its header like any other.
         out.last_crc = header.prev_crc;
         out.next_index = header.first_index;
-        let mut seg = ScannedSegment { path, header, end: SEGMENT_HEADER as u64, file_len: data.len() as u64, records: 0, entries: 0 };
-        let mut at = SEGMENT_HEADER;
-        loop {
-            match read(&data[at..], out.last_crc) {
-                Read::End => break,
-                Read::Record { payload, crc, len, .. } => {
-                    let Some((first, n)) = decode_entries(payload, after_index, entries) else {
-                        out.stop = corrupt(at, "malformed entries record");
-                        break;
-                    };
-                    if first != out.next_index {
-                        out.stop = corrupt(at, "entry index out of sequence");
-                        break;
-                    }
-                    out.next_index = first + n;
-                    out.last_crc = crc;
-                    at += len;
-                    seg.records += 1;
-                    seg.entries += n;
-                }
-                Read::Bad { reason, claimed_end } => {
-                    out.stop = if last && is_torn(&data[at..], claimed_end, at, (data.len() as u64) < segment_size) {
-                        Stop::Torn { offset: at as u64 }
-                    } else {
-                        corrupt(at, reason)
-                    };
-                    break;
-                }
-            }
-        }
-        seg.end = at as u64;
+        let path = out.paths[i].clone();
+        let mut seg = ScannedSegment { path, header, end: SEGMENT_HEADER as u64, records: 0, entries: 0 };
+        let end = read_records(&mut out, i, &data, &mut seg, next_first, after_index, entries);
         out.segments.push(seg);
-        if !matches!(out.stop, Stop::Clean) {
-            break;
+        match end {
+            SegmentEnd::Chained => chained = true,
+            SegmentEnd::Unchained => chained = false,
+            SegmentEnd::Stopped => return Ok(out),
         }
     }
     Ok(out)
 }
 
-const SECTOR: usize = 512;
+/// Checks segment `i`'s header, its name and its link to the segment before. `None` when the
+/// segment cannot be read: `out.stop` says why, unless the damage is covered (then the scan goes
+/// on with the next segment).
+fn check_header(out: &mut Scan, i: usize, data: &[u8], names: &[(u64, u64)], chained: bool, after_index: u64) -> Option<SegmentHeader> {
+    let (seq, first) = names[i];
+    // The first index after this segment's own entries, as far as the names tell.
+    let after_segment = names.get(i + 1).map_or(u64::MAX, |n| n.1);
+    let covered = |follows: u64| follows <= after_index.saturating_add(1);
+    let header = match SegmentHeader::decode(data) {
+        Ok(h) => h,
+        Err(e) => {
+            let reason = match e {
+                HeaderError::OldFormat => "segment written by an older log format (MSWAL001), which this version does not read",
+                HeaderError::Damaged => "bad segment header",
+            };
+            if e == HeaderError::Damaged && covered(after_segment) {
+                out.covered.push(CoveredDamage { segment: out.paths[i].clone(), offset: 0, reason });
+            } else {
+                out.stop = Stop::Corrupt { segment: i, offset: 0, reason };
+            }
+            return None;
+        }
+    };
+    if (data.len() as u64) < header.size {
+        let reason = "segment file is shorter than it was made (cut off)";
+        if covered(after_segment) {
+            out.covered.push(CoveredDamage { segment: out.paths[i].clone(), offset: data.len() as u64, reason });
+        } else {
+            out.stop = Stop::Corrupt { segment: i, offset: data.len() as u64, reason };
+        }
+        return None;
+    }
+    // The rest says something before this segment is missing or out of place; the segment
+    // itself is sound and starts at its header's first index.
+    let reason = if (header.seq, header.first_index) != (seq, first) || header.first_index == 0 {
+        "segment header does not match its file name"
+    } else if i > 0 && names[i - 1].0.checked_add(1) != Some(seq) {
+        "the segment before this one is missing"
+    } else if chained && header.first_index != out.next_index {
+        "segment's first index does not follow the previous segment"
+    } else if chained && header.prev_crc != out.last_crc {
+        "segment does not chain from the previous one"
+    } else {
+        return Some(header);
+    };
+    if covered(header.first_index) {
+        out.covered.push(CoveredDamage { segment: out.paths[i].clone(), offset: 0, reason });
+        Some(header)
+    } else {
+        out.stop = Stop::Corrupt { segment: i, offset: 0, reason };
+        None
+    }
+}
 
-/// A bad last record is a torn write when nothing was written after it and either it runs past
-/// the end of the file, or its part in some disk sector is all zeros: writes reach the disk a
-/// whole sector at a time, so a record can be torn only at a sector boundary. Anything else — a
-/// flipped bit in a complete record, or bytes after it — is corruption. `at`: the record's
-/// offset in its file; `cut_short`: the file is shorter than its preallocated size, so it was
-/// truncated and a record running past its end is believable.
-fn is_torn(rest: &[u8], claimed_end: usize, at: usize, cut_short: bool) -> bool {
-    let end = claimed_end.min(rest.len());
-    if rest[end..].iter().any(|&b| b != 0) {
-        return false;
+/// Reads the records of segment `i` (header already checked), extending the chain in `out`.
+fn read_records(out: &mut Scan, i: usize, data: &[u8], seg: &mut ScannedSegment, next_first: Option<u64>, after_index: u64, entries: &mut Vec<Entry>) -> SegmentEnd {
+    let last = next_first.is_none();
+    let mut at = SEGMENT_HEADER;
+    loop {
+        let (known_len, reason) = match read(&data[at..]) {
+            Read::Zero if data[at..].iter().all(|&b| b == 0) => break,
+            Read::Zero => (None, "a zeroed record header with written data after it"),
+            Read::BadHeader => (None, "record header fails its checksum"),
+            Read::BadPayload { len, reason } => (Some(len), reason),
+            Read::Record(r) => match check_record(&r, out.last_crc, out.next_index) {
+                Err(reason) => (Some(r.len), reason),
+                Ok(n) => {
+                    if r.record_type == TYPE_ENTRIES {
+                        decode_entries(r.payload, after_index, entries).expect("checked by check_record");
+                    }
+                    out.next_index += n;
+                    out.last_crc = r.crc;
+                    at += r.len;
+                    seg.records += 1;
+                    seg.entries += n;
+                    seg.end = at as u64;
+                    continue;
+                }
+            },
+        };
+        let resume = find_next(data, known_len.map_or(at + 8, |len| at + len));
+        let follows = match &resume {
+            Some((_, r)) => first_index_after(r),
+            None => next_first,
+        };
+        if follows.is_some_and(|f| f >= out.next_index && f <= after_index.saturating_add(1)) {
+            out.covered.push(CoveredDamage { segment: seg.path.clone(), offset: at as u64, reason });
+            let Some((p, r)) = resume else { return SegmentEnd::Unchained };
+            out.last_crc = r.prev_crc;
+            out.next_index = follows.expect("known");
+            at = p;
+            continue;
+        }
+        out.stop = if last && !commit_follows(data, resume) {
+            Stop::Torn { offset: at as u64 }
+        } else {
+            Stop::Corrupt { segment: i, offset: at as u64, reason }
+        };
+        return SegmentEnd::Stopped;
     }
-    if claimed_end >= rest.len() {
-        return cut_short;
+    SegmentEnd::Chained
+}
+
+/// Checks a whole record against the chain: its link, and for ENTRIES that its payload is well
+/// formed and continues the indexes; for COMMIT that it names the last index before it. Returns
+/// the number of entries it adds.
+fn check_record(r: &Record<'_>, last_crc: u32, next_index: u64) -> Result<u64, &'static str> {
+    if r.prev_crc != last_crc {
+        return Err("record does not chain from the one before");
     }
-    let mut from = 0;
-    while from < end {
-        let to = ((at + from) / SECTOR + 1) * SECTOR - at;
-        let to = to.min(end);
-        if from > 0 && rest[from..to].iter().all(|&b| b == 0) {
+    if r.record_type == TYPE_COMMIT {
+        return match commit_index(r.payload) {
+            Some(k) if k.wrapping_add(1) == next_index => Ok(0),
+            _ => Err("commit record disagrees with the entries before it"),
+        };
+    }
+    match entries_span(r.payload) {
+        Some((first, _)) if first != next_index => Err("entry index out of sequence"),
+        Some(_) => decode_entries(r.payload, u64::MAX, &mut Vec::new()).map(|(_, n)| n).ok_or("malformed entries record"),
+        None => Err("malformed entries record"),
+    }
+}
+
+/// The index of the first entry after everything before a whole record.
+fn first_index_after(r: &Record<'_>) -> Option<u64> {
+    if r.record_type == TYPE_COMMIT {
+        commit_index(r.payload).map(|k| k.saturating_add(1))
+    } else {
+        entries_span(r.payload).map(|(first, _)| first)
+    }
+}
+
+/// Whether a COMMIT record is among the whole records from `from` on: then what came before it
+/// was synced and acknowledged, and damage before it is not a torn write.
+fn commit_follows<'a>(data: &'a [u8], mut from: Option<(usize, Record<'a>)>) -> bool {
+    while let Some((at, r)) = from {
+        if r.record_type == TYPE_COMMIT {
             return true;
         }
-        from = to;
+        from = find_next(data, at + r.len);
     }
     false
 }

@@ -1,21 +1,34 @@
-//! Segment files: `<seq:016x>-<firstIndex:016x>.wal`, each starting with a 32-byte header
-//! (`"MSWAL001" | u64 seq | u64 firstIndex | u32 prevCrc | u32 headerCrc`) and preallocated to
-//! the segment size so a data sync never has to update the file size.
+//! Segment files: `<seq:016x>-<firstIndex:016x>.wal`, each starting with a 40-byte header
+//! (`"MSWAL002" | u64 seq | u64 firstIndex | u64 size | u32 prevCrc | u32 headerCrc`) and
+//! preallocated to `size` so a data sync never has to update the file size (and a file shorter
+//! than its header's size was cut by something other than this log).
 
+use crate::fsio::{preallocate, sync_dir, write_all_at};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-pub const SEGMENT_HEADER: usize = 32;
-const MAGIC: &[u8; 8] = b"MSWAL001";
+pub const SEGMENT_HEADER: usize = 40;
+const MAGIC: &[u8; 8] = b"MSWAL002";
+/// The magic of the first format, which had no header CRCs on records and no COMMIT records.
+const MAGIC_V1: &[u8; 8] = b"MSWAL001";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentHeader {
     pub seq: u64,
     pub first_index: u64,
+    /// The size the file was preallocated to.
+    pub size: u64,
     /// CRC of the previous segment's last record (0 for the first segment).
     pub prev_crc: u32,
+}
+
+/// Why a segment header does not decode.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    Damaged,
+    /// Written by the first log format, which this version does not read.
+    OldFormat,
 }
 
 impl SegmentHeader {
@@ -24,25 +37,26 @@ impl SegmentHeader {
         h[..8].copy_from_slice(MAGIC);
         h[8..16].copy_from_slice(&self.seq.to_le_bytes());
         h[16..24].copy_from_slice(&self.first_index.to_le_bytes());
-        h[24..28].copy_from_slice(&self.prev_crc.to_le_bytes());
-        let crc = crc32c::crc32c(&h[..28]);
-        h[28..32].copy_from_slice(&crc.to_le_bytes());
+        h[24..32].copy_from_slice(&self.size.to_le_bytes());
+        h[32..36].copy_from_slice(&self.prev_crc.to_le_bytes());
+        let crc = crc32c::crc32c(&h[..36]);
+        h[36..40].copy_from_slice(&crc.to_le_bytes());
         h
     }
 
-    pub fn decode(h: &[u8]) -> Option<Self> {
+    pub fn decode(h: &[u8]) -> Result<Self, HeaderError> {
+        if h.len() >= 8 && &h[..8] == MAGIC_V1 {
+            return Err(HeaderError::OldFormat);
+        }
         if h.len() < SEGMENT_HEADER || &h[..8] != MAGIC {
-            return None;
+            return Err(HeaderError::Damaged);
         }
-        let crc = u32::from_le_bytes(h[28..32].try_into().ok()?);
-        if crc != crc32c::crc32c(&h[..28]) {
-            return None;
+        let u64_at = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
+        let u32_at = |at: usize| u32::from_le_bytes(h[at..at + 4].try_into().expect("4 bytes"));
+        if u32_at(36) != crc32c::crc32c(&h[..36]) {
+            return Err(HeaderError::Damaged);
         }
-        Some(SegmentHeader {
-            seq: u64::from_le_bytes(h[8..16].try_into().ok()?),
-            first_index: u64::from_le_bytes(h[16..24].try_into().ok()?),
-            prev_crc: u32::from_le_bytes(h[24..28].try_into().ok()?),
-        })
+        Ok(SegmentHeader { seq: u64_at(8), first_index: u64_at(16), size: u64_at(24), prev_crc: u32_at(32) })
     }
 }
 
@@ -107,7 +121,7 @@ pub fn write_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
     let mut at = from;
     while at < to {
         let n = (to - at).min(ZEROS.len() as u64) as usize;
-        file.write_all_at(&ZEROS[..n], at)?;
+        write_all_at(file, &ZEROS[..n], at)?;
         at += n as u64;
     }
     Ok(())
@@ -119,35 +133,15 @@ pub fn written_len(path: &Path) -> io::Result<u64> {
     Ok(data.iter().rposition(|&b| b != 0).map_or(0, |p| p as u64 + 1))
 }
 
-/// fsync of a directory, so a created or renamed file's name is durable.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Reserves `len` bytes of disk for `file` (falls back to a sparse length where the file system
-/// cannot allocate).
-fn preallocate(file: &File, len: u64) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a plain syscall on a valid descriptor.
-        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
-        if rc == 0 {
-            return Ok(());
-        }
-    }
-    file.set_len(len)
-}
-
 /// Creates a segment atomically: written and synced under a temporary name, then renamed, then
 /// the directory synced.
-pub fn create_segment(dir: &Path, header: &SegmentHeader, size: u64) -> io::Result<(PathBuf, File)> {
+pub fn create_segment(dir: &Path, header: &SegmentHeader) -> io::Result<(PathBuf, File)> {
     let name = segment_name(header.seq, header.first_index);
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(&name);
     {
         let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-        preallocate(&f, size.max(SEGMENT_HEADER as u64))?;
+        preallocate(&f, header.size.max(SEGMENT_HEADER as u64))?;
         f.write_all(&header.encode())?;
         f.sync_all()?;
     }

@@ -4,12 +4,11 @@
 //! before it. Written under a temporary name, synced, renamed, directory synced; loading tries
 //! the newest first and falls back past damaged files.
 
-use crate::lock::try_lock;
-use crate::segment::{remove_if_present, sync_dir};
+use crate::fsio::{sync_dir, try_lock, write_all_at};
+use crate::segment::remove_if_present;
 use crate::WalError;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"MSSNAPSH";
@@ -200,7 +199,7 @@ fn write_temp_and_rename(temp: &Path, path: &Path, index: u64, term: u64, write:
         return Ok(None);
     }
     let f = sink.file.into_inner().map_err(|e| e.into_error())?;
-    f.write_all_at(&encode_header(index, term, sink.len, sink.crc), 0)?;
+    write_all_at(&f, &encode_header(index, term, sink.len, sink.crc), 0)?;
     f.sync_all()?;
     std::fs::rename(temp, path)?;
     Ok(Some(sink.len))
