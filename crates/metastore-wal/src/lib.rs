@@ -204,9 +204,10 @@ impl Wal {
         Wal::open_in(dir, options, after_index, false, Some(lock))
     }
 
-    /// `open_after` for a caller that holds a lock around `dir` already. `snapshot`: the caller
-    /// restored a snapshot at `after_index`, so the log must exist, reach back to just after it
-    /// and reach at least up to it; otherwise it is refused before anything is written.
+    /// `open_after` for a store, which holds a lock around `dir` already: the log must reach
+    /// back to just after `after_index` (the snapshot restored, 0: none), and when there is a
+    /// snapshot (`snapshot`) it must exist and reach at least up to it; otherwise it is refused
+    /// before anything is written.
     pub(crate) fn open_in(dir: &Path, options: Options, after_index: u64, snapshot: bool, lock: Option<DirLock>) -> Result<(Wal, Vec<Entry>, Recovery), WalError> {
         let must_exist = snapshot;
         std::fs::create_dir_all(dir)?;
@@ -220,11 +221,16 @@ impl Wal {
             Ok(None) => return Wal::create(dir, options, after_index, Manifest { newest_seq: 0, epoch: 0, closed_at: None }, lock),
             Ok(Some(m)) => m,
         };
-        if snapshot {
+        // A store (which holds the lock around the log itself) needs the log to reach back to its
+        // snapshot; a bare log (`open_after`) leaves that check to its caller.
+        let for_store = lock.is_none();
+        if for_store {
             let first = scan.paths.first().and_then(|p| segment::parse_segment_name(p)).map_or(1, |n| n.1);
             if first > after_index.saturating_add(1) {
                 return Err(WalError::corrupt(dir, 0, format!("the log starts at index {first} but the newest usable snapshot is at {after_index}: entries in between are missing")));
             }
+        }
+        if snapshot {
             if scan.next_index - 1 < after_index {
                 let reason = format!("the log ends at index {}, before the snapshot at {after_index}: the newest records are missing", scan.next_index - 1);
                 return Err(WalError::corrupt(dir, 0, reason));

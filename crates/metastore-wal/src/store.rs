@@ -126,14 +126,14 @@ pub fn verify_store(dir: &Path, decode: &mut dyn FnMut(&Snapshot) -> Result<Stri
     let info = inspect(&wal_dir, snapshot_index)?;
     let _ = write!(text, "log: {info}");
     ok &= info.opens();
-    if had_snapshots && info.opens() {
-        if info.segments.is_empty() && info.closed_at.is_none() {
+    if info.opens() {
+        if had_snapshots && info.segments.is_empty() && info.closed_at.is_none() {
             ok = false;
             text.push_str("the log is missing (no segments and no MANIFEST) but snapshots exist\n");
-        } else if info.first_index > snapshot_index + 1 {
+        } else if !info.segments.is_empty() && info.first_index > snapshot_index + 1 {
             ok = false;
             let _ = writeln!(text, "the log starts at index {} but the newest usable snapshot is at {snapshot_index}: entries in between are missing", info.first_index);
-        } else if info.last_index < snapshot_index {
+        } else if had_snapshots && info.last_index < snapshot_index {
             ok = false;
             let _ = writeln!(text, "the log ends at index {}, before the snapshot at {snapshot_index}: the newest records are missing", info.last_index);
         }
