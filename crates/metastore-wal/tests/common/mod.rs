@@ -1,12 +1,23 @@
-//! Helpers shared by the integration tests: a fresh temporary directory, small segments, and a
-//! log filled with known entries.
+//! Helpers shared by the integration tests: a fresh temporary directory, small segments, logs
+//! filled with known entries (closed cleanly, or dropped as a crash leaves them), a walker over
+//! the records on disk (40-byte segment header, 24-byte record headers, a COMMIT record after
+//! every append), damage helpers and a tiny PRNG.
 #![allow(dead_code)]
 
-use metastore_wal::{Options, Wal};
+use metastore_wal::{Entry, Options, Wal, WalError};
 use std::collections::BTreeMap;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 pub const SEGMENT_SIZE: u64 = 4096;
+/// `"MSWAL002" | u64 seq | u64 firstIndex | u64 size | u32 prevCrc | u32 headerCrc`.
+pub const SEGMENT_HEADER: usize = 40;
+/// `u32 len | u8 type | u8 flags | u16 0 | u32 prevCrc | u32 crc | u32 headerCrc | u32 0`.
+pub const RECORD_HEADER: usize = 24;
+pub const ENTRIES: u8 = 1;
+pub const COMMIT: u8 = 2;
+/// Bytes a COMMIT record takes (header and `u64 lastIndex`).
+pub const COMMIT_LEN: usize = RECORD_HEADER + 8;
 
 /// A fresh, empty directory name for one test (not created).
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -23,7 +34,7 @@ pub fn entry(i: u64) -> Vec<u8> {
     format!("entry-{i}-{}", "x".repeat((i % 50) as usize)).into_bytes()
 }
 
-/// Appends `groups` groups of 3 entries (`entry(1)`, `entry(2)`, ...) to `wal`.
+/// Appends `groups` groups of 3 entries (`entry(n)`, `entry(n + 1)`, ...), one append each.
 pub fn append_groups(wal: &mut Wal, groups: u64) {
     for _ in 0..groups {
         let first = wal.next_index();
@@ -33,13 +44,22 @@ pub fn append_groups(wal: &mut Wal, groups: u64) {
     }
 }
 
-/// Creates a log in `dir` holding `groups` groups of 3 entries, closes it, and returns its
-/// segment paths.
+/// Creates a log in `dir` holding `groups` groups of 3 entries and drops it without closing it
+/// (what a crash leaves: every append acknowledged, no clean-close mark). Returns its segments.
 pub fn fill(dir: &Path, groups: u64) -> Vec<PathBuf> {
     let (mut wal, entries, _) = Wal::open(dir, small()).unwrap();
     assert!(entries.is_empty());
     append_groups(&mut wal, groups);
     drop(wal);
+    segments(dir)
+}
+
+/// `fill`, then `close()`: the MANIFEST says the log ends at `3 * groups`.
+pub fn fill_closed(dir: &Path, groups: u64) -> Vec<PathBuf> {
+    let (mut wal, entries, _) = Wal::open(dir, small()).unwrap();
+    assert!(entries.is_empty());
+    append_groups(&mut wal, groups);
+    wal.close().unwrap();
     segments(dir)
 }
 
@@ -58,56 +78,200 @@ pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     out
 }
 
-/// First index of a segment, from its name `<seq>-<firstIndex>.wal`.
-pub fn first_index_of(segment: &Path) -> u64 {
+/// `(seq, firstIndex)` of a segment, from its name `<seq>-<firstIndex>.wal`.
+pub fn name_of(segment: &Path) -> (u64, u64) {
     let name = segment.file_name().unwrap().to_str().unwrap();
-    u64::from_str_radix(&name[17..33], 16).unwrap()
+    (u64::from_str_radix(&name[..16], 16).unwrap(), u64::from_str_radix(&name[17..33], 16).unwrap())
 }
 
-/// Every file of `dir` with its bytes.
+/// First index of a segment, from its name.
+pub fn first_index_of(segment: &Path) -> u64 {
+    name_of(segment).1
+}
+
+pub fn segment_name(seq: u64, first_index: u64) -> String {
+    format!("{seq:016x}-{first_index:016x}.wal")
+}
+
+/// Every file of `dir` with its bytes (the lock file left out: it is empty and held by others).
 pub fn dir_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "LOCK")
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
         .collect()
 }
 
-/// (start, end) of the last record of a segment, walking records by their length fields.
-pub fn last_record_span(path: &Path) -> (usize, usize) {
-    let data = std::fs::read(path).unwrap();
-    let end = (data.iter().rposition(|&b| b != 0).unwrap() + 1).next_multiple_of(8);
-    let mut at = 32;
-    let mut last = at;
-    while at < end {
-        let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
-        last = at;
-        at += (12 + len).next_multiple_of(8);
+/// Puts `dir` back to `files` (as `dir_bytes` took them): rewrites each, deletes any other.
+pub fn restore(dir: &Path, files: &BTreeMap<String, Vec<u8>>) {
+    for (name, _) in dir_bytes(dir) {
+        if !files.contains_key(&name) {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
     }
-    (last, at)
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
 }
 
-/// Offsets of every record in a segment.
-pub fn record_offsets(path: &Path) -> Vec<usize> {
+/// A fresh copy of `src` (files only) at `dst`.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    let _ = std::fs::remove_dir_all(dst);
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dst.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+/// One record on disk, as its length field says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rec {
+    pub offset: usize,
+    /// End of the payload (padding after it is not covered by the CRC).
+    pub payload_end: usize,
+    /// End of the record, padding included.
+    pub end: usize,
+    pub kind: u8,
+    /// ENTRIES: the first and last index it holds. COMMIT: `lastIndex + 1` and `lastIndex`.
+    pub first: u64,
+    pub last: u64,
+}
+
+fn u64_at(d: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(d[at..at + 8].try_into().unwrap())
+}
+
+fn u32_at(d: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(d[at..at + 4].try_into().unwrap())
+}
+
+/// The records of a segment, walking their length fields from the segment header up to the
+/// first all-zero record header.
+pub fn records(path: &Path) -> Vec<Rec> {
     let data = std::fs::read(path).unwrap();
-    let mut at = 32;
+    let mut at = SEGMENT_HEADER;
     let mut out = Vec::new();
-    while at + 12 <= data.len() && data[at..at + 12].iter().any(|&b| b != 0) {
-        out.push(at);
-        let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
-        at += (12 + len).next_multiple_of(8);
+    while at + RECORD_HEADER <= data.len() && data[at..at + RECORD_HEADER].iter().any(|&b| b != 0) {
+        let len = u32_at(&data, at) as usize;
+        let kind = data[at + 4];
+        let payload = at + RECORD_HEADER;
+        let end = at + (RECORD_HEADER + len).next_multiple_of(8);
+        assert!(end <= data.len(), "record at {at} of {} runs past the end", path.display());
+        let (first, last) = match kind {
+            ENTRIES => {
+                let first = u64_at(&data, payload);
+                (first, first + u32_at(&data, payload + 16) as u64 - 1)
+            }
+            COMMIT => {
+                let k = u64_at(&data, payload);
+                (k + 1, k)
+            }
+            t => panic!("unknown record type {t} at {at} of {}", path.display()),
+        };
+        out.push(Rec { offset: at, payload_end: payload + len, end, kind, first, last });
+        at = end;
     }
     out
 }
 
-/// First entry index of the record at `offset` (its payload starts with it).
+/// (start, end) of the last record of a segment (normally the final COMMIT).
+pub fn last_record_span(path: &Path) -> (usize, usize) {
+    let r = records(path).pop().expect("a record");
+    (r.offset, r.end)
+}
+
+/// The last ENTRIES record of a segment.
+pub fn last_entries(path: &Path) -> Rec {
+    records(path).into_iter().rev().find(|r| r.kind == ENTRIES).expect("an ENTRIES record")
+}
+
+/// Offsets of the ENTRIES records of a segment.
+pub fn entries_offsets(path: &Path) -> Vec<usize> {
+    records(path).into_iter().filter(|r| r.kind == ENTRIES).map(|r| r.offset).collect()
+}
+
+/// Offsets of every record (ENTRIES and COMMIT) of a segment.
+pub fn record_offsets(path: &Path) -> Vec<usize> {
+    records(path).into_iter().map(|r| r.offset).collect()
+}
+
+/// First entry index of the ENTRIES record at `offset` (its payload starts with it).
 pub fn record_first_index(path: &Path, offset: usize) -> u64 {
     let data = std::fs::read(path).unwrap();
-    u64::from_le_bytes(data[offset + 12..offset + 20].try_into().unwrap())
+    u64_at(&data, offset + RECORD_HEADER)
+}
+
+/// Offset after the last non-zero byte of a file.
+pub fn written_len(path: &Path) -> usize {
+    let data = std::fs::read(path).unwrap();
+    data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1)
 }
 
 pub fn flip_bit(path: &Path, at: usize) {
+    flip_byte(path, at, 0x10);
+}
+
+pub fn flip_byte(path: &Path, at: usize, mask: u8) {
     let mut data = std::fs::read(path).unwrap();
-    data[at] ^= 0x10;
+    data[at] ^= mask;
     std::fs::write(path, &data).unwrap();
+}
+
+/// Zeroes `from..to` of a file (clamped to its length), keeping its length: what a torn write
+/// into preallocated space leaves.
+pub fn zero_range(path: &Path, from: usize, to: usize) {
+    let mut data = std::fs::read(path).unwrap();
+    let to = to.min(data.len());
+    if from < to {
+        data[from..to].fill(0);
+    }
+    std::fs::write(path, &data).unwrap();
+}
+
+pub fn truncate(path: &Path, len: u64) {
+    OpenOptions::new().write(true).open(path).unwrap().set_len(len).unwrap();
+}
+
+/// The `(segment, offset, reason)` of a `WalError::Corrupt`; panics on anything else.
+pub fn corrupt<T>(result: Result<T, WalError>, what: &str) -> (PathBuf, u64, String) {
+    match result {
+        Err(WalError::Corrupt { segment, offset, reason }) => (segment, offset, reason),
+        Err(e) => panic!("{what}: expected Corrupt, got {e}"),
+        Ok(_) => panic!("{what}: expected Corrupt, but the log opened"),
+    }
+}
+
+pub fn indexes(entries: &[Entry]) -> Vec<u64> {
+    entries.iter().map(|e| e.index).collect()
+}
+
+/// Asserts that `entries` are exactly `entry(i)` (term 1) for `i` in `first..=last`.
+pub fn assert_entries(entries: &[Entry], first: u64, last: u64, what: &str) {
+    assert_eq!(indexes(entries), (first..=last).collect::<Vec<_>>(), "{what}");
+    for e in entries {
+        assert!(e.term == 1 && e.data == entry(e.index), "{what}: entry {} differs", e.index);
+    }
+}
+
+/// xorshift64*: a tiny, seedable PRNG for damage campaigns.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
 }
