@@ -153,6 +153,7 @@ export interface NativeEngineOptions {
   parallelThreshold?: number
   threads?: number
   maxTxnOps?: number
+  maxTxnDepth?: number
   minLeaseTtl?: number
 }
 

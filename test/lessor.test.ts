@@ -4,13 +4,16 @@
  * No timing asserts: the clock is fake and the expiry check is called directly.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import { Lessor, type LeaseClock } from '../ts/lessor.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import type { Engine, LeaseInfo, WatchEvent } from '../ts/types.js';
 import { ENGINE_KINDS } from './engines.js';
-import { catchAsync, kv, nkv, show } from './helpers.js';
+import { b, catchAsync, kv, nkv, show } from './helpers.js';
 
 /** A clock tests move by hand. */
 class FakeClock implements LeaseClock {
@@ -78,6 +81,42 @@ describe('Lessor (unit, a fake engine)', () => {
     expect(revoked).toEqual([[2], [1], [3]]);
     expect(lessor.keepAlive(3)).toBe(0);
     expect(lessor.timeToLive(3, true)).toEqual({ id: 3, ttl: -1, grantedTTL: 0, keys: [] });
+  });
+
+  it('from the expiry decision until the revoke is applied, keepAlive finds no lease and timeToLive neither gives it time nor a new deadline', async () => {
+    const leases = new Map<number, LeaseInfo>([[1, { id: 1, ttl: 5, keys: [] }]]);
+    const engine = { leaseInfo: (id: number) => leases.get(id), leases: () => [...leases.keys()] } as unknown as Engine;
+    const clock = new FakeClock(0);
+    let applyRevoke = (): void => undefined;
+    const lessor = new Lessor(
+      {
+        engine: () => engine,
+        // The revoke is applied when the test says so: the lessor's decision and the apply are apart.
+        revokeExpired: (ids) =>
+          new Promise<void>((resolve) => {
+            applyRevoke = () => {
+              for (const id of ids) leases.delete(id);
+              resolve();
+            };
+          }),
+      },
+      { clock, checkIntervalMs: 0 },
+    );
+    lessor.promote();
+    clock.advance(5000);
+    expect(lessor.checkExpired()).toEqual([1]);
+    expect(lessor.keepAlive(1)).toBe(0);
+    expect(lessor.timeToLive(1, true)).toEqual({ id: 1, ttl: 0, grantedTTL: 5, keys: [] });
+    lessor.markStale(); // another entry applied meanwhile: reconciling must not give it a deadline either
+    clock.advance(60_000);
+    expect(lessor.checkExpired()).toEqual([]); // not decided twice
+    applyRevoke();
+    await lessor.revoking;
+    expect(lessor.keepAlive(1)).toBe(0);
+    // The id granted again is a new lease, kept alive as any other.
+    leases.set(1, { id: 1, ttl: 5, keys: [] });
+    lessor.granted(1, 5);
+    expect(lessor.keepAlive(1)).toBe(5);
   });
 
   it('a lease it has not seen (granted behind its back) gets a fresh full TTL', () => {
@@ -169,7 +208,7 @@ describe.each(ENGINE_KINDS)('leases (%s engine)', (kind) => {
     expect(s.lease.timeToLive(12345)).toEqual({ id: 12345, ttl: -1, grantedTTL: 0 });
   });
 
-  it('keepAlive resets the deadline to now + granted TTL; unknown lease → TTL 0', async () => {
+  it('keepAlive resets the deadline to now + granted TTL; unknown lease → ERR_LEASE_NOT_FOUND', async () => {
     const [s, clock] = await openStore(kind);
     const { id } = await s.lease.grant(10);
     clock.advance(9000);
@@ -177,7 +216,8 @@ describe.each(ENGINE_KINDS)('leases (%s engine)', (kind) => {
     clock.advance(9000);
     expect(await s.lease.checkExpired()).toEqual([]);
     expect(s.lease.timeToLive(id).ttl).toBe(1);
-    expect(await s.lease.keepAlive(999)).toEqual({ id: 999, ttl: 0 });
+    const unknown = await catchAsync(() => s.lease.keepAlive(999));
+    expect([unknown.code, unknown.category]).toEqual(['ERR_LEASE_NOT_FOUND', 'NotFound']);
   });
 
   it('expiry: the clock decides, the check proposes a revoke through the write path (watchers see it)', async () => {
@@ -221,5 +261,38 @@ describe.each(ENGINE_KINDS)('leases (%s engine)', (kind) => {
     clock.advance(2000);
     await gone; // the timer's check revoked it
     expect(s.lease.list()).toEqual([]);
+  });
+});
+
+const durableRoot = mkdtempSync(join(tmpdir(), 'metastore-lessor-'));
+afterAll(() => rmSync(durableRoot, { recursive: true, force: true }));
+let durableStores = 0;
+
+describe.each(['native', 'js', 'durable'] as const)('keepAlive racing expiry (%s store)', (where) => {
+  it('50 trials: a keepAlive before expiry is decided keeps the lease and its keys; one between the decision and the revoke is refused, and the revoke goes through', async () => {
+    const [s, clock] =
+      where === 'durable' ? await openStore('native', { path: join(durableRoot, `s${durableStores++}`) }) : await openStore(where);
+    for (let trial = 0; trial < 50; trial++) {
+      const prefix = `t${trial}/`;
+      const { id } = await s.lease.grant(10);
+      await s.put(`${prefix}a`, 'v', { lease: id });
+      await s.put(`${prefix}b`, 'v', { lease: id });
+      // Past the deadline, but no expiry check has run: nothing is decided, this keepAlive wins.
+      clock.advance(10_000 + trial);
+      expect(await s.lease.keepAlive(id)).toEqual({ id, ttl: 10 });
+      expect(await s.lease.checkExpired()).toEqual([]);
+      expect(s.lease.timeToLive(id, { keys: true })).toEqual({ id, ttl: 10, grantedTTL: 10, keys: [b(`${prefix}a`), b(`${prefix}b`)] });
+
+      clock.advance(10_000);
+      const expiry = s.lease.checkExpired(); // decides, and proposes the revoke
+      expect(s.lease.list()).toContain(id); // not applied yet: the keepAlive below lands in between
+      const late = await catchAsync(() => s.lease.keepAlive(id));
+      expect([late.code, late.category]).toEqual(['ERR_LEASE_NOT_FOUND', 'NotFound']);
+      expect(await expiry).toEqual([id]);
+      expect(s.lease.list()).not.toContain(id);
+      expect(s.range({ prefix }).count).toBe(0);
+      expect((await catchAsync(() => s.lease.keepAlive(id))).code).toBe('ERR_LEASE_NOT_FOUND');
+    }
+    expect(s.size).toBe(0);
   });
 });

@@ -6,4 +6,4 @@
 export * from './codec/constants.js';
 export { BatchWriter, encodeBatch, type PutFields, type RangeFields, type CompareFields } from './codec/writer.js';
 export { BatchReader, decodeOpAt, skipOp } from './codec/reader.js';
-export { validateBatch, decodeBatch, checkRangeOp, type BatchLimits } from './codec/validate.js';
+export { validateBatch, decodeBatch, checkRangeOp, txnDepthLimit, type BatchLimits } from './codec/validate.js';

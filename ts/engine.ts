@@ -4,7 +4,7 @@ import { MetaStoreError } from './errors.js';
 import { JsEngine } from './js-engine/kvstore.js';
 import { loadNative } from './load-native.js';
 import { NativeEngine } from './native-engine.js';
-import type { Engine, EngineOptions } from './types.js';
+import { TXN_DEPTH_CEILING, type Engine, type EngineOptions } from './types.js';
 
 /** An engine: `'native'` (the Rust addon) or `'js'` (the pure-TypeScript twin, same behaviour). */
 export type EngineKind = 'native' | 'js';
@@ -15,6 +15,10 @@ function checkOptions(options: EngineOptions): void {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > 0xffff_ffff)) {
       throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be an integer in 0..2^32-1, got ${String(v)}`);
     }
+  }
+  const depth = options.maxTxnDepth;
+  if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1 || depth > TXN_DEPTH_CEILING)) {
+    throw new MetaStoreError('ERR_INVALID_OPTION', `maxTxnDepth must be an integer in 1..${TXN_DEPTH_CEILING}, got ${String(depth)}`);
   }
 }
 
@@ -30,6 +34,7 @@ export function createEngine(kind: EngineKind, options: EngineOptions = {}): Eng
     parallelThreshold: options.parallelThreshold,
     threads: options.threads,
     maxTxnOps: options.maxTxnOps,
+    maxTxnDepth: options.maxTxnDepth,
     minLeaseTtl: options.minLeaseTtl,
   };
   const ttl = options.minLeaseTtl;

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ERR_DUPLICATE_KEY'
   | 'ERR_LEASE_TTL_TOO_LARGE'
   | 'ERR_LEASE_EXISTS'
+  | 'ERR_TXN_TOO_DEEP'
   | 'ERR_INVALID_TYPE'
   | 'ERR_INVALID_RANGE'
   | 'ERR_INVALID_OPTION'
@@ -63,6 +64,7 @@ const BY_NUMBER: ReadonlyArray<ErrorInfo | undefined> = [
   { code: 'ERR_DUPLICATE_KEY', category: 'InvalidArgument', message: 'duplicate key given in txn request' },
   { code: 'ERR_LEASE_TTL_TOO_LARGE', category: 'OutOfRange', message: 'too large lease TTL' },
   { code: 'ERR_LEASE_EXISTS', category: 'FailedPrecondition', message: 'lease already exists' },
+  { code: 'ERR_TXN_TOO_DEEP', category: 'InvalidArgument', message: 'txn request is nested too deeply' },
 ];
 
 /** Error numbers by name, as written into result buffers by both engines. */
@@ -84,6 +86,7 @@ export const ErrorNumber = {
   DUPLICATE_KEY: 15,
   LEASE_TTL_TOO_LARGE: 16,
   LEASE_EXISTS: 17,
+  TXN_TOO_DEEP: 18,
 } as const;
 export type ErrorNumber = (typeof ErrorNumber)[keyof typeof ErrorNumber];
 

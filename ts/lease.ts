@@ -13,7 +13,7 @@
  * ```
  */
 
-import { MetaStoreError } from './errors.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { Lessor } from './lessor.js';
 import type { OpResult } from './types.js';
 
@@ -37,7 +37,7 @@ export interface LeaseRevokeResponse {
 export interface LeaseKeepAliveResponse {
   /** The lease id, as given. */
   id: number;
-  /** The granted TTL (the new deadline is now + TTL); 0 when the lease does not exist. */
+  /** The granted TTL (the new deadline is now + TTL). */
   ttl: number;
 }
 
@@ -106,17 +106,22 @@ export class LeaseClient {
 
   /**
    * One keep-alive (etcd's LeaseKeepAlive round, clientv3's KeepAliveOnce): the lease's deadline
-   * becomes now + its granted TTL. An unknown lease answers TTL 0, no error.
+   * becomes now + its granted TTL. Rejects with ERR_LEASE_NOT_FOUND for an unknown lease, and
+   * for one whose expiry is already decided (its revoke is on the way: it can no longer be kept),
+   * as clientv3's KeepAliveOnce does (etcd's stream answers TTL 0, which the client turns into
+   * that error).
    */
   async keepAlive(id: number): Promise<LeaseKeepAliveResponse> {
     checkId(id, true);
-    return { id, ttl: this.host.lessor().keepAlive(id) };
+    const ttl = this.host.lessor().keepAlive(id);
+    if (ttl <= 0) throw errorFromNumber(ErrorNumber.LEASE_NOT_FOUND, undefined, `lease ${id}`);
+    return { id, ttl };
   }
 
   /**
    * etcd's LeaseTimeToLive: remaining whole seconds, granted TTL and, with `keys: true`, the
-   * attached keys. An unknown lease answers `{ ttl: −1, grantedTTL: 0 }`, no error. Synchronous,
-   * like every read.
+   * attached keys. An unknown lease answers `{ ttl: −1, grantedTTL: 0 }`, no error; one whose
+   * expiry is decided (its revoke not applied yet) answers TTL 0. Synchronous, like every read.
    */
   timeToLive(id: number, options?: { keys?: boolean }): LeaseTimeToLiveResponse {
     checkId(id, true);

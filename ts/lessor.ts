@@ -54,6 +54,12 @@ interface Entry {
 export class Lessor {
   /** Current deadline (ms, clock time) of each lease this lessor knows. */
   private readonly deadlines = new Map<number, number>();
+  /**
+   * Leases whose expiry is decided: their revoke is proposed and not yet applied. The engine
+   * still holds them, but a keep-alive can no longer save them, so they are gone for it (etcd's
+   * Renew of an expired lease waits for the revoke and answers "lease not found").
+   */
+  private readonly expiring = new Set<number>();
   private heap: Entry[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   /** Settles once the last expiry check's revokes are applied. */
@@ -82,6 +88,8 @@ export class Lessor {
 
   /** Records a grant (or a keep-alive): the lease expires `ttl` seconds from now. */
   granted(id: number, ttl: number): void {
+    // A grant of an id whose expiry revoke was applied moments ago is a new lease.
+    this.expiring.delete(id);
     this.setDeadline(id, this.clock.now() + ttl * 1000);
   }
 
@@ -97,9 +105,10 @@ export class Lessor {
 
   /**
    * etcd's LeaseKeepAlive (one round): the lease's deadline becomes now + its granted TTL.
-   * Returns the granted TTL, or 0 when the lease does not exist.
+   * Returns the granted TTL, or 0 when the lease does not exist or its expiry is decided.
    */
   keepAlive(id: number): number {
+    if (this.expiring.has(id)) return 0;
     const info = this.host.engine().leaseInfo(id);
     if (info === undefined) {
       this.deadlines.delete(id);
@@ -112,13 +121,17 @@ export class Lessor {
   /**
    * etcd's LeaseTimeToLive: remaining whole seconds (truncated, never below 0), the granted TTL
    * and, with `keys`, the attached keys in key order. An unknown lease answers TTL −1 and
-   * grantedTTL 0, no error.
+   * grantedTTL 0, no error; one whose expiry is decided, TTL 0.
    */
   timeToLive(id: number, keys: boolean): { id: number; ttl: number; grantedTTL: number; keys?: Uint8Array[] } {
     const info = this.host.engine().leaseInfo(id);
     if (info === undefined) {
       this.deadlines.delete(id);
       return keys ? { id, ttl: -1, grantedTTL: 0, keys: [] } : { id, ttl: -1, grantedTTL: 0 };
+    }
+    if (this.expiring.has(id)) {
+      // Its revoke is on the way: no time left, and no fresh deadline for it (see `expiring`).
+      return keys ? { id, ttl: 0, grantedTTL: info.ttl, keys: info.keys } : { id, ttl: 0, grantedTTL: info.ttl };
     }
     let deadline = this.deadlines.get(id);
     if (deadline === undefined) {
@@ -161,8 +174,14 @@ export class Lessor {
       expired.push(top.id);
     }
     if (expired.length > 0) {
+      for (const id of expired) this.expiring.add(id);
       // A revoke that fails (the store closed meanwhile) is dropped: a restart promotes the lease again.
-      this.revoking = this.host.revokeExpired(expired).catch(() => undefined);
+      this.revoking = this.host
+        .revokeExpired(expired)
+        .catch(() => undefined)
+        .finally(() => {
+          for (const id of expired) this.expiring.delete(id);
+        });
     }
     return expired;
   }
@@ -172,6 +191,7 @@ export class Lessor {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.deadlines.clear();
+    this.expiring.clear();
     this.heap = [];
   }
 
@@ -181,7 +201,7 @@ export class Lessor {
     const live = new Set(engine.leases());
     for (const id of this.deadlines.keys()) if (!live.has(id)) this.deadlines.delete(id);
     for (const id of live) {
-      if (this.deadlines.has(id)) continue;
+      if (this.deadlines.has(id) || this.expiring.has(id)) continue;
       const info = engine.leaseInfo(id);
       if (info !== undefined) this.granted(id, info.ttl);
     }

@@ -68,7 +68,7 @@ export class NativeEngine implements Engine {
   private readonly limits: BatchLimits;
 
   constructor(binding: NativeBinding, options?: EngineOptions) {
-    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes, maxTxnOps: options?.maxTxnOps };
+    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes, maxTxnOps: options?.maxTxnOps, maxTxnDepth: options?.maxTxnDepth };
     this.binding = binding;
     this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
   }

@@ -12,7 +12,7 @@ import { BatchWriter } from './codec.js';
 import { AutoCompactor, checkAutoCompaction, type AutoCompactionOptions } from './compactor.js';
 import { createEngine, type EngineKind } from './engine.js';
 import { MetaStoreError } from './errors.js';
-import { validateBatch } from './codec.js';
+import { txnDepthLimit, validateBatch } from './codec.js';
 import { MemoryLog } from './log/memory-log.js';
 import { openFileLog } from './log/file-log.js';
 import type { DurableOptions, RecoveryInfo } from './log/durable-options.js';
@@ -234,6 +234,8 @@ export class MetaStore implements AsyncDisposable {
   private finalRevision = 0;
   private readonly lessor: Lessor;
   private readonly compactor: AutoCompactor | undefined;
+  /** Most levels of transaction nesting (`maxTxnDepth`), enforced while a txn is written. */
+  private readonly txnDepthLimit: number;
   /**
    * Leases: `grant(ttl, { id })`, `revoke(id)`, `keepAlive(id)`, `timeToLive(id, { keys })`,
    * `list()`. See {@link LeaseClient}.
@@ -250,7 +252,8 @@ export class MetaStore implements AsyncDisposable {
   ) {
     this.engineInstance = engine;
     this.recoveryInfo = opened.recovery;
-    const limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps };
+    const limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps, maxTxnDepth: options.maxTxnDepth };
+    this.txnDepthLimit = txnDepthLimit(limits);
     this.writes = new WritePath(
       engine,
       opened.log,
@@ -490,7 +493,7 @@ export class MetaStore implements AsyncDisposable {
     const run = (r: TxnRequest): Promise<TxnResponse> => {
       try {
         const w = this.writer.reset();
-        writeTxn(w, r);
+        writeTxn(w, r, this.txnDepthLimit);
         return this.applyOne(w.peek(), toTxnResponse);
       } catch (e) {
         return Promise.reject(e);

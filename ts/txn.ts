@@ -16,10 +16,10 @@
 
 import { toBytes, type Bytes } from './bytes.js';
 import type { BatchWriter, CompareFields } from './codec.js';
-import { MetaStoreError } from './errors.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import { copySelector, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './options.js';
 import type { DeleteOptions, DeleteResponse, PutOptions, PutResponse, RangeResponse } from './store.js';
-import { CompareResult, CompareTarget, type Compare, type OpResult, type RequestOp, type TxnOp, type TxnResult } from './types.js';
+import { CompareResult, CompareTarget, DEFAULT_MAX_TXN_DEPTH, type Compare, type OpResult, type RequestOp, type TxnOp, type TxnResult } from './types.js';
 
 /** What a compare looks at (etcd's Compare.target): the value, or a number of the key-value. */
 export type CompareTargetName = 'value' | 'version' | 'create' | 'mod' | 'lease';
@@ -176,7 +176,7 @@ function checkOne(o: TxnRequestOp): void {
   if (kinds.length !== 1) throw invalid('a txn op must have exactly one of put, range, delete, txn (build it with op.put(...) etc.)');
 }
 
-function writeRequestOp(w: BatchWriter, o: TxnRequestOp): void {
+function writeRequestOp(w: BatchWriter, o: TxnRequestOp, level: number, maxDepth: number): void {
   checkOne(o);
   if ('put' in o) {
     const p = o.put;
@@ -193,20 +193,29 @@ function writeRequestOp(w: BatchWriter, o: TxnRequestOp): void {
     const { key, rangeEnd } = resolveSelector(o.delete);
     w.deleteRange(key, rangeEnd, o.delete.prevKv === true);
   } else {
-    writeTxn(w, o.txn);
+    writeTxnAt(w, o.txn, level + 1, maxDepth);
   }
 }
 
-/** Writes a whole plain-object transaction into `w` as one TXN op. */
-export function writeTxn(w: BatchWriter, request: TxnRequest): void {
+/**
+ * Writes a whole plain-object transaction into `w` as one TXN op. A transaction nested more than
+ * `maxDepth` levels deep is refused with ERR_TXN_TOO_DEEP (as validation would refuse its bytes)
+ * before the writer descends further: writing recurses once per level.
+ */
+export function writeTxn(w: BatchWriter, request: TxnRequest, maxDepth = DEFAULT_MAX_TXN_DEPTH): void {
+  writeTxnAt(w, request, 1, maxDepth);
+}
+
+function writeTxnAt(w: BatchWriter, request: TxnRequest, level: number, maxDepth: number): void {
+  if (level > maxDepth) throw errorFromNumber(ErrorNumber.TXN_TOO_DEEP, 0, `more than ${maxDepth} levels of nested txn`);
   if (request === null || typeof request !== 'object') throw new MetaStoreError('ERR_INVALID_TYPE', 'a txn request must be an object');
   const compare = list(request.compare, 'compare').map(toCompareFields);
   const success = list(request.success, 'success');
   const failure = list(request.failure, 'failure');
   w.txn(
     compare,
-    (b) => success.forEach((o) => writeRequestOp(b, o)),
-    (b) => failure.forEach((o) => writeRequestOp(b, o)),
+    (b) => success.forEach((o) => writeRequestOp(b, o, level, maxDepth)),
+    (b) => failure.forEach((o) => writeRequestOp(b, o, level, maxDepth)),
   );
 }
 

@@ -304,12 +304,24 @@ export interface EngineOptions {
   threads?: number;
   /** Most ops per transaction branch (etcd's --max-txn-ops). Default 128. */
   maxTxnOps?: number;
+  /**
+   * Most levels of transaction nesting: a transaction is level 1, one in its branch level 2
+   * (deeper: ERR_TXN_TOO_DEEP). Default 64, at most {@link TXN_DEPTH_CEILING}.
+   */
+  maxTxnDepth?: number;
   /** Smallest lease TTL in seconds; shorter grants are raised to it. Default 2 (etcd's). */
   minLeaseTtl?: number;
 }
 
 /** Default {@link EngineOptions.maxTxnOps}: most ops per transaction branch (etcd's --max-txn-ops default). */
 export const DEFAULT_MAX_TXN_OPS = 128;
+/** Default {@link EngineOptions.maxTxnDepth}: most levels of transaction nesting. */
+export const DEFAULT_MAX_TXN_DEPTH = 64;
+/**
+ * The largest {@link EngineOptions.maxTxnDepth}: both engines decode, check and apply a
+ * transaction recursively, one level at a time, and this many levels fit in a 1 MiB thread stack.
+ */
+export const TXN_DEPTH_CEILING = 512;
 /** Default {@link EngineOptions.minLeaseTtl}, in seconds (etcd's minimum lease TTL). */
 export const DEFAULT_MIN_LEASE_TTL = 2;
 /** Largest lease TTL accepted, in seconds (etcd's MaxLeaseTTL); above it a grant fails with ERR_LEASE_TTL_TOO_LARGE. */

@@ -33,6 +33,7 @@ const DETERMINISTIC_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_VALUE_PROVIDED',
   'ERR_LEASE_PROVIDED',
   'ERR_TOO_MANY_OPS',
+  'ERR_TXN_TOO_DEEP',
   'ERR_DUPLICATE_KEY',
 ]);
 

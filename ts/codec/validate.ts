@@ -8,9 +8,11 @@ import { compareBytes } from '../bytes.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import {
   DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_TXN_DEPTH,
   DEFAULT_MAX_TXN_OPS,
   DEFAULT_MAX_VALUE_BYTES,
   MAX_LEASE_TTL,
+  TXN_DEPTH_CEILING,
   type Op,
   type RangeOp,
   type RequestOp,
@@ -47,6 +49,13 @@ export interface BatchLimits {
   maxValueBytes?: number;
   /** Most compares or ops per branch of a top-level transaction (ERR_TOO_MANY_OPS above it). Default {@link DEFAULT_MAX_TXN_OPS}, 128. */
   maxTxnOps?: number;
+  /** Most levels of transaction nesting (ERR_TXN_TOO_DEEP deeper). Default {@link DEFAULT_MAX_TXN_DEPTH}, 64; at most {@link TXN_DEPTH_CEILING}. */
+  maxTxnDepth?: number;
+}
+
+/** The nesting limit validation enforces: `maxTxnDepth` (default 64), at most {@link TXN_DEPTH_CEILING}. */
+export function txnDepthLimit(limits?: BatchLimits): number {
+  return Math.min(limits?.maxTxnDepth ?? DEFAULT_MAX_TXN_DEPTH, TXN_DEPTH_CEILING);
 }
 
 interface Ctx {
@@ -55,6 +64,8 @@ interface Ctx {
   len: number;
   maxKey: number;
   maxValue: number;
+  /** Most levels of TXN nesting. */
+  maxDepth: number;
   /** Top-level op index, for error reports. */
   index: number;
 }
@@ -84,9 +95,13 @@ function safeInts(ctx: Ctx, from: number, to: number): void {
   }
 }
 
-/** Validates the op at `p` and returns the offset after it. `budget`: ops allowed per TXN list. */
-function validateOp(ctx: Ctx, p: number, budget: number, inTxn: boolean): number {
+/**
+ * Validates the op at `p` and returns the offset after it. `budget`: ops allowed per TXN list;
+ * `enclosingTxns`: how many TXNs hold the op (0 at top level).
+ */
+function validateOp(ctx: Ctx, p: number, budget: number, enclosingTxns: number): number {
   const { bytes, view, len } = ctx;
+  const inTxn = enclosingTxns > 0;
   if (p + 2 > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
   const type = bytes[p]!;
   const flags = bytes[p + 1]!;
@@ -97,7 +112,7 @@ function validateOp(ctx: Ctx, p: number, budget: number, inTxn: boolean): number
   if (p + fixed > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
   switch (type) {
     case OpType.TXN:
-      return validateTxn(ctx, p, budget, !inTxn);
+      return validateTxn(ctx, p, budget, enclosingTxns + 1);
     case OpType.LEASE_GRANT:
       safeInts(ctx, p + 2, p + 18);
       if (readI64(view, p + 10) > MAX_LEASE_TTL) fail(ctx, ErrorNumber.LEASE_TTL_TOO_LARGE);
@@ -125,8 +140,15 @@ function validateOp(ctx: Ctx, p: number, budget: number, inTxn: boolean): number
   return end;
 }
 
-function validateTxn(ctx: Ctx, p: number, budget: number, topLevel: boolean): number {
+/**
+ * Validates the TXN at `p`, at nesting `level` (1: top level). A TXN past the nesting limit is
+ * refused before its branches are looked at: that bounds this recursion, and every later walk of
+ * the validated tree (decoding, the duplicate check, planning and running it, its results) is
+ * as deep as the tree.
+ */
+function validateTxn(ctx: Ctx, p: number, budget: number, level: number): number {
   const { view, len } = ctx;
+  if (level > ctx.maxDepth) fail(ctx, ErrorNumber.TXN_TOO_DEEP, `more than ${ctx.maxDepth} levels of nested txn`);
   const nCompare = view.getUint32(p + 2, true);
   const nSuccess = view.getUint32(p + 6, true);
   const nFailure = view.getUint32(p + 10, true);
@@ -151,10 +173,10 @@ function validateTxn(ctx: Ctx, p: number, budget: number, topLevel: boolean): nu
     if (valueLen > ctx.maxValue) fail(ctx, ErrorNumber.VALUE_TOO_LARGE, `${valueLen} > ${ctx.maxValue} bytes`);
     q += COMPARE_FIXED + keyLen + endLen + valueLen;
   }
-  for (let i = 0; i < nSuccess + nFailure; i++) q = validateOp(ctx, q, budget - opc, true);
+  for (let i = 0; i < nSuccess + nFailure; i++) q = validateOp(ctx, q, budget - opc, level);
   // Duplicate keys once, from the top, after the whole tree checked out (etcd's order; the check
   // recurses into nested transactions itself).
-  if (topLevel) {
+  if (level === 1) {
     const [op] = decodeOpAt(ctx.bytes, view, p);
     if (op.type === 'txn') {
       checkIntervals(ctx, op.success);
@@ -243,11 +265,12 @@ export function validateBatch(bytes: Uint8Array, limits?: BatchLimits): number {
     p = next;
   }
   if (i < count) {
-    const ctx: Ctx = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), len, maxKey, maxValue, index: 0 };
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const ctx: Ctx = { bytes, view, len, maxKey, maxValue, maxDepth: txnDepthLimit(limits), index: 0 };
     const budget = limits?.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     for (; i < count; i++) {
       ctx.index = i;
-      p = validateOp(ctx, p, budget, false);
+      p = validateOp(ctx, p, budget, 0);
     }
   }
   if (p !== len) throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, `${len - p} bytes after the last op`);

@@ -12,6 +12,7 @@ import { BatchReader, checkRangeOp, decodeOpAt, DeleteFlag, OpType, PutFlag, Ran
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import {
   DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_TXN_DEPTH,
   DEFAULT_MAX_TXN_OPS,
   DEFAULT_MAX_VALUE_BYTES,
   DEFAULT_MIN_LEASE_TTL,
@@ -95,6 +96,7 @@ export class JsEngine implements Engine, TxnHost {
       maxKeyBytes: sizeOption('maxKeyBytes', options?.maxKeyBytes, DEFAULT_MAX_KEY_BYTES),
       maxValueBytes: sizeOption('maxValueBytes', options?.maxValueBytes, DEFAULT_MAX_VALUE_BYTES),
       maxTxnOps: intOption('maxTxnOps', options?.maxTxnOps, DEFAULT_MAX_TXN_OPS, 0),
+      maxTxnDepth: intOption('maxTxnDepth', options?.maxTxnDepth, DEFAULT_MAX_TXN_DEPTH, 1),
     };
     this.minLeaseTtl = intOption('minLeaseTtl', options?.minLeaseTtl, DEFAULT_MIN_LEASE_TTL, 1);
   }

@@ -35,6 +35,13 @@ const MAX_SAFE: i64 = (1 << 53) - 1;
 /// etcd's largest lease TTL, in seconds.
 pub const MAX_LEASE_TTL: i64 = 9_000_000_000;
 
+/// Default of [`Limits::max_txn_depth`].
+pub const DEFAULT_MAX_TXN_DEPTH: usize = 64;
+/// The highest `max_txn_depth` honoured: decoding, the transaction checks and apply recurse once
+/// per level, and this many levels take ~0.6 MiB of stack in a release build, within a 1 MiB
+/// thread stack (a Node worker's is 4 MiB). A larger configured limit counts as this one.
+pub const TXN_DEPTH_CEILING: usize = 512;
+
 /// Limits checked by validation.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -42,11 +49,20 @@ pub struct Limits {
     pub max_value_bytes: usize,
     /// Most ops in one TXN list (etcd's --max-txn-ops).
     pub max_txn_ops: usize,
+    /// Most levels of TXN nesting: a top-level TXN is level 1, a TXN in its branch level 2.
+    pub max_txn_depth: usize,
+}
+
+impl Limits {
+    /// The nesting limit decoding enforces: `max_txn_depth`, at most [`TXN_DEPTH_CEILING`].
+    pub fn txn_depth(&self) -> usize {
+        self.max_txn_depth.min(TXN_DEPTH_CEILING)
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_key_bytes: 1_572_864, max_value_bytes: 1_572_864, max_txn_ops: 128 }
+        Limits { max_key_bytes: 1_572_864, max_value_bytes: 1_572_864, max_txn_ops: 128, max_txn_depth: DEFAULT_MAX_TXN_DEPTH }
     }
 }
 
@@ -212,7 +228,7 @@ pub fn decode_batch<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Vec<OpRef<'a
     let mut ops = Vec::with_capacity(count.min((len - BATCH_HEADER_BYTES) / DELETE_FIXED));
     let mut p = BATCH_HEADER_BYTES;
     for i in 0..count {
-        ops.push(decode_op(bytes, &mut p, i as i64, limits, limits.max_txn_ops, false)?);
+        ops.push(decode_op(bytes, &mut p, i as i64, limits, limits.max_txn_ops, 0)?);
     }
     if p != len {
         return Err(BatchError::new(ErrorNumber::MalformedBatch, -1, format!("{} bytes after the last op", len - p)));
@@ -240,9 +256,11 @@ pub(crate) fn check_key(key_len: usize, index: i64, limits: &Limits) -> Result<(
 }
 
 /// Decodes and validates the op at `*pos`. `budget`: most ops a TXN list may hold here;
-/// `in_txn`: only ops of types 1–4 are allowed inside a TXN branch.
-pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize, in_txn: bool) -> Result<OpRef<'a>, BatchError> {
+/// `enclosing_txns`: how many TXNs hold this op (0 at top level; inside a TXN branch only ops of
+/// types 1–4 are allowed).
+pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize, enclosing_txns: usize) -> Result<OpRef<'a>, BatchError> {
     let fail = |n: ErrorNumber, detail: String| Err(BatchError::new(n, index, detail));
+    let in_txn = enclosing_txns > 0;
     let p = *pos;
     let len = b.len();
     if p + 2 > len {
@@ -269,7 +287,7 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
         return fail(ErrorNumber::MalformedBatch, "truncated op".into());
     }
     match op_type {
-        OP_TXN => return crate::txn_check::decode_txn(b, pos, index, limits, budget, !in_txn),
+        OP_TXN => return crate::txn_check::decode_txn(b, pos, index, limits, budget, enclosing_txns + 1),
         OP_LEASE_GRANT => {
             check_safe(b, p + 2, p + 18, index)?;
             let ttl = i64_at(b, p + 10);

@@ -23,6 +23,7 @@ pub enum ErrorNumber {
     DuplicateKey = 15,
     LeaseTtlTooLarge = 16,
     LeaseExists = 17,
+    TxnTooDeep = 18,
 }
 
 impl ErrorNumber {
@@ -46,6 +47,7 @@ impl ErrorNumber {
             ErrorNumber::DuplicateKey => "ERR_DUPLICATE_KEY",
             ErrorNumber::LeaseTtlTooLarge => "ERR_LEASE_TTL_TOO_LARGE",
             ErrorNumber::LeaseExists => "ERR_LEASE_EXISTS",
+            ErrorNumber::TxnTooDeep => "ERR_TXN_TOO_DEEP",
         }
     }
 }

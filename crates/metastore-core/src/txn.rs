@@ -36,7 +36,8 @@ impl Exec {
 }
 
 impl Apply<'_> {
-    /// One TXN request.
+    /// One TXN request. `eval_path`, `check_path` and `exec` recurse once per level of nesting,
+    /// which decoding capped (`Limits::txn_depth`).
     pub(crate) fn txn(&mut self, t: &TxnRef<'_>, out: &mut ResultWriter) {
         let mut path = Vec::new();
         self.eval_path(t, &mut path);

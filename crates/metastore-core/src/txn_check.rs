@@ -27,9 +27,20 @@ fn result_of(b: u8) -> CompareResult {
     }
 }
 
-/// Decodes the TXN at `*pos` (its fixed part is known to be in bounds) with its checks.
-pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize, top_level: bool) -> Result<OpRef<'a>, BatchError> {
+/// Decodes the TXN at `*pos` (its fixed part is known to be in bounds) with its checks. `level`:
+/// 1 for a top-level TXN, its parent's level + 1 for a nested one.
+///
+/// Refusing a TXN past the nesting limit here, before its branches are decoded, bounds this
+/// recursion, and with it every later walk of the decoded tree (the duplicate check, the drop of
+/// the tree, apply's path evaluation, checks and execution): all of them recurse once per level.
+/// A log may hold a batch nested deeper than the limit (written under a higher one, or by a
+/// version without it); replaying it must refuse it, never overflow the stack.
+pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budget: usize, level: usize) -> Result<OpRef<'a>, BatchError> {
     let malformed = |detail: &str| Err(BatchError::new(ErrorNumber::MalformedBatch, index, detail));
+    if level > limits.txn_depth() {
+        return Err(BatchError::new(ErrorNumber::TxnTooDeep, index, format!("more than {} levels of nested txn", limits.txn_depth())));
+    }
+    let top_level = level == 1;
     let p = *pos;
     let n_compare = u32_at(b, p + 2);
     let n_success = u32_at(b, p + 6);
@@ -77,7 +88,7 @@ pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &
     let branch = |n: usize, q: &mut usize| -> Result<Vec<OpRef<'a>>, BatchError> {
         let mut ops = Vec::with_capacity(n.min(b.len()));
         for _ in 0..n {
-            ops.push(decode_op(b, q, index, limits, budget - opc, true)?);
+            ops.push(decode_op(b, q, index, limits, budget - opc, level)?);
         }
         Ok(ops)
     };
@@ -106,6 +117,7 @@ fn intersects(dels: &[Interval<'_>], key: &[u8]) -> bool {
 }
 
 /// etcd's checkIntervals over one op list: its put keys and delete intervals, or Err on a duplicate.
+/// Recurses once per level of nesting, which decoding capped.
 fn check_intervals<'a>(ops: &[OpRef<'a>]) -> Result<(HashSet<&'a [u8]>, Vec<Interval<'a>>), ()> {
     let mut dels: Vec<Interval<'a>> = ops
         .iter()

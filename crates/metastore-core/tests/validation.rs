@@ -70,3 +70,72 @@ fn state_dependent_failures_are_per_op_results() {
     assert_eq!(results[1], common::Res::Error { rev: 1, number: ErrorNumber::LeaseNotFound as u16 });
     assert_eq!(results[2], common::Res::Put { rev: 2, prev: None });
 }
+
+/// A batch of one TXN chain `depth` levels deep around a put of k = v: each level's only op is
+/// the next level, in its success branch, or in its failure branch where `in_failure(level)`.
+/// Written without recursion, so any depth can be built.
+fn nested_txn_batch(depth: usize, in_failure: impl Fn(usize) -> bool) -> Vec<u8> {
+    let mut batch = b"MSB\x01".to_vec();
+    batch.extend_from_slice(&1u32.to_le_bytes());
+    for level in 1..=depth {
+        let (success, failure) = if in_failure(level) { (0u32, 1u32) } else { (1, 0) };
+        batch.extend_from_slice(&[4, 0]);
+        batch.extend_from_slice(&0u32.to_le_bytes());
+        batch.extend_from_slice(&success.to_le_bytes());
+        batch.extend_from_slice(&failure.to_le_bytes());
+    }
+    let mut put = BatchBuilder::new();
+    put.put(b"k", b"v", 0, 0);
+    batch.extend_from_slice(&put.finish()[8..]);
+    batch
+}
+
+fn store_with_depth(max_txn_depth: usize) -> Store {
+    // The op budget would cut a chain at 129 levels; only the depth limit is under test here.
+    Store::new(Config { limits: Limits { max_txn_ops: 1 << 20, max_txn_depth, ..Limits::default() }, ..Config::default() })
+}
+
+#[test]
+fn txn_nesting_is_accepted_up_to_max_txn_depth_and_refused_one_level_deeper() {
+    for max in [1, 3, metastore_core::codec::DEFAULT_MAX_TXN_DEPTH] {
+        let store = store_with_depth(max);
+        let err = store.apply_batch(&nested_txn_batch(max + 1, |_| false)).expect_err("one level too deep");
+        assert_eq!((err.number, err.op_index), (ErrorNumber::TxnTooDeep, 0), "max {max}: {err}");
+        let err = store.apply_batch(&nested_txn_batch(max + 1, |level| level % 2 == 0)).expect_err("through failure branches");
+        assert_eq!(err.number, ErrorNumber::TxnTooDeep, "max {max}: {err}");
+        assert_eq!(store.revision(), 1, "max {max}: nothing applied");
+        store.apply_batch(&nested_txn_batch(max, |_| false)).expect("at the limit");
+        assert_eq!(store.get(b"k").map(|kv| kv.value.as_slice().to_vec()), Some(b"v".to_vec()), "max {max}");
+    }
+    assert_eq!(Limits::default().max_txn_depth, 64);
+}
+
+#[test]
+fn a_txn_nested_far_past_the_limit_is_refused_not_a_stack_overflow() {
+    let store = Store::default();
+    let mut b = BatchBuilder::new();
+    b.put(b"a", b"1", 0, 0);
+    let mut batch = b.finish();
+    batch[4] = 2;
+    batch.extend_from_slice(&nested_txn_batch(10_000, |_| false)[8..]);
+    let err = store.apply_batch(&batch).expect_err("10,000 levels");
+    assert_eq!((err.number, err.op_index), (ErrorNumber::TxnTooDeep, 1), "{err}");
+    assert!(store.is_empty(), "nothing applied");
+    // A configured limit above the ceiling counts as the ceiling: the recursion stays bounded.
+    // Decoding and applying recurse once per level, up to the ceiling here, and unoptimised
+    // frames are several times the release ones (512 levels take ~0.6 MiB of stack in a release
+    // build): this part gets a thread with a larger stack than a test thread's 2 MiB.
+    let ceiling = metastore_core::codec::TXN_DEPTH_CEILING;
+    let outcomes = std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            let store = store_with_depth(usize::MAX);
+            let refused = [1_000_000, ceiling + 1].map(|depth| store.apply_batch(&nested_txn_batch(depth, |_| false)).map(|_| ()).map_err(|e| e.number));
+            let at_ceiling = store.apply_batch(&nested_txn_batch(ceiling, |_| false)).map(|_| store.revision()).map_err(|e| e.number);
+            (refused, at_ceiling)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(outcomes, ([Err(ErrorNumber::TxnTooDeep), Err(ErrorNumber::TxnTooDeep)], Ok(2)));
+}

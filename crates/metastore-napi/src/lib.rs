@@ -47,6 +47,7 @@ pub struct NativeEngineOptions {
     pub parallel_threshold: Option<u32>,
     pub threads: Option<u32>,
     pub max_txn_ops: Option<u32>,
+    pub max_txn_depth: Option<u32>,
     pub min_lease_ttl: Option<i64>,
 }
 
@@ -152,6 +153,7 @@ pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<Native
             max_key_bytes: o.max_key_bytes.map_or(defaults.limits.max_key_bytes, |n| n as usize),
             max_value_bytes: o.max_value_bytes.map_or(defaults.limits.max_value_bytes, |n| n as usize),
             max_txn_ops: o.max_txn_ops.map_or(defaults.limits.max_txn_ops, |n| n as usize),
+            max_txn_depth: o.max_txn_depth.map_or(defaults.limits.max_txn_depth, |n| n as usize),
         };
         config.parallel_threshold = o.parallel_threshold.map_or(defaults.parallel_threshold, |n| n as usize);
         config.threads = o.threads.map_or(0, |n| n as usize);
