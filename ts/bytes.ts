@@ -64,12 +64,14 @@ export const FROM_KEY: Uint8Array = Uint8Array.of(0);
 
 /**
  * The end of the range that holds every key starting with `prefix` (etcd's `GetPrefixRangeEnd`):
- * drop trailing 0xff bytes, increment the last byte left; all-0xff or empty → `[0x00]`.
+ * drop trailing 0xff bytes, increment the last byte left; all-0xff or empty → `[0x00]`. Always
+ * new memory: `prefix` is never written to.
  */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {
     if (prefix[i]! < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy, never `prefix.slice()`: on a Buffer that is a view of the caller's memory.
+      const end = new Uint8Array(prefix.subarray(0, i + 1));
       end[i]! += 1;
       return end;
     }

@@ -235,8 +235,10 @@ export function checkWatchOptions(options: WatchOptions): ResolvedWatchOptions {
     throw new MetaStoreError('ERR_INVALID_OPTION', `progressNotifyMs must be a number ≥ 0, got ${String(progressNotifyMs)}`);
   }
   return {
-    key,
-    rangeEnd,
+    // The watcher keeps its selector for life (and shows it as `key` / `rangeEnd`): copies, not
+    // views of memory the caller may reuse.
+    key: new Uint8Array(key),
+    rangeEnd: new Uint8Array(rangeEnd),
     startRevision: revisionOption('startRevision', options.startRevision),
     prevKv: options.prevKv === true,
     noPut: filters.includes('noPut'),
