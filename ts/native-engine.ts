@@ -1,6 +1,6 @@
 /** The native engine: the Rust store behind the Node-API binding, adapted to {@link Engine}. */
 
-import { encodeTextInto } from './bytes.js';
+import { encodeTextInto, toBytes } from './bytes.js';
 import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
@@ -23,8 +23,6 @@ export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreE
   if (num === 0) return new MetaStoreError('ERR_CLOSED', 'engine is closed');
   return errorFromNumber(num, withOpIndex ? Number(m[2]) : undefined, m[3] || undefined);
 }
-
-const utf8 = new TextEncoder();
 
 // Results handed out are carved from slabs: one allocation per slab instead of one backing store
 // per read. A slab stays alive while any result cut from it is referenced.
@@ -164,7 +162,7 @@ export class NativeEngine implements Engine {
   getText(key: string): KeyValue | undefined {
     if (typeof key !== 'string') throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a string');
     // Encoded straight into the registered input buffer; a key that may not fit goes the long way.
-    if (key.length * 3 > INPUT_BYTES) return this.get(utf8.encode(key));
+    if (key.length * 3 > INPUT_BYTES) return this.get(toBytes(key));
     const len = encodeTextInto(key, this.input, 0);
     let n: number;
     try {

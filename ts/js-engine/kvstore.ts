@@ -8,6 +8,7 @@
  */
 
 import { constants } from 'node:buffer';
+import { toBytes } from '../bytes.js';
 import { BatchReader, checkRangeOp, decodeOpAt, DeleteFlag, OpType, PutFlag, RangeFlag, validateBatch, type BatchLimits } from '../codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import {
@@ -45,11 +46,9 @@ import { executeTxn, planTxn, type TxnHost } from './txn.js';
 const IGNORE_ANY = PutFlag.IGNORE_VALUE | PutFlag.IGNORE_LEASE;
 const NO_EVENTS: WatchEvent[] = [];
 const ASCII = /^[\x00-\x7f]*$/;
-const utf8 = new TextEncoder();
-
-/** A text key as the engine keeps keys: one char per UTF-8 byte. */
+/** A text key as the engine keeps keys: one char per UTF-8 byte (a lone surrogate is refused, as by the native engine). */
 function latin1OfText(text: string): string {
-  const bytes = utf8.encode(text);
+  const bytes = toBytes(text);
   return latin1(bytes, 0, bytes.length);
 }
 
