@@ -4,8 +4,9 @@ import { encodeTextInto, toBytes } from './bytes.js';
 import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
+import type { ResolvedEngineOptions } from './open-options.js';
 import { decodeEvents, decodeKvOwned, decodeRangeOwned, PackedBatchResult } from './results.js';
-import { EventsMode, type BatchResult, type Engine, type EngineOptions, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
+import { EventsMode, type BatchResult, type Engine, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
 
 // Results up to this size are copied into a scratch buffer; larger ones come as their own Buffer.
 const SCRATCH_BYTES = 64 * 1024;
@@ -65,10 +66,10 @@ export class NativeEngine implements Engine {
 
   private readonly limits: BatchLimits;
 
-  constructor(binding: NativeBinding, options?: EngineOptions) {
-    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes, maxTxnOps: options?.maxTxnOps };
+  constructor(binding: NativeBinding, options: ResolvedEngineOptions) {
+    this.limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps };
     this.binding = binding;
-    this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
+    this.handle = binding.engineNew(this.scratch, this.input, options);
   }
 
   /**
