@@ -27,7 +27,7 @@ const GiB = 1024 ** 3;
 const TiB = 1024 ** 4;
 const MAX_U32 = 2 ** 32 - 1;
 const DAY_MS = 86_400_000;
-type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Any = any;
 
 /** Opens with `options` on `engine`, closes, and says 'ok' or the error's code and message. */
 async function outcome(engine: 'auto' | 'native' | 'js', options: Record<string, unknown>): Promise<string> {
