@@ -86,7 +86,7 @@ describe('validation of plain puts and deletes', () => {
 });
 
 describe('string encoding', () => {
-  it.each(['', 'k', 'key-0000000001', 'é', 'aé', 'abcé€😀x', '😀', 'a\ud800b', 'ab\udc00', 'x'.repeat(19) + '😀', 'y'.repeat(20), 'z'.repeat(21) + 'é'])(
+  it.each(['', 'k', 'key-0000000001', 'é', 'aé', 'abcé€😀x', '😀', 'x'.repeat(19) + '😀', 'y'.repeat(20), 'z'.repeat(21) + 'é'])(
     'writes %j as TextEncoder does',
     (s) => {
       const bytes = new BatchWriter(64).put(s, s).finish();
@@ -97,11 +97,17 @@ describe('string encoding', () => {
       expect(Array.from(bytes.subarray(8 + 18 + keyLen))).toEqual(Array.from(utf8));
     },
   );
+
+  // TextEncoder would write U+FFFD for a lone surrogate, so different strings would be one key.
+  it.each(['a\ud800b', 'ab\udc00', '\udc00' + 'x'.repeat(30), 'x'.repeat(30) + '\ud800'])('refuses %j (a lone surrogate) as key and as value, short or long', (s) => {
+    expect(() => new BatchWriter(64).put(s, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE', message: expect.stringMatching(/^key /) }));
+    expect(() => new BatchWriter(64).put('k', s)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE', message: expect.stringMatching(/^value /) }));
+  });
 });
 
 describe('toBytes', () => {
   // Around the short-ASCII loop's limit (64 chars) and with a non-ASCII char early, late or last.
-  it.each(['', 'k', 'é', 'aé', '😀', 'a\ud800b', 'x'.repeat(63) + 'é', 'x'.repeat(64), 'é' + 'x'.repeat(63), 'x'.repeat(65), 'y'.repeat(64) + '😀'])(
+  it.each(['', 'k', 'é', 'aé', '😀', 'x'.repeat(63) + 'é', 'x'.repeat(64), 'é' + 'x'.repeat(63), 'x'.repeat(65), 'y'.repeat(64) + '😀'])(
     'encodes %j as TextEncoder does, into an array of its own',
     (s) => {
       const bytes = toBytes(s);
@@ -111,6 +117,10 @@ describe('toBytes', () => {
       expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, bytes.length]);
     },
   );
+
+  it.each(['a\ud800b', 'x'.repeat(70) + '\udfff'])('refuses %j (a lone surrogate) with ERR_INVALID_TYPE', (s) => {
+    expect(() => toBytes(s)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE' }));
+  });
 
   it('hands bytes over as they are and refuses anything else with ERR_INVALID_TYPE', () => {
     const b = Uint8Array.of(1, 2);

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { checkAutoCompaction } from '../ts/compactor.js';
+import { resolveOpenOptions } from '../ts/open-options.js';
 import type { LeaseClock } from '../ts/lessor.js';
 import { op } from '../ts/txn.js';
 import { ENGINE_KINDS, storeFactory } from './engines.js';
@@ -22,11 +22,12 @@ const openStore = storeFactory();
 
 describe('autoCompaction option', () => {
   it('accepts etcd\'s two modes and refuses anything else', () => {
-    expect(checkAutoCompaction(undefined)).toBeUndefined();
-    expect(checkAutoCompaction({ mode: 'revision', retention: 10 })).toEqual({ mode: 'revision', retention: 10 });
-    expect(checkAutoCompaction({ mode: 'periodic', periodMs: 1000 })).toEqual({ mode: 'periodic', periodMs: 1000 });
+    const resolved = (autoCompaction: unknown) => resolveOpenOptions({ autoCompaction }).autoCompaction;
+    expect(resolved(undefined)).toBeUndefined();
+    expect(resolved({ mode: 'revision', retention: 10 })).toEqual({ mode: 'revision', retention: 10 });
+    expect(resolved({ mode: 'periodic', periodMs: 1000 })).toEqual({ mode: 'periodic', periodMs: 1000 });
     for (const bad of [null, {}, { mode: 'revision', retention: 0 }, { mode: 'revision', retention: 1.5 }, { mode: 'periodic', periodMs: -1 }, { mode: 'hourly' }]) {
-      expect(catchSync(() => checkAutoCompaction(bad)).code).toBe('ERR_INVALID_OPTION');
+      expect(catchSync(() => resolved(bad)).code).toBe('ERR_INVALID_OPTION');
     }
   });
 });

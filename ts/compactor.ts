@@ -13,10 +13,12 @@
  *   sample at least `periodMs` old. Time comes from the store's clock, so tests drive it.
  */
 
-import { MetaStoreError } from './errors.js';
 import type { LeaseClock } from './lessor.js';
 
-/** The `autoCompaction` option of `MetaStore.open`. */
+/**
+ * The `autoCompaction` option of `MetaStore.open`: `retention` an integer from 1 to 2^53 − 1,
+ * `periodMs` an integer from 1 to 366 days (checked in open-options.ts).
+ */
 export type AutoCompactionOptions = { mode: 'revision'; retention: number } | { mode: 'periodic'; periodMs: number };
 
 /** What the compactor needs from the store. */
@@ -28,24 +30,6 @@ export interface CompactorHost {
 }
 
 const MAX_SAMPLE_INTERVAL_MS = 360_000;
-
-/** Checks the option and returns it normalised, or undefined when absent. */
-export function checkAutoCompaction(options: unknown): AutoCompactionOptions | undefined {
-  if (options === undefined) return undefined;
-  const o = options as Record<string, unknown>;
-  if (o !== null && typeof o === 'object') {
-    if (o.mode === 'revision' && Number.isSafeInteger(o.retention) && (o.retention as number) >= 1) {
-      return { mode: 'revision', retention: o.retention as number };
-    }
-    if (o.mode === 'periodic' && typeof o.periodMs === 'number' && Number.isFinite(o.periodMs) && o.periodMs > 0) {
-      return { mode: 'periodic', periodMs: o.periodMs };
-    }
-  }
-  throw new MetaStoreError(
-    'ERR_INVALID_OPTION',
-    "autoCompaction must be { mode: 'revision', retention: integer ≥ 1 } or { mode: 'periodic', periodMs: number > 0 }",
-  );
-}
 
 /** Runs one auto-compaction policy. */
 export class AutoCompactor {

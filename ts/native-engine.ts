@@ -1,11 +1,12 @@
 /** The native engine: the Rust store behind the Node-API binding, adapted to {@link Engine}. */
 
-import { encodeTextInto } from './bytes.js';
+import { encodeTextInto, toBytes } from './bytes.js';
 import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
 import type { NativeBinding } from './load-native.js';
+import type { ResolvedEngineOptions } from './open-options.js';
 import { decodeEvents, decodeKvOwned, decodeRangeOwned, PackedBatchResult } from './results.js';
-import { EventsMode, type BatchResult, type Engine, type EngineOptions, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
+import { EventsMode, type BatchResult, type Engine, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
 
 // Results up to this size are copied into a scratch buffer; larger ones come as their own Buffer.
 const SCRATCH_BYTES = 64 * 1024;
@@ -23,8 +24,6 @@ export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreE
   if (num === 0) return new MetaStoreError('ERR_CLOSED', 'engine is closed');
   return errorFromNumber(num, withOpIndex ? Number(m[2]) : undefined, m[3] || undefined);
 }
-
-const utf8 = new TextEncoder();
 
 // Results handed out are carved from slabs: one allocation per slab instead of one backing store
 // per read. A slab stays alive while any result cut from it is referenced.
@@ -67,10 +66,10 @@ export class NativeEngine implements Engine {
 
   private readonly limits: BatchLimits;
 
-  constructor(binding: NativeBinding, options?: EngineOptions) {
-    this.limits = { maxKeyBytes: options?.maxKeyBytes, maxValueBytes: options?.maxValueBytes, maxTxnOps: options?.maxTxnOps, maxTxnDepth: options?.maxTxnDepth };
+  constructor(binding: NativeBinding, options: ResolvedEngineOptions) {
+    this.limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps, maxTxnDepth: options.maxTxnDepth };
     this.binding = binding;
-    this.handle = binding.engineNew(this.scratch, this.input, options ?? null);
+    this.handle = binding.engineNew(this.scratch, this.input, options);
   }
 
   /**
@@ -164,7 +163,7 @@ export class NativeEngine implements Engine {
   getText(key: string): KeyValue | undefined {
     if (typeof key !== 'string') throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a string');
     // Encoded straight into the registered input buffer; a key that may not fit goes the long way.
-    if (key.length * 3 > INPUT_BYTES) return this.get(utf8.encode(key));
+    if (key.length * 3 > INPUT_BYTES) return this.get(toBytes(key));
     const len = encodeTextInto(key, this.input, 0);
     let n: number;
     try {

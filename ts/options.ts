@@ -1,6 +1,6 @@
 /** Turning the façade's option objects into codec ops, with typed errors for bad input. */
 
-import { FROM_KEY, compareBytes, describe, prefixEnd, toBytes, type Bytes } from './bytes.js';
+import { FROM_KEY, checkAttached, compareBytes, describe, prefixEnd, toBytes, type Bytes } from './bytes.js';
 import type { PutFields } from './codec/writer.js';
 import { MetaStoreError } from './errors.js';
 import { SortOrder, SortTarget, type RangeOp } from './types.js';
@@ -169,15 +169,26 @@ export function leaseOption(lease: number | undefined): number {
   return lease;
 }
 
-/** Checks a value argument (string or bytes). */
+/**
+ * Checks a value argument (string or bytes; not a view of a detached buffer). A string's lone
+ * surrogates are refused where it is encoded (bytes.ts).
+ */
 export function valueArg(value: unknown): Bytes {
-  if (typeof value === 'string' || value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) {
+    if (value.byteLength === 0) checkAttached(value, 'value');
+    return value;
+  }
   throw new MetaStoreError('ERR_INVALID_TYPE', `value must be a string or a Uint8Array, got ${describe(value)}`);
 }
 
-/** Checks a key argument (string or bytes). */
+/** Checks a key argument, as {@link valueArg} a value. */
 export function keyArg(key: unknown): Bytes {
-  if (typeof key === 'string' || key instanceof Uint8Array) return key;
+  if (typeof key === 'string') return key;
+  if (key instanceof Uint8Array) {
+    if (key.byteLength === 0) checkAttached(key, 'key');
+    return key;
+  }
   throw new MetaStoreError('ERR_INVALID_TYPE', `key must be a string or a Uint8Array, got ${describe(key)}`);
 }
 
@@ -235,8 +246,10 @@ export function checkWatchOptions(options: WatchOptions): ResolvedWatchOptions {
     throw new MetaStoreError('ERR_INVALID_OPTION', `progressNotifyMs must be a number ≥ 0, got ${String(progressNotifyMs)}`);
   }
   return {
-    key,
-    rangeEnd,
+    // The watcher keeps its selector for life (and shows it as `key` / `rangeEnd`): copies, not
+    // views of memory the caller may reuse.
+    key: new Uint8Array(key),
+    rangeEnd: new Uint8Array(rangeEnd),
     startRevision: revisionOption('startRevision', options.startRevision),
     prevKv: options.prevKv === true,
     noPut: filters.includes('noPut'),

@@ -9,8 +9,8 @@
 
 import { bytesToString, toBytes, type Bytes } from './bytes.js';
 import { BatchWriter } from './codec.js';
-import { AutoCompactor, checkAutoCompaction, type AutoCompactionOptions } from './compactor.js';
-import { createEngine, type EngineKind } from './engine.js';
+import { AutoCompactor, type AutoCompactionOptions } from './compactor.js';
+import { constructEngine, type EngineKind } from './engine.js';
 import { MetaStoreError } from './errors.js';
 import { txnDepthLimit, validateBatch } from './codec.js';
 import { MemoryLog } from './log/memory-log.js';
@@ -20,14 +20,19 @@ import type { ProposerOptions } from './log/batch-proposer.js';
 import { WritePath, type WriteStats } from './write-path.js';
 import type { Log, LogEntry } from './log/log.js';
 import { LeaseClient } from './lease.js';
-import { Lessor, monotonicClock, type LeaseClock } from './lessor.js';
+import { Lessor, type LeaseClock } from './lessor.js';
+import { resolveOpenOptions, type ResolvedOpenOptions } from './open-options.js';
 import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './options.js';
 import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './txn.js';
 import { EventsMode, type BatchResult, type DeleteRangeResult, type Engine, type EngineOptions, type KeyValue, type OpResult, type PutResult, type RangeResult } from './types.js';
 import { WatchableStore } from './watch/watchable-store.js';
 import { Watcher, type WatcherHost } from './watch/watcher.js';
 
-/** Options of {@link MetaStore.open}. */
+/**
+ * Options of {@link MetaStore.open}. Each has a type and a range (see each one); a value outside
+ * it, or a name that is not one of these, is ERR_INVALID_OPTION naming it, checked before an
+ * engine is chosen. `undefined` means the default.
+ */
 export interface OpenOptions extends EngineOptions, ProposerOptions, DurableOptions {
   /**
    * Directory of a durable store: writes resolve once fsynced to its write-ahead log, and
@@ -46,12 +51,12 @@ export interface OpenOptions extends EngineOptions, ProposerOptions, DurableOpti
    * `performance.now()`. Inject a fake one in tests; apply never reads it.
    */
   clock?: LeaseClock;
-  /** Period of the lease expiry check in ms (etcd's 500 ms, the default); 0: no timer. */
+  /** Period of the lease expiry check in ms, an integer from 0 to 2^31 − 1 (etcd's 500 ms, the default); 0: no timer. */
   leaseCheckIntervalMs?: number;
   /**
    * Automatic compaction, etcd's retention modes: `{ mode: 'revision', retention: N }` keeps
-   * the last N revisions; `{ mode: 'periodic', periodMs }` keeps `periodMs` of history.
-   * Default: none (call {@link MetaStore.compact}).
+   * the last N revisions (an integer ≥ 1); `{ mode: 'periodic', periodMs }` keeps `periodMs` of
+   * history (an integer from 1 to 366 days). Default: none (call {@link MetaStore.compact}).
    */
   autoCompaction?: AutoCompactionOptions;
 }
@@ -67,15 +72,6 @@ interface OpenedLog {
   replay: LogEntry[];
   /** What opening a durable store found. */
   recovery?: RecoveryInfo;
-}
-
-function checkProposerOptions(options: ProposerOptions): void {
-  for (const name of ['maxEntryOps', 'maxEntryBytes'] as const) {
-    const v = options[name];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) {
-      throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be an integer ≥ 1, got ${String(v)}`);
-    }
-  }
 }
 
 /** Options of {@link MetaStore.compact}. */
@@ -246,13 +242,13 @@ export class MetaStore implements AsyncDisposable {
     engine: Engine,
     /** Why the native engine did not load, when `engine: 'auto'` fell back to the pure-TS one. */
     readonly nativeLoadError: Error | undefined,
-    options: OpenOptions,
-    autoCompaction: AutoCompactionOptions | undefined,
+    options: ResolvedOpenOptions,
     opened: OpenedLog,
   ) {
     this.engineInstance = engine;
     this.recoveryInfo = opened.recovery;
-    const limits = { maxKeyBytes: options.maxKeyBytes, maxValueBytes: options.maxValueBytes, maxTxnOps: options.maxTxnOps, maxTxnDepth: options.maxTxnDepth };
+    const { maxKeyBytes, maxValueBytes, maxTxnOps, maxTxnDepth } = options.engineOptions;
+    const limits = { maxKeyBytes, maxValueBytes, maxTxnOps, maxTxnDepth };
     this.txnDepthLimit = txnDepthLimit(limits);
     this.writes = new WritePath(
       engine,
@@ -264,10 +260,10 @@ export class MetaStore implements AsyncDisposable {
       },
       { node: 1, epoch: opened.epoch, appliedIndex: opened.appliedIndex },
       (batch) => validateBatch(batch, limits),
-      options,
+      options.proposer,
     );
 
-    const clock = options.clock ?? monotonicClock;
+    const clock = options.clock;
     this.watcherHost = {
       revision: () => (this.engineInstance === undefined ? this.finalRevision : this.writes.revision),
       unregister: (w) => this.watchable.remove(w),
@@ -296,6 +292,7 @@ export class MetaStore implements AsyncDisposable {
       revoke: (id) => this.applyOne(this.writer.reset().leaseRevoke(id).peek(), opResultOf),
       leases: () => this.live().leases(),
     });
+    const autoCompaction = options.autoCompaction;
     this.compactor =
       autoCompaction === undefined
         ? undefined
@@ -321,33 +318,18 @@ export class MetaStore implements AsyncDisposable {
           );
   }
 
-  /** Opens a store: in memory, or durable in the directory `path`. */
-  static async open(options: OpenOptions = {}): Promise<MetaStore> {
-    const choice = options.engine ?? 'auto';
-    if (choice !== 'auto' && choice !== 'native' && choice !== 'js') {
-      throw new MetaStoreError('ERR_INVALID_OPTION', `engine must be 'auto', 'native' or 'js', got ${String(choice)}`);
-    }
-    const clock = options.clock;
-    if (clock !== undefined && (clock === null || typeof clock.now !== 'function')) {
-      throw new MetaStoreError('ERR_INVALID_OPTION', 'clock must be an object with a now() method returning milliseconds');
-    }
-    const interval = options.leaseCheckIntervalMs;
-    if (interval !== undefined && (typeof interval !== 'number' || !(interval >= 0) || !Number.isFinite(interval))) {
-      throw new MetaStoreError('ERR_INVALID_OPTION', `leaseCheckIntervalMs must be a number ≥ 0, got ${String(interval)}`);
-    }
-    const autoCompaction = checkAutoCompaction(options.autoCompaction);
-    checkProposerOptions(options);
-    const path = options.path;
+  /**
+   * Opens a store: in memory, or durable in the directory `path`. No options (or null) means
+   * every default; bad options reject with ERR_INVALID_OPTION before anything is allocated.
+   */
+  static async open(options?: OpenOptions | null): Promise<MetaStore> {
+    const resolved = resolveOpenOptions(options);
+    const choice = resolved.engine;
+    const path = resolved.path;
     if (path !== undefined) {
-      if (typeof path !== 'string' || path.length === 0) {
-        throw new MetaStoreError('ERR_INVALID_OPTION', `path must be a non-empty string, got ${String(path)}`);
-      }
-      if (choice === 'js') {
-        throw new MetaStoreError('ERR_INVALID_OPTION', "a durable store (path) needs the native engine: the pure-TS engine has no write-ahead log; use engine: 'auto' or 'native'");
-      }
       let engine: Engine;
       try {
-        engine = createEngine('native', options);
+        engine = constructEngine('native', resolved.engineOptions);
       } catch (e) {
         if (e instanceof MetaStoreError && e.code === 'ERR_NATIVE_UNAVAILABLE') {
           throw new MetaStoreError('ERR_NATIVE_UNAVAILABLE', `a durable store (path) needs the native addon, which cannot load: ${e.message}`, { cause: e });
@@ -356,13 +338,13 @@ export class MetaStore implements AsyncDisposable {
       }
       let opened: OpenedLog;
       try {
-        opened = await openFileLog(path, engine, options);
+        opened = await openFileLog(path, engine, resolved.durable);
       } catch (e) {
         engine.close();
         throw e;
       }
       try {
-        return new MetaStore(engine, undefined, options, autoCompaction, opened);
+        return new MetaStore(engine, undefined, resolved, opened);
       } catch (e) {
         // Replay failed: release the directory and the engine before reporting it.
         await opened.log.close();
@@ -371,17 +353,17 @@ export class MetaStore implements AsyncDisposable {
       }
     }
     const inMemory = (): OpenedLog => ({ log: new MemoryLog(), epoch: 1, appliedIndex: 0, replay: [] });
-    if (choice !== 'auto') return new MetaStore(createEngine(choice, options), undefined, options, autoCompaction, inMemory());
+    if (choice !== 'auto') return new MetaStore(constructEngine(choice, resolved.engineOptions), undefined, resolved, inMemory());
     let engine: Engine;
     let loadError: MetaStoreError | undefined;
     try {
-      engine = createEngine('native', options);
+      engine = constructEngine('native', resolved.engineOptions);
     } catch (e) {
       if (!(e instanceof MetaStoreError) || e.code !== 'ERR_NATIVE_UNAVAILABLE') throw e;
-      engine = createEngine('js', options);
+      engine = constructEngine('js', resolved.engineOptions);
       loadError = e;
     }
-    return new MetaStore(engine, loadError, options, autoCompaction, inMemory());
+    return new MetaStore(engine, loadError, resolved, inMemory());
   }
 
   /**

@@ -289,27 +289,33 @@ export interface BatchResult {
   events(): WatchEvent[];
 }
 
-/** Limits and tuning shared by both engines. */
+/**
+ * Limits and tuning shared by both engines. Integers, each in its range; anything else (and an
+ * unknown name) is ERR_INVALID_OPTION, from either engine alike.
+ */
 export interface EngineOptions {
-  /** Largest value accepted, in bytes. Default 1.5 MiB (etcd's request limit). */
+  /** Largest value accepted, in bytes: 0 to 2^32 − 1. Default 1.5 MiB (etcd's request limit). */
   maxValueBytes?: number;
-  /** Largest key accepted, in bytes. Default 1.5 MiB. */
+  /** Largest key accepted, in bytes: 1 to 2^32 − 1. Default 1.5 MiB. */
   maxKeyBytes?: number;
   /**
    * Smallest group of same-type ops applied in parallel across shards (native engine only;
-   * the result is identical either way). Default: see the engine.
+   * the result is identical either way): 0 to 2^32 − 1 (below 2 acts as 2). Default 4096.
    */
   parallelThreshold?: number;
-  /** Worker threads for parallel apply besides the calling thread, which takes its share (native engine only). 0 = one per core but one, at least one. */
+  /**
+   * Worker threads for parallel apply besides the calling thread, which takes its share (native
+   * engine only): 0 to 256. 0 (the default) = one per core but one, at least one.
+   */
   threads?: number;
-  /** Most ops per transaction branch (etcd's --max-txn-ops). Default 128. */
+  /** Most ops per transaction branch (etcd's --max-txn-ops): 1 to 2^32 − 1. Default 128. */
   maxTxnOps?: number;
   /**
    * Most levels of transaction nesting: a transaction is level 1, one in its branch level 2
-   * (deeper: ERR_TXN_TOO_DEEP). Default 64, at most {@link TXN_DEPTH_CEILING}.
+   * (deeper: ERR_TXN_TOO_DEEP): 1 to {@link TXN_DEPTH_CEILING}. Default 64.
    */
   maxTxnDepth?: number;
-  /** Smallest lease TTL in seconds; shorter grants are raised to it. Default 2 (etcd's). */
+  /** Smallest lease TTL in seconds, 1 to 9,000,000,000; shorter grants are raised to it. Default 2 (etcd's). */
   minLeaseTtl?: number;
 }
 

@@ -6,9 +6,10 @@
  */
 
 import { MetaStoreError, type ErrorCode } from './errors.js';
-import { BatchProposer, type ProposerOptions, type ProposerStats, type ResultShape } from './log/batch-proposer.js';
+import { BatchProposer, type ProposerStats, type ResultShape } from './log/batch-proposer.js';
 import { readEntry } from './log/entry.js';
 import type { Log, LogEntry, LogStats } from './log/log.js';
+import type { ResolvedProposerOptions } from './open-options.js';
 import { EventsMode, type BatchResult, type Engine } from './types.js';
 import type { WatchableStore } from './watch/watchable-store.js';
 
@@ -56,7 +57,7 @@ export class WritePath {
     private readonly afterApply: (result: BatchResult) => void,
     identity: { node: number; epoch: number; appliedIndex: number },
     validate: (batch: Uint8Array) => void,
-    options?: ProposerOptions,
+    options: ResolvedProposerOptions,
   ) {
     this.applied = identity.appliedIndex;
     this.revisionBefore = engine.revision;

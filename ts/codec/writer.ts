@@ -47,7 +47,8 @@ export interface CompareFields {
 }
 
 /**
- * Builds one batch. Strings are UTF-8 encoded straight into the batch buffer. The writer can be
+ * Builds one batch. Strings are UTF-8 encoded straight into the batch buffer (one with a lone
+ * surrogate, which UTF-8 cannot carry, throws ERR_INVALID_TYPE). The writer can be
  * reused: {@link BatchWriter.reset} starts a new batch in the same memory.
  */
 export class BatchWriter {
@@ -100,9 +101,9 @@ export class BatchWriter {
     this.buf[start + 1] = flags;
     this.i64(start + 2, lease);
     let p = start + PUT_FIXED;
-    const keyLen = this.bytes(p, key);
+    const keyLen = this.bytes(p, key, 'key');
     p += keyLen;
-    const valueLen = this.bytes(p, value);
+    const valueLen = this.bytes(p, value, 'value');
     this.view.setUint32(start + 10, keyLen, true);
     this.view.setUint32(start + 14, valueLen, true);
     this.pos = p + valueLen;
@@ -118,9 +119,9 @@ export class BatchWriter {
     this.buf[start] = OpType.DELETE_RANGE;
     this.buf[start + 1] = prevKv ? DeleteFlag.PREV_KV : 0;
     let p = start + DELETE_FIXED;
-    const keyLen = this.bytes(p, key);
+    const keyLen = this.bytes(p, key, 'key');
     p += keyLen;
-    const endLen = this.bytes(p, end);
+    const endLen = this.bytes(p, end, 'range end');
     this.view.setUint32(start + 2, keyLen, true);
     this.view.setUint32(start + 6, endLen, true);
     this.pos = p + endLen;
@@ -156,9 +157,9 @@ export class BatchWriter {
     this.i64(start + 36, fields?.minCreateRevision ?? 0);
     this.i64(start + 44, fields?.maxCreateRevision ?? 0);
     let p = start + RANGE_FIXED;
-    const keyLen = this.bytes(p, key);
+    const keyLen = this.bytes(p, key, 'key');
     p += keyLen;
-    const endLen = this.bytes(p, end);
+    const endLen = this.bytes(p, end, 'range end');
     this.view.setUint32(start + 52, keyLen, true);
     this.view.setUint32(start + 56, endLen, true);
     this.pos = p + endLen;
@@ -235,11 +236,11 @@ export class BatchWriter {
     this.buf[start + 1] = c.result;
     this.i64(start + 2, c.operand ?? 0);
     let p = start + COMPARE_FIXED;
-    const keyLen = this.bytes(p, c.key);
+    const keyLen = this.bytes(p, c.key, 'key');
     p += keyLen;
-    const endLen = this.bytes(p, end);
+    const endLen = this.bytes(p, end, 'range end');
     p += endLen;
-    const valueLen = this.bytes(p, value);
+    const valueLen = this.bytes(p, value, 'value');
     this.view.setUint32(start + 10, keyLen, true);
     this.view.setUint32(start + 14, endLen, true);
     this.view.setUint32(start + 18, valueLen, true);
@@ -312,8 +313,9 @@ export class BatchWriter {
     this.view.setInt32(at + 4, hi, true);
   }
 
-  private bytes(at: number, data: Bytes): number {
-    if (typeof data === 'string') return encodeTextInto(data, this.buf, at);
+  /** Writes a key, range end or value at `at` (`what` names it in errors); returns its length. */
+  private bytes(at: number, data: Bytes, what: string): number {
+    if (typeof data === 'string') return encodeTextInto(data, this.buf, at, what);
     // A short key is copied faster by a loop than by set()'s builtin call.
     if (data.length <= SHORT_COPY) for (let i = 0; i < data.length; i++) this.buf[at + i] = data[i]!;
     else this.buf.set(data, at);

@@ -8,20 +8,16 @@
  */
 
 import { constants } from 'node:buffer';
+import { toBytes } from '../bytes.js';
+import type { ResolvedEngineOptions } from '../open-options.js';
 import { BatchReader, checkRangeOp, decodeOpAt, DeleteFlag, OpType, PutFlag, RangeFlag, validateBatch, type BatchLimits } from '../codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import {
-  DEFAULT_MAX_KEY_BYTES,
-  DEFAULT_MAX_TXN_DEPTH,
-  DEFAULT_MAX_TXN_OPS,
-  DEFAULT_MAX_VALUE_BYTES,
-  DEFAULT_MIN_LEASE_TTL,
   EventsMode,
   type BatchResult,
   type CompactResult,
   type DeleteRangeResult,
   type Engine,
-  type EngineOptions,
   type ErrorResult,
   type KeyValue,
   type LeaseGrantResult,
@@ -46,11 +42,9 @@ import { executeTxn, planTxn, type TxnHost } from './txn.js';
 const IGNORE_ANY = PutFlag.IGNORE_VALUE | PutFlag.IGNORE_LEASE;
 const NO_EVENTS: WatchEvent[] = [];
 const ASCII = /^[\x00-\x7f]*$/;
-const utf8 = new TextEncoder();
-
-/** A text key as the engine keeps keys: one char per UTF-8 byte. */
+/** A text key as the engine keeps keys: one char per UTF-8 byte (a lone surrogate is refused, as by the native engine). */
 function latin1OfText(text: string): string {
-  const bytes = utf8.encode(text);
+  const bytes = toBytes(text);
   return latin1(bytes, 0, bytes.length);
 }
 
@@ -90,15 +84,18 @@ export class JsEngine implements Engine, TxnHost {
   private readonly limits: BatchLimits;
   private readonly minLeaseTtl: number;
 
-  constructor(options?: EngineOptions) {
-    // parallelThreshold and threads tune the native engine only.
+  constructor(options: ResolvedEngineOptions) {
+    // parallelThreshold and threads tune the native engine only. Keys and values live in JS
+    // strings, so the size limits in effect are at most V8's longest string (2^29 − 24 chars on
+    // 64-bit): a bigger key or value rejects its batch as too large during validation, where a
+    // failing string copy mid-apply would leave the batch half applied.
     this.limits = {
-      maxKeyBytes: sizeOption('maxKeyBytes', options?.maxKeyBytes, DEFAULT_MAX_KEY_BYTES),
-      maxValueBytes: sizeOption('maxValueBytes', options?.maxValueBytes, DEFAULT_MAX_VALUE_BYTES),
-      maxTxnOps: intOption('maxTxnOps', options?.maxTxnOps, DEFAULT_MAX_TXN_OPS, 0),
-      maxTxnDepth: intOption('maxTxnDepth', options?.maxTxnDepth, DEFAULT_MAX_TXN_DEPTH, 1),
+      maxKeyBytes: Math.min(options.maxKeyBytes, constants.MAX_STRING_LENGTH),
+      maxValueBytes: Math.min(options.maxValueBytes, constants.MAX_STRING_LENGTH),
+      maxTxnOps: options.maxTxnOps,
+      maxTxnDepth: options.maxTxnDepth,
     };
-    this.minLeaseTtl = intOption('minLeaseTtl', options?.minLeaseTtl, DEFAULT_MIN_LEASE_TTL, 1);
+    this.minLeaseTtl = options.minLeaseTtl;
   }
 
   get revision(): number {
@@ -362,25 +359,4 @@ export class JsEngine implements Engine, TxnHost {
 
 function typeError(what: string, value: unknown): MetaStoreError {
   return new MetaStoreError('ERR_INVALID_TYPE', `${what} must be a Uint8Array, got ${value === null ? 'null' : typeof value}`);
-}
-
-/**
- * A size limit option. Keys and values live in JS strings, so the limit in effect is at most V8's
- * longest string (2^29 − 24 chars on 64-bit): a bigger key or value rejects its batch as too large
- * during validation, where a failing string copy mid-apply would leave the batch half applied.
- */
-function sizeOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be a non-negative safe integer, got ${String(value)}`);
-  }
-  return Math.min(value, constants.MAX_STRING_LENGTH);
-}
-
-function intOption(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be a safe integer ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }

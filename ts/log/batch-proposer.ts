@@ -10,27 +10,29 @@
 
 import { BATCH_HEADER_BYTES } from '../codec/constants.js';
 import { MetaStoreError, withOpIndex } from '../errors.js';
+import type { ResolvedProposerOptions } from '../open-options.js';
 import type { BatchResult, OpResult } from '../types.js';
 import { EntryBuilder, type EntryView } from './entry.js';
 import type { Log } from './log.js';
 import { ProposalResult } from './proposal-result.js';
 
-/** Tuning of a {@link BatchProposer}. */
+/** Tuning of a {@link BatchProposer}. Integers; out of range is ERR_INVALID_OPTION at open. */
 export interface ProposerOptions {
-  /** Most ops in one entry (a proposal larger than this gets an entry of its own). Default 4096. */
+  /** Most ops in one entry (a proposal larger than this gets an entry of its own): 1 to 2^32 − 1. Default 4096. */
   maxEntryOps?: number;
-  /** Most bytes in one entry (a proposal larger than this gets an entry of its own). Default 4 MiB. */
+  /** Most bytes in one entry (a proposal larger than this gets an entry of its own): 1 to 1 GiB. Default 4 MiB. */
   maxEntryBytes?: number;
   /**
-   * Appends in flight at once (default 2): while one group is being fsynced the next one is
-   * written behind it, so the proposer's own work overlaps the device flush. 1 = strictly one
-   * at a time.
+   * Appends in flight at once, 1 to 64 (default 2): while one group is being fsynced the next
+   * one is written behind it, so the proposer's own work overlaps the device flush. 1 = strictly
+   * one at a time.
    */
   maxAppendsInFlight?: number;
   /**
    * With an append slot free, pending proposals holding this many ops are flushed at once
    * rather than at the end of the tick, so that a crowd of writers woken together splits into
-   * groups that keep the log busy back to back (with 256 awaiting writers: 411–449K durable puts/s vs 304–353K unsplit, same machine, three runs each). Default 128.
+   * groups that keep the log busy back to back (with 256 awaiting writers: 411–449K durable puts/s vs 304–353K unsplit, same machine, three runs each).
+   * 1 to 2^32 − 1. Default 128.
    */
   flushAtOps?: number;
 }
@@ -199,13 +201,13 @@ export class BatchProposer {
     readonly epoch: number,
     /** Static validation of a proposal's batch (throws a MetaStoreError, nothing proposed). */
     private readonly validate: (batch: Uint8Array) => void,
-    options: ProposerOptions = {},
+    options: ResolvedProposerOptions,
   ) {
     this.builder = new EntryBuilder(node, epoch);
-    this.maxOps = options.maxEntryOps ?? DEFAULT_MAX_ENTRY_OPS;
-    this.maxBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
-    this.maxInFlight = options.maxAppendsInFlight ?? DEFAULT_MAX_APPENDS_IN_FLIGHT;
-    this.flushAtOps = options.flushAtOps ?? DEFAULT_FLUSH_AT_OPS;
+    this.maxOps = options.maxEntryOps;
+    this.maxBytes = options.maxEntryBytes;
+    this.maxInFlight = options.maxAppendsInFlight;
+    this.flushAtOps = options.flushAtOps;
   }
 
   /** The error that stopped the log, if it failed. */

@@ -3,15 +3,15 @@
  * itself so that the public declarations never reach the native binding's types.
  */
 
-/** Options of a durable store (`MetaStore.open({ path })`). */
+/** Options of a durable store (`MetaStore.open({ path })`). Integers; out of range is ERR_INVALID_OPTION. */
 export interface DurableOptions {
   /**
    * Take a snapshot after this many bytes of log entries since the last one, or after as many
    * bytes as the last snapshot took, whichever is more (so a large state is not rewritten more
-   * often than the log grows by its size). Default 64 MiB.
+   * often than the log grows by its size). 1 to 1 TiB. Default 64 MiB.
    */
   snapshotEveryBytes?: number;
-  /** Size each write-ahead log segment is preallocated to (at least 64 KiB). Default 64 MiB. */
+  /** Size each write-ahead log segment is preallocated to on disk: 64 KiB to 1 GiB. Default 64 MiB. */
   walSegmentBytes?: number;
 }
 

@@ -10,10 +10,11 @@
 import { MetaStoreError, type ErrorCode } from '../errors.js';
 import type { NativeBinding } from '../load-native.js';
 import type { NativeEngine } from '../native-engine.js';
+import type { ResolvedDurableOptions } from '../open-options.js';
 import type { Engine } from '../types.js';
 import type { Log, LogEntry } from './log.js';
 import { QueuedLog } from './queued-log.js';
-import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES, type DurableOptions, type RecoveryInfo } from './durable-options.js';
+import type { RecoveryInfo } from './durable-options.js';
 
 
 type Handle = ReturnType<NativeBinding['durableOpen']>;
@@ -24,14 +25,6 @@ export function translateDurableError(e: unknown): MetaStoreError {
   const m = /^MSDUR:([A-Z_]+):([\s\S]*)$/.exec(message);
   if (m === null) return new MetaStoreError('ERR_INTERNAL', `durable log: ${message}`, { cause: e });
   return new MetaStoreError(m[1] as ErrorCode, m[2]!, { cause: e });
-}
-
-function checkBytes(name: string, v: unknown, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw new MetaStoreError('ERR_INVALID_OPTION', `${name} must be an integer ≥ ${min}, got ${String(v)}`);
-  }
-  return v;
 }
 
 /** What opening a durable store found. */
@@ -47,9 +40,9 @@ export interface OpenedFileLog {
  * Opens (or creates) the durable store in `path` for `engine` (which must be the native one):
  * restores the newest valid snapshot into the engine and returns the committed entries after it.
  */
-export async function openFileLog(path: string, engine: Engine, options: DurableOptions): Promise<OpenedFileLog> {
-  const snapshotEvery = checkBytes('snapshotEveryBytes', options.snapshotEveryBytes, 1) ?? DEFAULT_SNAPSHOT_EVERY_BYTES;
-  const segmentBytes = checkBytes('walSegmentBytes', options.walSegmentBytes, MIN_WAL_SEGMENT_BYTES) ?? DEFAULT_WAL_SEGMENT_BYTES;
+export async function openFileLog(path: string, engine: Engine, options: ResolvedDurableOptions): Promise<OpenedFileLog> {
+  const snapshotEvery = options.snapshotEveryBytes;
+  const segmentBytes = options.walSegmentBytes;
   const native = engine as NativeEngine;
   const binding = native.binding;
   let handle: Handle;
