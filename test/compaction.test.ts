@@ -1,5 +1,5 @@
 /**
- * MVCC history and compaction through the façade (etcd-semantics.md §2.7; §5 items 4 and 8):
+ * MVCC history and compaction through the façade (docs/etcd-semantics.md §2.7; §5 items 4 and 8):
  * reads at past revisions, compact rules and errors, the tombstone kept at the compact revision,
  * and auto-compaction in both of etcd's retention modes (driven outside apply, fake clock).
  */

@@ -1,6 +1,6 @@
 /**
  * Watch events at engine level (docs/codec.md "Events" and "Engine reads beside batches";
- * etcd-semantics.md §2.8 event shapes): the changes of a batch in (revision, sub-revision) order
+ * docs/etcd-semantics.md §2.8 event shapes): the changes of a batch in (revision, sub-revision) order
  * in the three events modes, and the history replay `changes()` a watch with a start revision
  * needs.
  */

@@ -1,5 +1,5 @@
 /**
- * Transactions through the façade (etcd-semantics.md §2.6; §5 items 3, 6, 7): the builder and the
+ * Transactions through the façade (docs/etcd-semantics.md §2.6; §5 items 3, 6, 7): the builder and the
  * plain-object form, their encoding, response decoding, and etcd's txn rules on both engines.
  */
 

@@ -1,5 +1,5 @@
 /**
- * etcd's golden KV cases (etcd-semantics.md §2.1, 2.4, 2.5; §5 items 1, 2 and 5) through the
+ * etcd's golden KV cases (docs/etcd-semantics.md §2.1, 2.4, 2.5; §5 items 1, 2 and 5) through the
  * façade, on both engines.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The lease table as apply keeps it (docs/codec.md "LEASE_GRANT", "LEASE_REVOKE", "Leases and
- * keys"; etcd-semantics.md §2.9, §5 item 9, engine-level parts — no clocks here): grants with
+ * keys"; docs/etcd-semantics.md §2.9, §5 item 9, engine-level parts — no clocks here): grants with
  * engine-picked ids, TTL floor and ceiling, revoke deleting the attached keys in key order in one
  * revision, and keys attaching, moving and detaching.
  */

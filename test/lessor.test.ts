@@ -1,5 +1,5 @@
 /**
- * Leases through the façade (etcd-semantics.md §2.9; §5 item 9) with an injected clock: grant,
+ * Leases through the façade (docs/etcd-semantics.md §2.9; §5 item 9) with an injected clock: grant,
  * revoke, keepAlive, timeToLive, list, expiry proposed outside apply, put flags and lease moves.
  * No timing asserts: the clock is fake and the expiry check is called directly.
  */

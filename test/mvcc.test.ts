@@ -1,6 +1,6 @@
 /**
  * MVCC history and compaction at engine level (docs/codec.md "RANGE" and "COMPACT";
- * etcd-semantics.md §2.3, §2.7, §5 items 4 and 8): reads at past revisions see the keys as they
+ * docs/etcd-semantics.md §2.3, §2.7, §5 items 4 and 8): reads at past revisions see the keys as they
  * were, compaction keeps per key the newest version at or below its revision (a tombstone exactly
  * there included) and refuses repeated or future revisions.
  */

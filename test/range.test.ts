@@ -1,5 +1,5 @@
 /**
- * The range matrix (etcd-semantics.md §2.2, §2.3, §5 item 4 without history), at engine level
+ * The range matrix (docs/etcd-semantics.md §2.2, §2.3, §5 item 4 without history), at engine level
  * unless a case is about the façade.
  */
 

@@ -1,5 +1,5 @@
 /**
- * TXN at engine level (docs/codec.md "TXN" and "Compare"; etcd-semantics.md §2.6, §5 items 3, 6
+ * TXN at engine level (docs/codec.md "TXN" and "Compare"; docs/etcd-semantics.md §2.6, §5 items 3, 6
  * and 7): one revision per changing txn with sub-revisions in execution order, the per-op header
  * revision rule, nested txns, the compare matrix, static validation (op budget, duplicate keys)
  * and the taken-path checks on the state before the txn.

@@ -1,5 +1,5 @@
 /**
- * Watches through the façade (etcd-semantics.md §2.8; §5 items 10 and 15): key / prefix / range,
+ * Watches through the façade (docs/etcd-semantics.md §2.8; §5 items 10 and 15): key / prefix / range,
  * replay from a start revision, compacted starts, prevKv, filters, progress, cancel, and etcd's
  * guarantees — ordered, unique, atomic, reliable, resumable — including a slow consumer that
  * is cancelled with a reason and a resume revision instead of losing events.

@@ -1,7 +1,7 @@
 /**
- * Golden cases (etcd-semantics.md §5, items 1–9 and 11, and item 10 as far as the engine's history
+ * Golden cases (docs/etcd-semantics.md §5, items 1–9 and 11, and item 10 as far as the engine's history
  * replay `changes()` goes). Each case is a script from a fresh store plus the expected normalized result
- * of every step, written from the rules (etcd-semantics.md §2, docs/codec.md); golden.test.ts asserts
+ * of every step, written from the rules (docs/etcd-semantics.md §2, docs/codec.md); golden.test.ts asserts
  * the same expectations on Debian's etcd and on both engines.
  */
 

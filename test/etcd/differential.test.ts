@@ -1,5 +1,5 @@
 /**
- * Seeded differential fuzz (etcd-semantics.md §5 item 12): random op scripts on a 10-key space run op by
+ * Seeded differential fuzz (docs/etcd-semantics.md §5 item 12): random op scripts on a 10-key space run op by
  * op on Debian's etcd (fresh server per seed) and on both engines (one op per batch); every step's
  * normalized result must be identical. A failing seed is shrunk to a minimal script, printed in the
  * failure message.

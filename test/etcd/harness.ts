@@ -4,7 +4,7 @@
  * (@grpc/grpc-js + the protos bundled with the etcd3 package, loaded with numeric enums), and stops it
  * by PID. Nothing here listens on or connects to anything but 127.0.0.1.
  *
- * Enum gotcha (etcd-semantics.md, appendix A): etcd3's protos rename enum values (`Equal`, `Descend`,
+ * Enum gotcha (docs/etcd-semantics.md, appendix A): etcd3's protos rename enum values (`Equal`, `Descend`,
  * `Noput`...). The numbers are etcd's, so every enum below is passed and read as a NUMBER; never pass a
  * name, a loader built from these files would silently encode 0.
  */

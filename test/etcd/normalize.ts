@@ -2,7 +2,7 @@
  * One normalized form for etcd's gRPC responses and our engines' results (ts/types.ts OpResult), so the
  * differential tests compare them with a plain deep equality.
  *
- * Rules (etcd-semantics.md §5 "Normalize"):
+ * Rules (docs/etcd-semantics.md §5 "Normalize"):
  * - cluster_id / member_id / raft_term are dropped; every int64 becomes a number; proto3 omitted fields
  *   (the loader is run with `defaults: true`) become explicit zeros / empty lists / null.
  * - Revisions are offsets from the fresh store: `RevisionMap` maps a revision of a server whose fresh
@@ -23,7 +23,7 @@
  *   one if the txn changed anything (a put, or a delete with deleted > 0, anywhere in the taken path),
  *   else the top header. `rawNestedRevision` keeps etcd's raw 0 for the record (not compared).
  * - Errors compare by our error code (+ gRPC category): etcd's messages are mapped to codes by the
- *   error table (etcd-semantics.md §2.10 / docs/codec.md). An error's header revision is not compared
+ *   error table (docs/etcd-semantics.md §2.10 / docs/codec.md). An error's header revision is not compared
  *   (etcd has none); the next op's revision shows whether the failed op changed anything.
  * - Lease TimeToLive: remaining TTL is time-dependent and not compared (checked for range separately);
  *   granted TTL and the attached keys (sorted; etcd returns them in map order) are. Lease lists compare
