@@ -256,6 +256,11 @@ impl Wal {
         manifest.store(dir)?;
         let mut wal = Wal::at(dir, options, file, seq, offset, scan.last_crc, scan.next_index, segments, manifest, lock);
         wal.size = last.header.size;
+        if !scan.ends_with_commit {
+            // Whole records a process synced but died before vouching for: the caller applies
+            // them now, so they are vouched for now, before anything else can damage them.
+            wal.commit_synced()?;
+        }
         Ok((wal, entries, recovery))
     }
 
@@ -355,6 +360,14 @@ impl Wal {
         self.payload.clear();
         self.payload.extend_from_slice(&(self.next_index - 1).to_le_bytes());
         self.write_record(TYPE_COMMIT)
+    }
+
+    /// Writes a COMMIT for everything already in the log, and syncs it.
+    fn commit_synced(&mut self) -> Result<(), WalError> {
+        self.payload.clear();
+        self.payload.extend_from_slice(&(self.next_index - 1).to_le_bytes());
+        self.write_record(TYPE_COMMIT)?;
+        Ok(self.file.sync_data()?)
     }
 
     /// Writes `self.payload` as one record, not synced. An ENTRIES record goes to a new segment

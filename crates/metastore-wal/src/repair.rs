@@ -73,7 +73,21 @@ impl fmt::Display for RepairReport {
 /// is open.
 pub fn repair(dir: &Path, after_index: u64) -> Result<RepairReport, WalError> {
     let _lock = DirLock::acquire(dir)?;
-    repair_in(dir, after_index, Options::default().segment_size)
+    repair_in(dir, after_index, segment_size_in(dir)?)
+}
+
+/// The size the log's segments were made with (the first readable header's), for a log that
+/// has to start again; the default when none is readable.
+pub(crate) fn segment_size_in(dir: &Path) -> Result<u64, WalError> {
+    for path in list_segments(dir)? {
+        let mut header = [0u8; SEGMENT_HEADER];
+        if std::fs::File::open(&path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header)).is_ok() {
+            if let Ok(h) = SegmentHeader::decode(&header) {
+                return Ok(h.size);
+            }
+        }
+    }
+    Ok(Options::default().segment_size)
 }
 
 /// `repair` for a caller holding a lock around `dir`. `segment_size`: for a log that has to

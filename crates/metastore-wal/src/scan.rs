@@ -58,6 +58,9 @@ pub(crate) struct Scan {
     pub next_index: u64,
     pub stop: Stop,
     pub covered: Vec<CoveredDamage>,
+    /// Whether the last good record is a COMMIT (or there is none): otherwise its last records
+    /// were synced by a process that died before it wrote their COMMIT.
+    pub ends_with_commit: bool,
 }
 
 /// How the records of one segment ended.
@@ -76,7 +79,7 @@ enum SegmentEnd {
 pub(crate) fn scan(dir: &Path, after_index: u64, entries: &mut Vec<Entry>) -> io::Result<Scan> {
     let paths = list_segments(dir)?;
     let names: Vec<(u64, u64)> = paths.iter().map(|p| parse_segment_name(p).expect("listed segments have parseable names")).collect();
-    let mut out = Scan { paths, segments: Vec::new(), last_crc: 0, next_index: 1, stop: Stop::Clean, covered: Vec::new() };
+    let mut out = Scan { paths, segments: Vec::new(), last_crc: 0, next_index: 1, stop: Stop::Clean, covered: Vec::new(), ends_with_commit: true };
     let mut chained = false;
     let mut data = Vec::new();
     for i in 0..out.paths.len() {
@@ -137,11 +140,20 @@ fn check_header(out: &mut Scan, i: usize, data: &[u8], names: &[(u64, u64)], cha
         }
         return None;
     }
-    // The rest says something before this segment is missing or out of place; the segment
-    // itself is sound and starts at its header's first index.
-    let reason = if (header.seq, header.first_index) != (seq, first) || header.first_index == 0 {
-        "segment header does not match its file name"
-    } else if i > 0 && names[i - 1].0.checked_add(1) != Some(seq) {
+    if (header.seq, header.first_index) != (seq, first) || header.first_index == 0 {
+        // A file under another segment's name (a copy, a swap): its records are never read in
+        // a place that is not theirs. Covered only if every entry it stands for is.
+        let reason = "segment header does not match its file name";
+        if covered(after_segment) {
+            out.covered.push(CoveredDamage { segment: out.paths[i].clone(), offset: 0, reason });
+        } else {
+            out.stop = Stop::Corrupt { segment: i, offset: 0, reason };
+        }
+        return None;
+    }
+    // The rest says something before this segment is missing; the segment itself is sound and
+    // starts at its header's first index. Indexes may only move forward.
+    let reason = if i > 0 && names[i - 1].0.checked_add(1) != Some(seq) {
         "the segment before this one is missing"
     } else if chained && header.first_index != out.next_index {
         "segment's first index does not follow the previous segment"
@@ -150,7 +162,7 @@ fn check_header(out: &mut Scan, i: usize, data: &[u8], names: &[(u64, u64)], cha
     } else {
         return Some(header);
     };
-    if covered(header.first_index) {
+    if covered(header.first_index) && header.first_index >= out.next_index {
         out.covered.push(CoveredDamage { segment: out.paths[i].clone(), offset: 0, reason });
         Some(header)
     } else {
@@ -177,6 +189,7 @@ fn read_records(out: &mut Scan, i: usize, data: &[u8], seg: &mut ScannedSegment,
                     }
                     out.next_index += n;
                     out.last_crc = r.crc;
+                    out.ends_with_commit = r.record_type == TYPE_COMMIT;
                     at += r.len;
                     seg.records += 1;
                     seg.entries += n;

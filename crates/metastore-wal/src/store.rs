@@ -6,7 +6,7 @@
 
 use crate::inspect::{inspect, LogInfo};
 use crate::lock::DirLock;
-use crate::repair::{collect_entries, repair_in, start_after, RepairReport};
+use crate::repair::{collect_entries, repair_in, segment_size_in, start_after, RepairReport};
 use crate::scan::CoveredDamage;
 use crate::segment::{list_segments, parse_segment_name, remove_if_present};
 use crate::snapshot::{load_newest_snapshot, Snapshot, SnapshotLoad};
@@ -169,6 +169,8 @@ pub fn repair_store(dir: &Path, options: Options, decode: RestoreFn<'_>) -> Resu
         None => 0,
     };
     std::fs::create_dir_all(&wal_dir)?;
+    // A log that has to start again keeps the size its segments were made with.
+    let options = Options { segment_size: if list_segments(&wal_dir)?.is_empty() { options.segment_size } else { segment_size_in(&wal_dir)? } };
     let mut report = RepairReport::default();
     let segments = list_segments(&wal_dir)?;
     let first = segments.first().and_then(|p| parse_segment_name(p)).map_or(1, |n| n.1);

@@ -79,10 +79,20 @@ fn open_after_returns_only_the_entries_after_the_index_but_checks_them_all() {
         assert_eq!((wal.first_index(), wal.last_index(), wal.next_index()), (1, 180, 181));
         drop(wal);
     }
-    // Damage below the snapshot index still refuses to open: every record is checked.
+    // Every record is checked: damage in the entries the snapshot holds is read past and
+    // reported (it loses nothing), and refused when the snapshot does not hold them all.
     let first = segments(&dir)[0].clone();
-    flip_bit(&first, 100);
-    assert!(Wal::open_after(&dir, small(), 179).is_err());
+    let damaged = records(&first)[2].clone();
+    assert_eq!((damaged.kind, damaged.first, damaged.last), (ENTRIES, 4, 6));
+    flip_bit(&first, damaged.offset + RECORD_HEADER + 2);
+    let (wal, entries, recovery) = Wal::open_after(&dir, small(), 179).unwrap();
+    assert_eq!(indexes(&entries), vec![180]);
+    assert_eq!(recovery.covered_damage.iter().map(|d| (d.segment.clone(), d.offset)).collect::<Vec<_>>(), vec![(first.clone(), damaged.offset as u64)]);
+    drop(wal);
+    for after in [0, 5] {
+        let (segment, offset, _) = corrupt(Wal::open_after(&dir, small(), after), &format!("after {after}"));
+        assert_eq!((segment, offset), (first.clone(), damaged.offset as u64), "after {after}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -189,10 +189,6 @@ fn a_missing_or_empty_directory_has_no_snapshot() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-fn truncate(path: &Path, len: u64) {
-    OpenOptions::new().write(true).open(path).unwrap().set_len(len).unwrap();
-}
-
 fn append(path: &Path, bytes: &[u8]) {
     let mut data = std::fs::read(path).unwrap();
     data.extend_from_slice(bytes);

@@ -214,9 +214,11 @@ pub fn flip_bit(path: &Path, at: usize) {
 }
 
 pub fn flip_byte(path: &Path, at: usize, mask: u8) {
-    let mut data = std::fs::read(path).unwrap();
-    data[at] ^= mask;
-    std::fs::write(path, &data).unwrap();
+    use std::os::unix::fs::FileExt;
+    let file = OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let mut byte = [0u8];
+    file.read_exact_at(&mut byte, at as u64).unwrap();
+    file.write_all_at(&[byte[0] ^ mask], at as u64).unwrap();
 }
 
 /// Zeroes `from..to` of a file (clamped to its length), keeping its length: what a torn write
