@@ -6,7 +6,7 @@
 //
 // Shared by test/corruption.test.ts (a fixed seed set, in a child process) and
 // scripts/corruption-campaign.mjs (as many trials as asked).
-import { cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Options of the store under test: small segments and snapshots, so a few hundred writes span several of each. */
@@ -25,6 +25,7 @@ export const DAMAGE_KINDS = [
   'delete-all-snapshots',
   'swap-segments',
   'swap-snapshots',
+  'copy-segment',
 ];
 
 /** xorshift32: the trials are a function of their seed. */
@@ -139,6 +140,16 @@ export function damage(dir, kind, pick) {
       renameSync(list[b], list[a]);
       renameSync(tmp, list[b]);
       return `${list[a]} <-> ${list[b]}`;
+    }
+    case 'copy-segment': {
+      // A copy of a segment under another segment's name: beside it, or as a new newest one.
+      const file = one(segments);
+      const last = segments[segments.length - 1].split('/').pop();
+      const seq = parseInt(last.slice(0, 16), 16) + pick(2);
+      const first = parseInt(last.slice(17, 33), 16) + 1 + pick(50);
+      const name = join(wal, `${seq.toString(16).padStart(16, '0')}-${first.toString(16).padStart(16, '0')}.wal`);
+      copyFileSync(file, name);
+      return `${file} copied as ${name}`;
     }
     default:
       throw new Error(`unknown damage ${kind}`);
