@@ -10,6 +10,7 @@ import { BatchWriter } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import { nkv, show } from './helpers.js';
+import { failNextAppend } from './native-hooks.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'metastore-durable-'));
@@ -262,10 +263,9 @@ describe('durable store (native engine)', () => {
   it('a log failure with two appends in flight: every write settles and close returns', async () => {
     const path = newPath();
     let s = await open(path, { flushAtOps: 1 });
-    const internals = s as unknown as { writes: { log: { failNextAppend(): void } } };
     const writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < 40; i++) {
-      if (i === 20) internals.writes.log.failNextAppend();
+      if (i === 20) failNextAppend(s);
       writes.push(s.put(`k${i}`, 'v').then(() => 'ok', (e: MetaStoreError) => e.code));
     }
     const outcomes = await Promise.all(writes);
@@ -281,8 +281,7 @@ describe('durable store (native engine)', () => {
     const path = newPath();
     let s = await open(path);
     await s.put('before', '1');
-    const internals = s as unknown as { writes: { log: { failNextAppend(): void } } };
-    internals.writes.log.failNextAppend();
+    failNextAppend(s);
     const lost = s.put('during', '2');
     await expect(lost).rejects.toMatchObject({ code: 'ERR_OUTCOME_UNKNOWN' });
     await expect(s.put('after', '3')).rejects.toMatchObject({ code: 'ERR_LOG_FAILED' });

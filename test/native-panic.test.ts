@@ -1,8 +1,8 @@
 // A Rust panic inside the addon becomes a typed JS error; the process and the store live on.
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../ts/load-native.js';
 import { translateNativeError } from '../ts/native-engine.js';
 import { MetaStore } from '../ts/store.js';
+import { testHooks } from './native-hooks.js';
 
 describe('native panics', () => {
   it('reach JS as ERR_INTERNAL and leave the process and other stores working', async () => {
@@ -10,7 +10,7 @@ describe('native panics', () => {
     await store.put('k', 'v');
     let caught: unknown;
     try {
-      loadNative().debugPanic();
+      testHooks().debugPanic();
     } catch (e) {
       caught = translateNativeError(e);
     }

@@ -75,6 +75,7 @@ pub struct Durable {
     wal: SharedWal,
     snap_dir: PathBuf,
     recovered: Option<Recovered>,
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // set by durableFailNext only
     fail_next: Arc<AtomicBool>,
     writer: WalWriter,
     /// Index of the newest snapshot written (or found on open).
@@ -281,6 +282,7 @@ pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, 
 }
 
 /// Test hook: the next append fails like an fdatasync error, and the log stops.
+#[cfg(feature = "test-hooks")]
 #[napi]
 pub fn durable_fail_next(durable: &External<Durable>) {
     durable.fail_next.store(true, Ordering::Release);

@@ -18,6 +18,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 mod durable;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod wal_writer;
 
 // Apply allocates a value per version and grows histories: with glibc's allocator, malloc/free
@@ -293,14 +295,3 @@ pub fn engine_close(engine: &mut External<Engine>) {
     engine.io.buf = Vec::new();
     engine.io.pending = Vec::new();
 }
-
-/// Test hook: panics inside the same guard every engine call runs in, so a test can show that a
-/// Rust panic reaches JS as error number 13 and the process keeps running.
-#[napi]
-pub fn debug_panic() -> Result<()> {
-    guarded(|| panic!("deliberate panic for tests"))
-}
-
-/// A call that does nothing, to measure the floor cost of crossing into the addon.
-#[napi]
-pub fn noop() {}
