@@ -6,7 +6,7 @@ import { nativePlatform } from './ts/load-native.js';
 
 // The tests load the addon built with the cargo feature `test-hooks` (`npm run build:native:test`,
 // into native/test-hooks/), not the release build in native/ that is published: only the former
-// has the exports the tests drive (debugPanic, durableFailNext, noop). The loader
+// has the exports the tests drive (debugPanic, debugPanicIn, durableFailNext, noop). The loader
 // napi-rs generates takes its binary from NAPI_RS_NATIVE_LIBRARY_PATH; child processes the tests
 // start inherit it.
 const root = fileURLToPath(new URL('.', import.meta.url));

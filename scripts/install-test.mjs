@@ -58,7 +58,7 @@ const npmCli = process.env.npm_execpath?.endsWith('npm-cli.js')
   : join(dirname(process.execPath), process.platform === 'win32' ? '' : '../lib', 'node_modules/npm/bin/npm-cli.js');
 const npm = (args, options) => run(process.execPath, [npmCli, ...args], options);
 /** Exports only the test build of the addon has (`npm run build:native:test`, cargo feature test-hooks). */
-const TEST_HOOKS = ['debugPanic', 'durableFailNext', 'noop'];
+const TEST_HOOKS = ['debugPanic', 'debugPanicIn', 'durableFailNext', 'noop'];
 const napi = join(root, 'node_modules/@napi-rs/cli/dist/cli.js');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 

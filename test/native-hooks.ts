@@ -12,13 +12,15 @@ type DurableHandle = ReturnType<NativeBinding['durableOpen']>;
 export interface NativeTestHooks {
   /** Panics in an export. */
   debugPanic(): void;
+  /** Panics once off the JS thread: in the next async task's compute, or in the log's writer thread. */
+  debugPanicIn(site: 'task' | 'writer'): void;
   /** The next append of this log fails as an fdatasync error would, and the log stops. */
   durableFailNext(durable: DurableHandle): void;
   /** Does nothing (the FFI floor of bench/ffi). */
   noop(): void;
 }
 
-export const TEST_HOOK_NAMES = ['debugPanic', 'durableFailNext', 'noop'] as const;
+export const TEST_HOOK_NAMES = ['debugPanic', 'debugPanicIn', 'durableFailNext', 'noop'] as const;
 
 /** The hooks of the loaded addon; throws, saying how to build them, when it has none. */
 export function testHooks(): NativeTestHooks {

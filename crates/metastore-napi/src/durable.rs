@@ -9,6 +9,7 @@
 //! Layout of a store directory: `LOCK` (held while open), `EPOCH` (boot counter), `wal/`
 //! (segments), `snap/` (snapshots). Errors cross as `MSDUR:<code>:<message>`.
 
+use crate::panics::GuardedTask;
 use crate::Engine;
 use metastore_core::{SnapshotPlan, SnapshotStreamError, Store};
 use metastore_wal::{Options, Wal, WalError};
@@ -108,7 +109,7 @@ fn next_epoch(dir: &Path) -> std::io::Result<u32> {
 /// `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
 /// `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
 /// `firstIndex`, and with `error` (an `MSDUR:` message) they all failed and the log has stopped.
-#[napi(ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
+#[napi(catch_unwind, ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
 pub fn durable_open(
     path: String,
     engine: &mut External<Engine>,
@@ -194,7 +195,7 @@ pub fn durable_open(
 }
 
 /// What `durableOpen` found (once; later calls get nothing).
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_recovered(durable: &mut External<Durable>) -> Result<Recovered> {
     durable.recovered.take().ok_or_else(|| fail("ERR_INTERNAL", "recovery info already taken"))
 }
@@ -207,7 +208,7 @@ pub(crate) fn log_closed() -> Error {
 /// other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
 /// `data` cut at `lengths` (one argument instead of an array of arrays: converting each array
 /// element costs more than the copy).
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_append(env: Env, durable: &External<Durable>, data: &[u8], lengths: &[u32]) -> Result<()> {
     let mut entries = Vec::with_capacity(lengths.len());
     let mut at = 0usize;
@@ -266,11 +267,11 @@ impl Task for SnapshotTask {
 /// encodes and writes it as a snapshot and drops the log segments behind it, on the threadpool
 /// while applies go on. Resolves with the snapshot's size in bytes, or 0 when a compaction
 /// applied meanwhile cut history it needed (nothing is written then, the log is kept).
-#[napi(ts_return_type = "Promise<number>")]
-pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<SnapshotTask>> {
+#[napi(catch_unwind, ts_return_type = "Promise<number>")]
+pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<GuardedTask<SnapshotTask>>> {
     let store = engine.store.as_ref().ok_or_else(crate::closed)?;
     let plan = store.begin_snapshot();
-    Ok(AsyncTask::new(SnapshotTask {
+    Ok(AsyncTask::new(GuardedTask(SnapshotTask {
         wal: durable.wal.clone(),
         dir: durable.snap_dir.clone(),
         previous: durable.last_snapshot.clone(),
@@ -278,19 +279,19 @@ pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, 
         term: term as u64,
         store: store.clone(),
         plan: Some(plan),
-    }))
+    })))
 }
 
 /// Test hook: the next append fails like an fdatasync error, and the log stops.
 #[cfg(feature = "test-hooks")]
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_fail_next(durable: &External<Durable>) {
     durable.fail_next.store(true, Ordering::Release);
 }
 
 /// Closes the log (writes and syncs the appends queued, then stops the writer) and releases the
 /// directory lock. Their reports still reach `onAppended` afterwards.
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_close(durable: &mut External<Durable>) {
     durable.writer.stop();
     if let Ok(mut guard) = durable.wal.lock() {
@@ -324,7 +325,7 @@ pub struct VerifyReport {
 /// Checks a store directory without opening it for writing: the log's records, the newest
 /// snapshot (decoded in full) and that the log continues it. Changes nothing, except that
 /// temporary files of a snapshot write that crashed are removed.
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_verify(path: String) -> Result<VerifyReport> {
     let dir = PathBuf::from(&path);
     let wal_dir = dir.join("wal");
@@ -372,7 +373,7 @@ pub fn durable_verify(path: String) -> Result<VerifyReport> {
 
 /// Truncates a corrupt log at the damage, on purpose (see docs/log.md); says what it dropped.
 /// Fails with ERR_LOCKED while the store is open.
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_repair(path: String) -> Result<String> {
     let wal_dir = PathBuf::from(&path).join("wal");
     if !wal_dir.is_dir() {

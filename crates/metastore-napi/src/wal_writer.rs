@@ -112,8 +112,11 @@ fn run(appends: Receiver<Vec<Vec<u8>>>, wal: SharedWal, fail_next: Arc<AtomicBoo
         }
         let n = batch.len() as u32;
         // A panic must still settle the appends: JS waits for their report.
-        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&wal, &fail_next, &batch)))
-            .unwrap_or_else(|_| Err(fail("ERR_LOG_FAILED", "the log writer panicked")));
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::panics::injected_panic(crate::panics::Site::Writer);
+            write(&wal, &fail_next, &batch)
+        }))
+        .unwrap_or_else(|panic| Err(fail("ERR_LOG_FAILED", format!("the log writer panicked: {}", crate::panics::message(&*panic)))));
         let outcome = match written {
             Ok(first_index) => (n, first_index as f64, None),
             Err(e) => (n, 0.0, Some(e.reason.clone())),
