@@ -83,7 +83,10 @@ export declare function engineApplyBatch(engine: ExternalObject<Engine>, batch: 
  */
 export declare function engineChanges(engine: ExternalObject<Engine>, from: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): number
 
-/** Frees the store (once a snapshot being written, which holds it too, is done); later calls fail. */
+/**
+ * Frees the store (once a snapshot being written, which holds it too, is done) and lets go of
+ * the two registered buffers; later calls fail.
+ */
 export declare function engineClose(engine: ExternalObject<Engine>): void
 
 /** The compacted revision (-1 for a fresh store). */

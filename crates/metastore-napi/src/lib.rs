@@ -274,10 +274,15 @@ pub fn engine_size(engine: &External<Engine>) -> Result<i64> {
     Ok(engine.store()?.len() as i64)
 }
 
-/// Frees the store (once a snapshot being written, which holds it too, is done); later calls fail.
+/// Frees the store (once a snapshot being written, which holds it too, is done) and lets go of
+/// the two registered buffers; later calls fail.
 #[napi(catch_unwind)]
 pub fn engine_close(engine: &mut External<Engine>) {
     engine.store = None;
     engine.io.buf = Vec::new();
     engine.io.pending = Vec::new();
+    // Each holds a reference to its JS buffer (64 KiB), which would otherwise live until the
+    // External's finalizer, which Node runs only on a later turn of the event loop.
+    engine.input = Uint8Array::new(Vec::new());
+    engine.io.scratch = Uint8Array::new(Vec::new());
 }
