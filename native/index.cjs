@@ -835,10 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.debugPanic = nativeBinding.debugPanic
 module.exports.durableAppend = nativeBinding.durableAppend
 module.exports.durableClose = nativeBinding.durableClose
-module.exports.durableFailNext = nativeBinding.durableFailNext
 module.exports.durableOpen = nativeBinding.durableOpen
 module.exports.durableRecovered = nativeBinding.durableRecovered
 module.exports.durableRepair = nativeBinding.durableRepair
@@ -858,4 +856,3 @@ module.exports.engineRangeBytes = nativeBinding.engineRangeBytes
 module.exports.engineRevision = nativeBinding.engineRevision
 module.exports.engineSize = nativeBinding.engineSize
 module.exports.engineTakePending = nativeBinding.engineTakePending
-module.exports.noop = nativeBinding.noop

@@ -17,12 +17,6 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * Test hook: panics inside the same guard every engine call runs in, so a test can show that a
- * Rust panic reaches JS as error number 13 and the process keeps running.
- */
-export declare function debugPanic(): void
-
-/**
  * Queues entries as one group for the log's writer thread (one record; it is synced with the
  * other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
  * `data` cut at `lengths` (one argument instead of an array of arrays: converting each array
@@ -35,9 +29,6 @@ export declare function durableAppend(durable: ExternalObject<Durable>, data: Ui
  * directory lock. Their reports still reach `onAppended` afterwards.
  */
 export declare function durableClose(durable: ExternalObject<Durable>): void
-
-/** Test hook: the next append fails like an fdatasync error, and the log stops. */
-export declare function durableFailNext(durable: ExternalObject<Durable>): void
 
 /**
  * Opens (or creates) the durable store in `path` for `engine`: restores the newest valid
@@ -94,7 +85,10 @@ export declare function engineApplyBatch(engine: ExternalObject<Engine>, batch: 
  */
 export declare function engineChanges(engine: ExternalObject<Engine>, from: number, key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): number
 
-/** Frees the store (once a snapshot being written, which holds it too, is done); later calls fail. */
+/**
+ * Frees the store (once a snapshot being written, which holds it too, is done) and lets go of
+ * the two registered buffers; later calls fail.
+ */
 export declare function engineClose(engine: ExternalObject<Engine>): void
 
 /** The compacted revision (-1 for a fresh store). */
@@ -156,9 +150,6 @@ export interface NativeEngineOptions {
   maxTxnDepth?: number
   minLeaseTtl?: number
 }
-
-/** A call that does nothing, to measure the floor cost of crossing into the addon. */
-export declare function noop(): void
 
 /** What `durableOpen` found: taken once with `durableRecovered`. */
 export interface Recovered {

@@ -7,14 +7,16 @@
 //      optionalDependencies) for the target built here, and pack both;
 //   3. check both tarballs (files, no install scripts, os/cpu/libc/main of the platform package
 //      against the name the generated loader requires) and the release config of every target;
-//   4. native case: install both tarballs into a fresh project with the network off, run the ESM
-//      and CJS smoke scripts (engine must be 'native'), the CLI, and compile a TypeScript consumer
-//      in node16, nodenext (ESM and CJS) and bundler resolution;
+//   4. native case: install both tarballs into a fresh project with the network off, check that
+//      the addon is the release build (no test hooks), run the ESM and CJS smoke scripts (engine
+//      must be 'native'), the CLI, and compile a TypeScript consumer in node16, nodenext (ESM and
+//      CJS) and bundler resolution;
 //   5. fallback case: install the main tarball alone; the smoke scripts must get the pure-TS
 //      engine with the reason native did not load, and engine 'native' must throw.
 //
-// Needs a build (`npm run build`: the release addon in native/ and dist/). Writes only under a
-// temp dir (removed at the end; --keep keeps it) and leaves the repository as it found it.
+// Needs a build (`npm run build`: the release addon in native/ and dist/; the tests' build with
+// the test hooks goes to native/test-hooks/ and is not packed). Writes only under a temp dir
+// (removed at the end; --keep keeps it) and leaves the repository as it found it.
 //
 // usage: node scripts/install-test.mjs [--keep]
 import { spawnSync } from 'node:child_process';
@@ -55,6 +57,8 @@ const npmCli = process.env.npm_execpath?.endsWith('npm-cli.js')
   ? process.env.npm_execpath
   : join(dirname(process.execPath), process.platform === 'win32' ? '' : '../lib', 'node_modules/npm/bin/npm-cli.js');
 const npm = (args, options) => run(process.execPath, [npmCli, ...args], options);
+/** Exports only the test build of the addon has (`npm run build:native:test`, cargo feature test-hooks). */
+const TEST_HOOKS = ['debugPanic', 'debugPanicIn', 'durableFailNext', 'noop'];
 const napi = join(root, 'node_modules/@napi-rs/cli/dist/cli.js');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
@@ -225,6 +229,14 @@ try {
   const installed = join(app, 'node_modules', pkg.name);
   check(existsSync(join(app, 'node_modules', platformPackage, binary)), `${platformPackage} not installed`);
   check(!readdirSync(join(installed, 'native')).some((f) => f.endsWith('.node')), 'a .node file next to the installed loader');
+  // The installed addon exports what the committed declarations declare: the release build, with
+  // none of the test build's hooks (cargo feature test-hooks).
+  const declared = [...readFileSync(join(root, 'native/index.d.cts'), 'utf8').matchAll(/^export declare function (\w+)/gm)].map((m) => m[1]).sort();
+  const exportsOf = `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(join(app, 'node_modules', platformPackage, binary))})).sort()))`;
+  const exported = JSON.parse(run(process.execPath, ['-e', exportsOf], { cwd: app }).stdout);
+  const hooks = exported.filter((name) => TEST_HOOKS.includes(name));
+  check(hooks.length === 0, `the packed addon has the test hooks ${hooks.join(', ')}: it must be the release build (npm run build:native)`);
+  check(JSON.stringify(exported) === JSON.stringify(declared), `the packed addon exports ${exported.join(', ')}; native/index.d.cts declares ${declared.join(', ')}`);
   for (const format of ['mjs', 'cjs']) process.stdout.write(run(process.execPath, [`smoke.${format}`, 'native'], { cwd: app }).stdout);
   const info = cli(app, ['info']).stdout;
   check(/engine \(auto\)\s+native/.test(info), `metastore info:\n${info}`);

@@ -11,6 +11,7 @@ import { MetaStoreError } from '../ts/errors.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import { nkv, show } from './helpers.js';
 import { editFile, lastSegment, manifestEpoch, records, TYPE_COMMIT, TYPE_ENTRIES } from './wal-files.js';
+import { failNextAppend } from './native-hooks.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'metastore-durable-'));
@@ -274,10 +275,9 @@ describe('durable store (native engine)', () => {
   it('a log failure with two appends in flight: every write settles and close returns', async () => {
     const path = newPath();
     let s = await open(path, { flushAtOps: 1 });
-    const internals = s as unknown as { writes: { log: { failNextAppend(): void } } };
     const writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < 40; i++) {
-      if (i === 20) internals.writes.log.failNextAppend();
+      if (i === 20) failNextAppend(s);
       writes.push(s.put(`k${i}`, 'v').then(() => 'ok', (e: MetaStoreError) => e.code));
     }
     const outcomes = await Promise.all(writes);
@@ -293,8 +293,7 @@ describe('durable store (native engine)', () => {
     const path = newPath();
     let s = await open(path);
     await s.put('before', '1');
-    const internals = s as unknown as { writes: { log: { failNextAppend(): void } } };
-    internals.writes.log.failNextAppend();
+    failNextAppend(s);
     const lost = s.put('during', '2');
     await expect(lost).rejects.toMatchObject({ code: 'ERR_OUTCOME_UNKNOWN' });
     await expect(s.put('after', '3')).rejects.toMatchObject({ code: 'ERR_LOG_FAILED' });

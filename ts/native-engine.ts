@@ -59,10 +59,11 @@ export class NativeEngine implements Engine {
   readonly binding: NativeBinding;
   /** @internal The Rust store's handle. */
   readonly handle: ReturnType<NativeBinding['engineNew']>;
-  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
-  private readonly scratchView = new DataView(this.scratch.buffer);
-  private readonly input = new Uint8Array(INPUT_BYTES);
-  private readonly request = new BatchWriter(this.input);
+  // Replaced by empty ones at close: a closed engine that is still referenced holds no memory.
+  private scratch = new Uint8Array(SCRATCH_BYTES);
+  private scratchView = new DataView(this.scratch.buffer);
+  private input = new Uint8Array(INPUT_BYTES);
+  private request = new BatchWriter(this.input);
 
   private readonly limits: BatchLimits;
 
@@ -145,7 +146,7 @@ export class NativeEngine implements Engine {
     if (!(key instanceof Uint8Array)) throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a Uint8Array');
     let n: number;
     try {
-      if (key.length <= INPUT_BYTES) {
+      if (key.length <= this.input.length) {
         this.input.set(key);
         n = this.binding.engineGet(this.handle, key.length);
       } else {
@@ -163,7 +164,7 @@ export class NativeEngine implements Engine {
   getText(key: string): KeyValue | undefined {
     if (typeof key !== 'string') throw new MetaStoreError('ERR_INVALID_TYPE', 'key must be a string');
     // Encoded straight into the registered input buffer; a key that may not fit goes the long way.
-    if (key.length * 3 > INPUT_BYTES) return this.get(toBytes(key));
+    if (key.length * 3 > this.input.length) return this.get(toBytes(key));
     const len = encodeTextInto(key, this.input, 0);
     let n: number;
     try {
@@ -249,5 +250,9 @@ export class NativeEngine implements Engine {
 
   close(): void {
     this.binding.engineClose(this.handle);
+    // Every later call fails in the binding (ERR_CLOSED) before it would read or write these.
+    this.scratch = this.input = new Uint8Array(0);
+    this.scratchView = new DataView(this.scratch.buffer);
+    this.request = new BatchWriter(64);
   }
 }

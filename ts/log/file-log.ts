@@ -196,11 +196,6 @@ export class FileLog extends QueuedLog implements Log {
     return done;
   }
 
-  /** Test hook: the next append fails as an fdatasync error would, and the log stops. */
-  failNextAppend(): void {
-    this.binding.durableFailNext(this.handle);
-  }
-
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.channel.end();

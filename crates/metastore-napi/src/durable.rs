@@ -9,6 +9,7 @@
 //! The store directory's layout and recovery order live in `metastore_wal::open_store`
 //! (docs/wal.md); this file wires them to an engine. Errors cross as `MSDUR:<code>:<message>`.
 
+use crate::panics::GuardedTask;
 use crate::Engine;
 use metastore_core::codec::{decode_batch, Limits, OpRef};
 use metastore_core::{SnapshotPlan, SnapshotStreamError, Store};
@@ -80,6 +81,7 @@ pub struct Durable {
     wal: SharedWal,
     snap_dir: PathBuf,
     recovered: Option<Recovered>,
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // set by durableFailNext only
     fail_next: Arc<AtomicBool>,
     writer: WalWriter,
     /// Index of the newest snapshot written (or found on open).
@@ -94,7 +96,7 @@ pub struct Durable {
 /// `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
 /// `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
 /// `firstIndex`, and with `error` (an `MSDUR:` message) they all failed and the log has stopped.
-#[napi(ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
+#[napi(catch_unwind, ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
 pub fn durable_open(
     path: String,
     engine: &mut External<Engine>,
@@ -152,7 +154,7 @@ pub fn durable_open(
 }
 
 /// What `durableOpen` found (once; later calls get nothing).
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_recovered(durable: &mut External<Durable>) -> Result<Recovered> {
     durable.recovered.take().ok_or_else(|| fail("ERR_INTERNAL", "recovery info already taken"))
 }
@@ -165,7 +167,7 @@ pub(crate) fn log_closed() -> Error {
 /// other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
 /// `data` cut at `lengths` (one argument instead of an array of arrays: converting each array
 /// element costs more than the copy).
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_append(env: Env, durable: &External<Durable>, data: &[u8], lengths: &[u32]) -> Result<()> {
     let mut entries = Vec::with_capacity(lengths.len());
     let mut at = 0usize;
@@ -224,11 +226,11 @@ impl Task for SnapshotTask {
 /// encodes and writes it as a snapshot and drops the log segments behind it, on the threadpool
 /// while applies go on. Resolves with the snapshot's size in bytes, or 0 when a compaction
 /// applied meanwhile cut history it needed (nothing is written then, the log is kept).
-#[napi(ts_return_type = "Promise<number>")]
-pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<SnapshotTask>> {
+#[napi(catch_unwind, ts_return_type = "Promise<number>")]
+pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<GuardedTask<SnapshotTask>>> {
     let store = engine.store.as_ref().ok_or_else(crate::closed)?;
     let plan = store.begin_snapshot();
-    Ok(AsyncTask::new(SnapshotTask {
+    Ok(AsyncTask::new(GuardedTask(SnapshotTask {
         wal: durable.wal.clone(),
         dir: durable.snap_dir.clone(),
         previous: durable.last_snapshot.clone(),
@@ -236,24 +238,29 @@ pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, 
         term: term as u64,
         store: store.clone(),
         plan: Some(plan),
-    }))
+    })))
 }
 
 /// Test hook: the next append fails like an fdatasync error, and the log stops.
-#[napi]
+#[cfg(feature = "test-hooks")]
+#[napi(catch_unwind)]
 pub fn durable_fail_next(durable: &External<Durable>) {
     durable.fail_next.store(true, Ordering::Release);
 }
 
 /// Closes the log (writes and syncs the appends queued, then stops the writer) and releases the
 /// directory lock. Their reports still reach `onAppended` afterwards.
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_close(durable: &mut External<Durable>) -> Result<()> {
     durable.writer.stop();
     // A log that failed is left as a crash leaves it: the next open reads it as such.
     let closed = match durable.wal.lock() {
         Ok(mut guard) => guard.take().map_or(Ok(()), |wal| wal.close()),
-        Err(_) => Ok(()),
+        // The writer panicked holding the log: release its files without marking it clean.
+        Err(poisoned) => {
+            poisoned.into_inner().take();
+            Ok(())
+        }
     };
     durable.recovered = None;
     durable.lock = None;
@@ -275,7 +282,7 @@ pub struct VerifyReport {
 /// log record the store needs, that the log continues the snapshot and reaches what it
 /// acknowledged. Changes nothing, except that temporary files of a snapshot write that crashed
 /// are removed.
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_verify(path: String) -> Result<VerifyReport> {
     let report = metastore_wal::verify_store(&PathBuf::from(&path), &mut |s| {
         let store = Store::from_snapshot(metastore_core::Config::default(), &s.payload).map_err(|e| e.to_string())?;
@@ -291,7 +298,7 @@ pub fn durable_verify(path: String) -> Result<VerifyReport> {
 /// Repairs a store that refuses to open, on purpose (docs/wal.md, "Repair"): keeps every record
 /// the snapshot and the rest of the log still hold; says what it dropped, in entries, requests
 /// and keys. Fails with ERR_LOCKED while the store is open.
-#[napi]
+#[napi(catch_unwind)]
 pub fn durable_repair(path: String) -> Result<String> {
     let dir = PathBuf::from(&path);
     let repaired = metastore_wal::repair_store(&dir, Options::default(), &mut |s| Store::from_snapshot(metastore_core::Config::default(), &s.payload).map(drop).map_err(|e| e.to_string()))

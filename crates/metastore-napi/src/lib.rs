@@ -5,19 +5,22 @@
 //! the scratch buffer are handed over as one Buffer by `takePending`.
 //!
 //! Errors cross as JS errors whose message starts with `MSERR:<number>:<opIndex>:`; the
-//! TypeScript wrapper turns them into typed `MetaStoreError`s. Panics are caught and reported
-//! as error number 13 (internal) instead of aborting the process.
+//! TypeScript wrapper turns them into typed `MetaStoreError`s. Every export catches panics
+//! (`#[napi(catch_unwind)]`, see panics.rs): one reaches JS as an error with the panic's message,
+//! which the wrapper makes `ERR_INTERNAL`, instead of aborting the process.
 
 use metastore_core::codec::Limits;
 use metastore_core::results::ResultWriter;
-use metastore_core::{BatchError, Config, ErrorNumber, EventsMode, Store};
+use metastore_core::{BatchError, Config, EventsMode, Store};
 use napi::bindgen_prelude::{BufferSlice, External, Uint8Array};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 mod durable;
+mod panics;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod wal_writer;
 
 // Apply allocates a value per version and grows histories: with glibc's allocator, malloc/free
@@ -67,21 +70,6 @@ fn bad_len(len: u32) -> Error {
 
 pub(crate) fn closed() -> Error {
     Error::new(Status::GenericFailure, "MSERR:0:-1:engine is closed".to_string())
-}
-
-/// Runs `f`, turning a panic into error number 13.
-fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".to_string());
-            Err(batch_error(BatchError::new(ErrorNumber::Internal, -1, what)))
-        }
-    }
 }
 
 /// One store with its I/O buffers. JS holds it as an opaque External; the exported functions
@@ -137,14 +125,14 @@ impl Output {
 
     fn range(&mut self, store: &Store, request: &[u8]) -> Result<i32> {
         let buf = std::mem::take(&mut self.buf);
-        self.buf = guarded(|| store.range_request(request, buf).map_err(batch_error))?;
+        self.buf = store.range_request(request, buf).map_err(batch_error)?;
         Ok(self.deliver())
     }
 }
 
 /// A new, empty store. `scratch` receives results, `input` carries small requests; the engine
 /// keeps both.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<NativeEngineOptions>) -> External<Engine> {
     let defaults = Config::default();
     let mut config = defaults.clone();
@@ -167,28 +155,28 @@ pub fn engine_new(scratch: Uint8Array, input: Uint8Array, options: Option<Native
 /// Applies one encoded batch with an events mode (0 none, 1 events, 2 with previous values).
 /// Returns the length of the packed results in the scratch buffer, or -2 when they wait in
 /// `engineTakePending`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_apply_batch(engine: &mut External<Engine>, batch: &[u8], events: u32) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
     let buf = std::mem::take(&mut io.buf);
-    io.buf = guarded(|| store.apply_batch_into(batch, buf, EventsMode::from_u32(events)).map_err(batch_error))?;
+    io.buf = store.apply_batch_into(batch, buf, EventsMode::from_u32(events)).map_err(batch_error)?;
     Ok(io.deliver())
 }
 
 /// History replay: the events section (`u32 count | events`) of changes with revision ≥ `from`
 /// for keys in [key, rangeEnd), in the scratch buffer (length) or pending (-2).
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_changes(engine: &mut External<Engine>, from: i64, key: &[u8], range_end: &[u8], prev_kv: bool) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
-    io.buf = guarded(|| store.changes(from, key, range_end, prev_kv).map_err(|n| batch_error(BatchError::new(n, -1, ""))))?;
+    io.buf = store.changes(from, key, range_end, prev_kv).map_err(|n| batch_error(BatchError::new(n, -1, "")))?;
     Ok(io.deliver())
 }
 
 /// A lease as `i64 ttl | u32 n | n × (u32 len | key)` in the scratch buffer (length), pending
 /// (-2), or -1 when it does not exist.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_lease_info(engine: &mut External<Engine>, id: i64) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
@@ -204,7 +192,7 @@ pub fn engine_lease_info(engine: &mut External<Engine>, id: i64) -> Result<i32> 
 }
 
 /// Granted lease ids as `u32 n | n × i64`, ascending, in the scratch buffer (length) or pending (-2).
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_leases(engine: &mut External<Engine>) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
@@ -218,14 +206,14 @@ pub fn engine_leases(engine: &mut External<Engine>) -> Result<i32> {
 }
 
 /// The compacted revision (-1 for a fresh store).
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_compact_revision(engine: &External<Engine>) -> Result<i64> {
     Ok(engine.store()?.compact_revision())
 }
 
 /// Writes the latest KV of the key in `input[..keyLen]` into the scratch buffer; returns its
 /// length, -1 when the key is absent, -2 when it waits in `engineTakePending`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_get(engine: &mut External<Engine>, key_len: u32) -> Result<i32> {
     let Engine { store, input, io } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
@@ -234,7 +222,7 @@ pub fn engine_get(engine: &mut External<Engine>, key_len: u32) -> Result<i32> {
 }
 
 /// `engineGet` for a key too large for `input`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_get_bytes(engine: &mut External<Engine>, key: &[u8]) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
@@ -243,7 +231,7 @@ pub fn engine_get_bytes(engine: &mut External<Engine>, key: &[u8]) -> Result<i32
 
 /// Serves the one-op RANGE batch in `input[..len]`: the bare RANGE result goes to the scratch
 /// buffer (length returned) or to `engineTakePending` (-2).
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_range(engine: &mut External<Engine>, len: u32) -> Result<i32> {
     let Engine { store, input, io } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
@@ -252,7 +240,7 @@ pub fn engine_range(engine: &mut External<Engine>, len: u32) -> Result<i32> {
 }
 
 /// `engineRange` for a request too large for `input`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_range_bytes(engine: &mut External<Engine>, request: &[u8]) -> Result<i32> {
     let Engine { store, io, .. } = &mut **engine;
     let store = store.as_ref().ok_or_else(closed)?;
@@ -264,7 +252,7 @@ const KEPT_PENDING_BYTES: usize = 4 << 20;
 /// The last result that did not fit the scratch buffer, copied into a Node buffer. Handing the
 /// Vec itself over (zero-copy) left one allocation per large result to the garbage collector:
 /// loading 10M keys in batches of 10,000 kept ~200 MiB of them resident.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_take_pending<'env>(env: &'env Env, engine: &mut External<Engine>) -> Result<BufferSlice<'env>> {
     let pending = &mut engine.io.pending;
     let copy = BufferSlice::copy_from(env, &*pending);
@@ -277,32 +265,26 @@ pub fn engine_take_pending<'env>(env: &'env Env, engine: &mut External<Engine>) 
 }
 
 /// Current revision.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_revision(engine: &External<Engine>) -> Result<i64> {
     Ok(engine.store()?.revision())
 }
 
 /// Number of live keys.
-#[napi]
+#[napi(catch_unwind)]
 pub fn engine_size(engine: &External<Engine>) -> Result<i64> {
     Ok(engine.store()?.len() as i64)
 }
 
-/// Frees the store (once a snapshot being written, which holds it too, is done); later calls fail.
-#[napi]
+/// Frees the store (once a snapshot being written, which holds it too, is done) and lets go of
+/// the two registered buffers; later calls fail.
+#[napi(catch_unwind)]
 pub fn engine_close(engine: &mut External<Engine>) {
     engine.store = None;
     engine.io.buf = Vec::new();
     engine.io.pending = Vec::new();
+    // Each holds a reference to its JS buffer (64 KiB), which would otherwise live until the
+    // External's finalizer, which Node runs only on a later turn of the event loop.
+    engine.input = Uint8Array::new(Vec::new());
+    engine.io.scratch = Uint8Array::new(Vec::new());
 }
-
-/// Test hook: panics inside the same guard every engine call runs in, so a test can show that a
-/// Rust panic reaches JS as error number 13 and the process keeps running.
-#[napi]
-pub fn debug_panic() -> Result<()> {
-    guarded(|| panic!("deliberate panic for tests"))
-}
-
-/// A call that does nothing, to measure the floor cost of crossing into the addon.
-#[napi]
-pub fn noop() {}

@@ -27,7 +27,8 @@ pub type SharedWal = Arc<Mutex<Option<Wal>>>;
 pub struct WalWriter {
     queue: Option<Sender<Vec<Vec<u8>>>>,
     thread: Option<JoinHandle<()>>,
-    report: Arc<ReportFn>,
+    /// Released at `stop`: it holds the JS callback, and through it the store.
+    report: Option<Arc<ReportFn>>,
     /// Appends queued and not yet reported. While there are any, the report function keeps the
     /// event loop alive (it is weak otherwise, so an idle open store does not hold the process).
     pending: Arc<AtomicU32>,
@@ -57,18 +58,19 @@ impl WalWriter {
             .name("metastore-wal".into())
             .spawn(move || run(appends, wal, fail_next, thread_report))
             .map_err(|e| fail("ERR_LOG_FAILED", format!("cannot start the log writer thread: {e}")))?;
-        Ok(WalWriter { queue: Some(queue), thread: Some(thread), report, pending })
+        Ok(WalWriter { queue: Some(queue), thread: Some(thread), report: Some(report), pending })
     }
 
     /// Queues one append (its entries); its outcome comes in a later report.
     pub fn append(&self, env: &Env, entries: Vec<Vec<u8>>) -> Result<()> {
         let queue = self.queue.as_ref().ok_or_else(log_closed)?;
+        let report = self.report.as_ref().ok_or_else(log_closed)?.raw();
         if self.pending.fetch_add(1, Ordering::AcqRel) == 0 {
-            set_loop_ref(env, self.report.raw(), true);
+            set_loop_ref(env, report, true);
         }
         queue.send(entries).map_err(|_| {
             if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-                set_loop_ref(env, self.report.raw(), false);
+                set_loop_ref(env, report, false);
             }
             fail("ERR_LOG_FAILED", "the log writer thread has stopped")
         })
@@ -81,6 +83,10 @@ impl WalWriter {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        // Released now, not when this writer is finalized: the function holds its JS callback
+        // (and through it the store) from a GC root, so the finalizer never came and every
+        // closed store stayed in memory. The reports already queued are still delivered.
+        self.report = None;
     }
 }
 
@@ -92,8 +98,8 @@ impl Drop for WalWriter {
 
 /// Whether the report function keeps the event loop alive (on the JS thread only).
 fn set_loop_ref(env: &Env, report: napi::sys::napi_threadsafe_function, on: bool) {
-    // SAFETY: called on the JS thread with the env that owns the function, which the writer
-    // keeps alive (it holds an Arc to it) as long as reports can come.
+    // SAFETY: called on the JS thread with the env that owns the function, which is alive: from
+    // `append`, the writer holds it; from its callback, Node finalizes it only after the last call.
     unsafe {
         if on {
             napi::sys::napi_ref_threadsafe_function(env.raw(), report);
@@ -112,8 +118,11 @@ fn run(appends: Receiver<Vec<Vec<u8>>>, wal: SharedWal, fail_next: Arc<AtomicBoo
         }
         let n = batch.len() as u32;
         // A panic must still settle the appends: JS waits for their report.
-        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&wal, &fail_next, &batch)))
-            .unwrap_or_else(|_| Err(fail("ERR_LOG_FAILED", "the log writer panicked")));
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::panics::injected_panic(crate::panics::Site::Writer);
+            write(&wal, &fail_next, &batch)
+        }))
+        .unwrap_or_else(|panic| Err(fail("ERR_LOG_FAILED", format!("the log writer panicked: {}", crate::panics::message(&*panic)))));
         let outcome = match written {
             Ok(first_index) => (n, first_index as f64, None),
             Err(e) => (n, 0.0, Some(e.reason.clone())),

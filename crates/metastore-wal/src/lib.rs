@@ -288,9 +288,11 @@ impl Wal {
     /// Makes everything written durable and records in the MANIFEST that the log was closed
     /// cleanly at `last_index()`: the next open refuses a log that ends anywhere else. Dropping
     /// a `Wal` without closing it is what a crash looks like to the next open.
+    /// A log whose write or sync failed is not marked clean: the next open reads it as after a
+    /// crash (its failure was reported to the appends already).
     pub fn close(mut self) -> Result<(), WalError> {
         if self.failed {
-            return Err(WalError::Io(io::Error::other("an earlier write or sync failed; the log was not closed cleanly")));
+            return Ok(());
         }
         self.file.sync_data()?;
         self.manifest.closed_at = Some(self.last_index());
