@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import type { ErrorCode } from '../ts/errors.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
-import type { RangeOptions } from '../ts/options.js';
+import type { RangeOptions } from '../ts/facade/selectors.js';
 import { DEFAULT_MAX_VALUE_BYTES, type Engine, type EngineOptions } from '../ts/types.js';
 import { ENGINE_KINDS, newEngine } from './engines.js';
 import { applyOps, catchAsync, dump, nkv, putOp, rangeOp, results } from './helpers.js';

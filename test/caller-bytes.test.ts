@@ -7,9 +7,9 @@
 
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { prefixEnd, type Bytes } from '../ts/bytes.js';
+import { prefixEnd, type Bytes } from '../ts/codec/bytes.js';
 import type { MetaStore } from '../ts/store.js';
-import { op } from '../ts/txn.js';
+import { op } from '../ts/facade/txn.js';
 import type { WatchResponse } from '../ts/watch/watcher.js';
 import { ENGINE_KINDS, storeFactory } from './engines.js';
 import { show } from './helpers.js';

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { toBytes } from '../ts/bytes.js';
+import { toBytes } from '../ts/codec/bytes.js';
 import { BatchWriter, validateBatch } from '../ts/codec.js';
 import { OpType } from '../ts/codec/constants.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';

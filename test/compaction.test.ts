@@ -5,9 +5,9 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { resolveOpenOptions } from '../ts/open-options.js';
-import type { LeaseClock } from '../ts/lessor.js';
-import { op } from '../ts/txn.js';
+import { resolveOpenOptions } from '../ts/facade/open-options.js';
+import type { LeaseClock } from '../ts/lease/lessor.js';
+import { op } from '../ts/facade/txn.js';
 import { ENGINE_KINDS, storeFactory } from './engines.js';
 import { catchAsync, catchSync, kv, nkv } from './helpers.js';
 

@@ -77,7 +77,8 @@ describe('durable store (native engine)', () => {
     expect(snapshots.length).toBe(2);
     // The log is kept from just after the older snapshot, so it can stand in for a damaged newer one:
     // only the segment holding that point may start at or before it.
-    expect(segmentFirsts[0]).toBeGreaterThan(1);
+    // (How early the older snapshot lands depends on how fast the background passes ran, so
+    // whether the very first segment is gone too is not fixed.)
     expect(segmentFirsts[0]).toBeLessThanOrEqual(snapshots[0]! + 1);
     for (const first of segmentFirsts.slice(1)) expect(first).toBeGreaterThan(snapshots[0]! + 1);
     // Without purging, 40 rounds of ~10 KiB would need 7+ segments of 64 KiB.

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
-import { createEngine } from '../ts/engine.js';
+import { createEngine } from '../ts/engines/create-engine.js';
 import { MetaStoreError } from '../ts/errors.js';
 import { MetaStore } from '../ts/store.js';
 import { ENGINE_KINDS } from './engines.js';

@@ -1,7 +1,7 @@
 /** The engines every behaviour test runs on. */
 
 import { afterEach } from 'vitest';
-import { createEngine, type EngineKind } from '../ts/engine.js';
+import { createEngine, type EngineKind } from '../ts/engines/create-engine.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import type { Engine, EngineOptions } from '../ts/types.js';
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchWriter, decodeBatch } from '../ts/codec.js';
 import { MetaStore } from '../ts/store.js';
-import { op, toTxnOp, Txn, writeTxn, type TxnRequest, type TxnResponse } from '../ts/txn.js';
+import { op, toTxnOp, Txn, writeTxn, type TxnRequest, type TxnResponse } from '../ts/facade/txn.js';
 import { CompareResult, CompareTarget, type TxnOp } from '../ts/types.js';
 import { ENGINE_KINDS } from './engines.js';
 import { b, catchAsync, catchSync, kv, nkv, show } from './helpers.js';

@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
-import type { EngineKind } from '../ts/engine.js';
+import type { EngineKind } from '../ts/engines/create-engine.js';
 import type { ErrorCode } from '../ts/errors.js';
 import { CompareResult, CompareTarget, EventsMode, MAX_LEASE_TTL, type Engine, type EngineOptions } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';

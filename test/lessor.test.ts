@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
-import { Lessor, type LeaseClock } from '../ts/lessor.js';
+import { Lessor, type LeaseClock } from '../ts/lease/lessor.js';
 import { MetaStore, type OpenOptions } from '../ts/store.js';
 import type { Engine, LeaseInfo, WatchEvent } from '../ts/types.js';
 import { ENGINE_KINDS } from './engines.js';

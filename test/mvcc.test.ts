@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
-import type { EngineKind } from '../ts/engine.js';
+import type { EngineKind } from '../ts/engines/create-engine.js';
 import { SortOrder, SortTarget, type Engine, type RangeOp } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, nkv, rangeOp, results, tomb, type NKv, type NResult } from './helpers.js';

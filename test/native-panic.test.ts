@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../ts/load-native.js';
-import { translateNativeError } from '../ts/native-engine.js';
+import { translateNativeError } from '../ts/engines/native-engine.js';
 import { MetaStore } from '../ts/store.js';
 import { testHooks } from './native-hooks.js';
 

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BatchWriter, validateBatch } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
-import type { EngineKind } from '../ts/engine.js';
+import type { EngineKind } from '../ts/engines/create-engine.js';
 import { EventsMode, type Compare, type CompareResult, type CompareTarget, type Engine, type EngineOptions, type Op, type RangeOp, type RequestOp, type SortOrder, type SortTarget, type TxnOp } from '../ts/types.js';
 import { ENGINE_KINDS, newEngine } from './engines.js';
 import { b, delOp, dump, nevent, nres, putOp, rangeOp, results, show, type Dump, type NEvent, type NResult } from './helpers.js';

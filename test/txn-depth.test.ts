@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MetaStore } from '../ts/store.js';
-import { op, type TxnRequest } from '../ts/txn.js';
+import { op, type TxnRequest } from '../ts/facade/txn.js';
 import { DEFAULT_MAX_TXN_DEPTH, TXN_DEPTH_CEILING } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory, storeFactory } from './engines.js';
 import { catchAsync, catchSync } from './helpers.js';

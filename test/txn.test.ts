@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatchWriter, type CompareFields } from '../ts/codec.js';
-import type { EngineKind } from '../ts/engine.js';
+import type { EngineKind } from '../ts/engines/create-engine.js';
 import type { ErrorCode } from '../ts/errors.js';
 import { CompareResult as R, CompareTarget as T, EventsMode, type Engine, type EngineOptions } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';

@@ -7,9 +7,9 @@
 
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import type { Bytes } from '../ts/bytes.js';
+import type { Bytes } from '../ts/codec/bytes.js';
 import type { MetaStore } from '../ts/store.js';
-import { op } from '../ts/txn.js';
+import { op } from '../ts/facade/txn.js';
 import { ENGINE_KINDS, storeFactory } from './engines.js';
 import { catchAsync, catchSync, show } from './helpers.js';
 

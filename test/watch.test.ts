@@ -7,8 +7,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FROM_KEY, prefixEnd, toBytes } from '../ts/bytes.js';
-import { op } from '../ts/txn.js';
+import { FROM_KEY, prefixEnd, toBytes } from '../ts/codec/bytes.js';
+import { op } from '../ts/facade/txn.js';
 import type { WatchEvent } from '../ts/types.js';
 import { WatchableStore } from '../ts/watch/watchable-store.js';
 import { Watcher, type WatchCancel, type WatchResponse } from '../ts/watch/watcher.js';

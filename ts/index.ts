@@ -6,27 +6,27 @@
 
 export { MetaStore, WriteBatch } from './store.js';
 export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './store.js';
-export type { KeySelector, RangeOptions, SortTargetName, SortOrderName, WatchOptions, WatchFilter } from './options.js';
-export { Txn, op } from './txn.js';
-export type { TxnRequest, TxnRequestOp, TxnCompare, TxnPut, TxnDelete, TxnResponse, TxnOpResponse, CompareTargetName, CompareOp } from './txn.js';
-export { LeaseClient } from './lease.js';
-export type { LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse, LeaseTimeToLiveResponse } from './lease.js';
-export { DEFAULT_LEASE_CHECK_INTERVAL_MS, monotonicClock } from './lessor.js';
-export type { LeaseClock } from './lessor.js';
-export type { AutoCompactionOptions } from './compactor.js';
+export type { KeySelector, RangeOptions, SortTargetName, SortOrderName, WatchOptions, WatchFilter } from './facade/selectors.js';
+export { Txn, op } from './facade/txn.js';
+export type { TxnRequest, TxnRequestOp, TxnCompare, TxnPut, TxnDelete, TxnResponse, TxnOpResponse, CompareTargetName, CompareOp } from './facade/txn.js';
+export { LeaseClient } from './lease/lease-client.js';
+export type { LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse, LeaseTimeToLiveResponse } from './lease/lease-client.js';
+export { DEFAULT_LEASE_CHECK_INTERVAL_MS, monotonicClock } from './lease/lessor.js';
+export type { LeaseClock } from './lease/lessor.js';
+export type { AutoCompactionOptions } from './compaction/auto-compactor.js';
 export type { DurableOptions, RecoveryInfo } from './log/durable-options.js';
 export type { ProposerOptions, ProposerStats } from './log/batch-proposer.js';
-export type { WriteStats } from './write-path.js';
+export type { WriteStats } from './log/write-path.js';
 export { Watcher, DEFAULT_MAX_QUEUED_EVENTS } from './watch/watcher.js';
 export type { WatchResponse, WatchCancel, WatchCancelReason } from './watch/watcher.js';
 export { MetaStoreError } from './errors.js';
 export type { ErrorCode, ErrorCategory } from './errors.js';
-export { createEngine } from './engine.js';
-export type { EngineKind } from './engine.js';
+export { createEngine } from './engines/create-engine.js';
+export type { EngineKind } from './engines/create-engine.js';
 export { BatchWriter, decodeBatch, encodeBatch, validateBatch, CODEC_VERSION } from './codec.js';
 export type { PutFields, RangeFields, BatchLimits } from './codec.js';
-export { prefixEnd, bytesToString, toBytes } from './bytes.js';
-export type { Bytes } from './bytes.js';
+export { prefixEnd, bytesToString, toBytes } from './codec/bytes.js';
+export type { Bytes } from './codec/bytes.js';
 export {
   SortOrder,
   SortTarget,

@@ -7,23 +7,23 @@
  * that same path.
  */
 
-import { bytesToString, toBytes, type Bytes } from './bytes.js';
+import { bytesToString, toBytes, type Bytes } from './codec/bytes.js';
 import { BatchWriter } from './codec.js';
-import { AutoCompactor, type AutoCompactionOptions } from './compactor.js';
-import { constructEngine, type EngineKind } from './engine.js';
+import { AutoCompactor, type AutoCompactionOptions } from './compaction/auto-compactor.js';
+import { constructEngine, type EngineKind } from './engines/create-engine.js';
 import { MetaStoreError } from './errors.js';
 import { txnDepthLimit, validateBatch } from './codec.js';
 import { MemoryLog } from './log/memory-log.js';
 import { openFileLog } from './log/file-log.js';
 import type { DurableOptions, RecoveryInfo } from './log/durable-options.js';
 import type { ProposerOptions } from './log/batch-proposer.js';
-import { WritePath, type WriteStats } from './write-path.js';
+import { WritePath, type WriteStats } from './log/write-path.js';
 import type { Log, LogEntry } from './log/log.js';
-import { LeaseClient } from './lease.js';
-import { Lessor, type LeaseClock } from './lessor.js';
-import { resolveOpenOptions, type ResolvedOpenOptions } from './open-options.js';
-import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './options.js';
-import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './txn.js';
+import { LeaseClient } from './lease/lease-client.js';
+import { Lessor, type LeaseClock } from './lease/lessor.js';
+import { resolveOpenOptions, type ResolvedOpenOptions } from './facade/open-options.js';
+import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './facade/selectors.js';
+import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './facade/txn.js';
 import { EventsMode, type BatchResult, type DeleteRangeResult, type Engine, type EngineOptions, type KeyValue, type OpResult, type PutResult, type RangeResult } from './types.js';
 import { WatchableStore } from './watch/watchable-store.js';
 import { Watcher, type WatcherHost } from './watch/watcher.js';

@@ -4,7 +4,7 @@
  * that cuts a failing script down to a minimal one.
  */
 
-import { createEngine, type EngineKind } from '../../ts/engine.js';
+import { createEngine, type EngineKind } from '../../ts/engines/create-engine.js';
 import type { EtcdPool } from './harness.js';
 import type { NRes } from './normalize.js';
 import { EngineRunner, EtcdRunner, formatScript, formatStep, type Step, type TxnOpStep } from './script.js';

@@ -9,7 +9,7 @@
  * returns is fixed by the seed (and by the oracle's revision arithmetic, which the diff then checks).
  */
 
-import { createEngine, type EngineKind } from '../../ts/engine.js';
+import { createEngine, type EngineKind } from '../../ts/engines/create-engine.js';
 import { UNKNOWN_LEASE, type LeaseRef } from './normalize.js';
 import type { CompareStep, RangeStep, Step, TxnOpStep } from './script.js';
 import { EngineRunner } from './script.js';

@@ -4,7 +4,7 @@
  * input with the same code.
  */
 
-import { compareBytes } from '../bytes.js';
+import { compareBytes } from './bytes.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import {
   DEFAULT_MAX_KEY_BYTES,

@@ -1,6 +1,6 @@
 /** Writing batches in the op codec, version 1 (docs/codec.md). */
 
-import { encodeTextInto, type Bytes } from '../bytes.js';
+import { encodeTextInto, type Bytes } from './bytes.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import type { CompareResult, CompareTarget, Op, RangeOp } from '../types.js';
 import {

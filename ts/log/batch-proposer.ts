@@ -10,7 +10,7 @@
 
 import { BATCH_HEADER_BYTES } from '../codec/constants.js';
 import { MetaStoreError, withOpIndex } from '../errors.js';
-import type { ResolvedProposerOptions } from '../open-options.js';
+import type { ResolvedProposerOptions } from '../facade/open-options.js';
 import type { BatchResult, OpResult } from '../types.js';
 import { EntryBuilder, type EntryView } from './entry.js';
 import type { Log } from './log.js';

@@ -9,8 +9,8 @@
 
 import { MetaStoreError, type ErrorCode } from '../errors.js';
 import type { NativeBinding } from '../load-native.js';
-import type { NativeEngine } from '../native-engine.js';
-import type { ResolvedDurableOptions } from '../open-options.js';
+import type { NativeEngine } from '../engines/native-engine.js';
+import type { ResolvedDurableOptions } from '../facade/open-options.js';
 import type { Engine } from '../types.js';
 import type { Log, LogEntry } from './log.js';
 import { QueuedLog } from './queued-log.js';

@@ -8,8 +8,8 @@
  * a stabbing query on a centered interval tree, O(log n + matches).
  */
 
-import { compareBytes, prefixEnd } from '../bytes.js';
-import { latin1 } from '../js-engine/latin1.js';
+import { compareBytes, prefixEnd } from '../codec/bytes.js';
+import { latin1 } from '../engines/js/latin1.js';
 import { EventsMode, type WatchEvent } from '../types.js';
 import { closeGroup, openGroup, type Watcher } from './watcher.js';
 

@@ -4,8 +4,8 @@
  * Bounds are binary strings: rangeEnd '' is the single key, '\0' (the byte 0x00) every key ≥ key.
  */
 
-import { ErrorNumber } from '../errors.js';
-import { SortOrder, SortTarget, type RangeResult } from '../types.js';
+import { ErrorNumber } from '../../errors.js';
+import { SortOrder, SortTarget, type RangeResult } from '../../types.js';
 import type { BTree } from './btree.js';
 import { KeyRecord, type KeyIndex } from './key-index.js';
 

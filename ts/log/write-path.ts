@@ -5,13 +5,13 @@
  * apply committed entries in index order: the same log gives the same state.
  */
 
-import { MetaStoreError, type ErrorCode } from './errors.js';
-import { BatchProposer, type ProposerStats, type ResultShape } from './log/batch-proposer.js';
-import { readEntry } from './log/entry.js';
-import type { Log, LogEntry, LogStats } from './log/log.js';
-import type { ResolvedProposerOptions } from './open-options.js';
-import { EventsMode, type BatchResult, type Engine } from './types.js';
-import type { WatchableStore } from './watch/watchable-store.js';
+import { MetaStoreError, type ErrorCode } from '../errors.js';
+import { BatchProposer, type ProposerStats, type ResultShape } from './batch-proposer.js';
+import { readEntry } from './entry.js';
+import type { Log, LogEntry, LogStats } from './log.js';
+import type { ResolvedProposerOptions } from '../facade/open-options.js';
+import { EventsMode, type BatchResult, type Engine } from '../types.js';
+import type { WatchableStore } from '../watch/watchable-store.js';
 
 /** Counters of the write path: the proposer's and the log's. */
 export interface WriteStats extends ProposerStats {

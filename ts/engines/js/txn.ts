@@ -4,7 +4,7 @@
  * all of whose changes share one revision.
  */
 
-import { ErrorNumber } from '../errors.js';
+import { ErrorNumber } from '../../errors.js';
 import {
   CompareResult,
   CompareTarget,
@@ -16,7 +16,7 @@ import {
   type RequestOp,
   type TxnOp,
   type TxnResult,
-} from '../types.js';
+} from '../../types.js';
 import type { KeyIndex, KeyRecord } from './key-index.js';
 import { latin1 } from './latin1.js';
 import type { LeaseTable } from './lessor-state.js';

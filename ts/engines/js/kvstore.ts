@@ -8,10 +8,10 @@
  */
 
 import { constants } from 'node:buffer';
-import { toBytes } from '../bytes.js';
-import type { ResolvedEngineOptions } from '../open-options.js';
-import { BatchReader, checkRangeOp, decodeOpAt, DeleteFlag, OpType, PutFlag, RangeFlag, validateBatch, type BatchLimits } from '../codec.js';
-import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
+import { toBytes } from '../../codec/bytes.js';
+import type { ResolvedEngineOptions } from '../../facade/open-options.js';
+import { BatchReader, checkRangeOp, decodeOpAt, DeleteFlag, OpType, PutFlag, RangeFlag, validateBatch, type BatchLimits } from '../../codec.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from '../../errors.js';
 import {
   EventsMode,
   type BatchResult,
@@ -30,7 +30,7 @@ import {
   type TxnOp,
   type TxnResult,
   type WatchEvent,
-} from '../types.js';
+} from '../../types.js';
 import { compact } from './compact.js';
 import { changes, EventCapture } from './events.js';
 import { KeyIndex } from './key-index.js';

@@ -10,7 +10,7 @@
  * happens to a lease this lessor first sees in the engine (granted by a raw batch).
  */
 
-import type { Engine } from './types.js';
+import type { Engine } from '../types.js';
 
 /** Milliseconds from any fixed origin; only differences matter. Inject a fake one in tests. */
 export interface LeaseClock {

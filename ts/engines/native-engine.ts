@@ -1,12 +1,12 @@
 /** The native engine: the Rust store behind the Node-API binding, adapted to {@link Engine}. */
 
-import { encodeTextInto, toBytes } from './bytes.js';
-import { BatchWriter, checkRangeOp, type BatchLimits } from './codec.js';
-import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
-import type { NativeBinding } from './load-native.js';
-import type { ResolvedEngineOptions } from './open-options.js';
-import { decodeEvents, decodeKvOwned, decodeRangeOwned, PackedBatchResult } from './results.js';
-import { EventsMode, type BatchResult, type Engine, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from './types.js';
+import { encodeTextInto, toBytes } from '../codec/bytes.js';
+import { BatchWriter, checkRangeOp, type BatchLimits } from '../codec.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
+import type { NativeBinding } from '../load-native.js';
+import type { ResolvedEngineOptions } from '../facade/open-options.js';
+import { decodeEvents, decodeKvOwned, decodeRangeOwned, PackedBatchResult } from '../codec/results.js';
+import { EventsMode, type BatchResult, type Engine, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from '../types.js';
 
 // Results up to this size are copied into a scratch buffer; larger ones come as their own Buffer.
 const SCRATCH_BYTES = 64 * 1024;

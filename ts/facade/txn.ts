@@ -14,12 +14,12 @@
  * decoded into a {@link TxnResponse}.
  */
 
-import { toBytes, type Bytes } from './bytes.js';
-import type { BatchWriter, CompareFields } from './codec.js';
-import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
-import { copySelector, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './options.js';
-import type { DeleteOptions, DeleteResponse, PutOptions, PutResponse, RangeResponse } from './store.js';
-import { CompareResult, CompareTarget, DEFAULT_MAX_TXN_DEPTH, type Compare, type OpResult, type RequestOp, type TxnOp, type TxnResult } from './types.js';
+import { toBytes, type Bytes } from '../codec/bytes.js';
+import type { BatchWriter, CompareFields } from '../codec.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
+import { copySelector, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './selectors.js';
+import type { DeleteOptions, DeleteResponse, PutOptions, PutResponse, RangeResponse } from '../store.js';
+import { CompareResult, CompareTarget, DEFAULT_MAX_TXN_DEPTH, type Compare, type OpResult, type RequestOp, type TxnOp, type TxnResult } from '../types.js';
 
 /** What a compare looks at (etcd's Compare.target): the value, or a number of the key-value. */
 export type CompareTargetName = 'value' | 'version' | 'create' | 'mod' | 'lease';

@@ -4,7 +4,7 @@
  * revision needs.
  */
 
-import { EventsMode, type WatchEvent } from '../types.js';
+import { EventsMode, type WatchEvent } from '../../types.js';
 import type { History } from './history.js';
 import type { KeyIndex, KeyRecord } from './key-index.js';
 import { bytesOf } from './latin1.js';

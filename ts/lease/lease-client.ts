@@ -13,9 +13,9 @@
  * ```
  */
 
-import { errorFromNumber, ErrorNumber, MetaStoreError } from './errors.js';
+import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import type { Lessor } from './lessor.js';
-import type { OpResult } from './types.js';
+import type { OpResult } from '../types.js';
 
 /** Response of {@link LeaseClient.grant}. */
 export interface LeaseGrantResponse {

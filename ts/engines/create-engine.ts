@@ -1,11 +1,11 @@
 /** Choosing and constructing an engine. */
 
-import { MetaStoreError } from './errors.js';
-import { JsEngine } from './js-engine/kvstore.js';
-import { loadNative } from './load-native.js';
+import { MetaStoreError } from '../errors.js';
+import { JsEngine } from './js/kvstore.js';
+import { loadNative } from '../load-native.js';
 import { NativeEngine } from './native-engine.js';
-import { resolveEngineOptions, type ResolvedEngineOptions } from './open-options.js';
-import type { Engine, EngineOptions } from './types.js';
+import { resolveEngineOptions, type ResolvedEngineOptions } from '../facade/open-options.js';
+import type { Engine, EngineOptions } from '../types.js';
 
 /** An engine: `'native'` (the Rust addon) or `'js'` (the pure-TypeScript twin, same behaviour). */
 export type EngineKind = 'native' | 'js';

@@ -1,6 +1,6 @@
 /** Byte helpers shared by the façade, the codec and the pure-TS engine. */
 
-import { MetaStoreError } from './errors.js';
+import { MetaStoreError } from '../errors.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');

@@ -1,9 +1,9 @@
 /** Turning the façade's option objects into codec ops, with typed errors for bad input. */
 
-import { FROM_KEY, checkAttached, compareBytes, describe, prefixEnd, toBytes, type Bytes } from './bytes.js';
-import type { PutFields } from './codec/writer.js';
-import { MetaStoreError } from './errors.js';
-import { SortOrder, SortTarget, type RangeOp } from './types.js';
+import { FROM_KEY, checkAttached, compareBytes, describe, prefixEnd, toBytes, type Bytes } from '../codec/bytes.js';
+import type { PutFields } from '../codec/writer.js';
+import { MetaStoreError } from '../errors.js';
+import { SortOrder, SortTarget, type RangeOp } from '../types.js';
 
 /**
  * Which keys a read or a delete covers. Give exactly one form:

@@ -3,8 +3,8 @@
  * Decoding is lazy: a batch's result object only reads the ops it is asked for.
  */
 
-import { errorFromNumber } from './errors.js';
-import type { BatchResult, DeleteRangeResult, KeyValue, OpResult, PutResult, RangeResult, TxnResult, WatchEvent } from './types.js';
+import { errorFromNumber } from '../errors.js';
+import type { BatchResult, DeleteRangeResult, KeyValue, OpResult, PutResult, RangeResult, TxnResult, WatchEvent } from '../types.js';
 
 export const ResultKind = { PUT: 1, DELETE_RANGE: 2, RANGE: 3, TXN: 4, LEASE_GRANT: 5, LEASE_REVOKE: 6, COMPACT: 7, ERROR: 255 } as const;
 

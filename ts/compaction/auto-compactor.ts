@@ -13,7 +13,7 @@
  *   sample at least `periodMs` old. Time comes from the store's clock, so tests drive it.
  */
 
-import type { LeaseClock } from './lessor.js';
+import type { LeaseClock } from '../lease/lessor.js';
 
 /**
  * The `autoCompaction` option of `MetaStore.open`: `retention` an integer from 1 to 2^53 − 1,
