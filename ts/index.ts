@@ -5,7 +5,7 @@
  */
 
 export { MetaStore, WriteBatch } from './store.js';
-export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './store.js';
+export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './types.js';
 export type { KeySelector, RangeOptions, SortTargetName, SortOrderName, WatchOptions, WatchFilter } from './facade/selectors.js';
 export { Txn, op } from './facade/txn.js';
 export type { TxnRequest, TxnRequestOp, TxnCompare, TxnPut, TxnDelete, TxnResponse, TxnOpResponse, CompareTargetName, CompareOp } from './facade/txn.js';

@@ -9,212 +9,42 @@
 
 import { bytesToString, toBytes, type Bytes } from './codec/bytes.js';
 import { BatchWriter } from './codec.js';
-import { AutoCompactor, type AutoCompactionOptions } from './compaction/auto-compactor.js';
-import { constructEngine, type EngineKind } from './engines/create-engine.js';
+import { AutoCompactor } from './compaction/auto-compactor.js';
 import { MetaStoreError } from './errors.js';
 import { txnDepthLimit, validateBatch } from './codec.js';
-import { MemoryLog } from './log/memory-log.js';
-import { openFileLog } from './log/file-log.js';
-import type { DurableOptions, RecoveryInfo } from './log/durable-options.js';
-import type { ProposerOptions } from './log/batch-proposer.js';
+import type { RecoveryInfo } from './log/durable-options.js';
 import { WritePath, type WriteStats } from './log/write-path.js';
-import type { Log, LogEntry } from './log/log.js';
 import { LeaseClient } from './lease/lease-client.js';
-import { Lessor, type LeaseClock } from './lease/lessor.js';
+import { Lessor } from './lease/lessor.js';
+import { openEngineAndLog, type OpenedLog } from './facade/open.js';
 import { resolveOpenOptions, type ResolvedOpenOptions } from './facade/open-options.js';
+import { autoCompactionDone, compactResponseOf, deleteResponseOf, opResultOf, putResponseOf, toRangeResponse } from './facade/responses.js';
+import { WriteBatch } from './facade/write-batch.js';
 import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './facade/selectors.js';
 import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './facade/txn.js';
-import { EventsMode, type BatchResult, type DeleteRangeResult, type Engine, type EngineOptions, type KeyValue, type OpResult, type PutResult, type RangeResult } from './types.js';
+import {
+  EventsMode,
+  type BatchResult,
+  type CompactOptions,
+  type CompactResponse,
+  type DeleteOptions,
+  type DeleteResponse,
+  type Engine,
+  type EngineKind,
+  type KeyValue,
+  type OpenOptions,
+  type OpResult,
+  type PutOptions,
+  type PutResponse,
+  type RangeResponse,
+} from './types.js';
+
+export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './types.js';
 import { WatchableStore } from './watch/watchable-store.js';
 import { Watcher, type WatcherHost } from './watch/watcher.js';
 
-/**
- * Options of {@link MetaStore.open}. Each has a type and a range (see each one); a value outside
- * it, or a name that is not one of these, is ERR_INVALID_OPTION naming it, checked before an
- * engine is chosen. `undefined` means the default.
- */
-export interface OpenOptions extends EngineOptions, ProposerOptions, DurableOptions {
-  /**
-   * Directory of a durable store: writes resolve once fsynced to its write-ahead log, and
-   * opening it again restores the state (newest snapshot + the log after it). Created if
-   * missing. Needs the native addon (ERR_NATIVE_UNAVAILABLE otherwise). Default: in memory.
-   */
-  path?: string;
-  /**
-   * `'auto'` (default): the native engine, or the pure-TS engine when the native binary cannot
-   * load (see {@link MetaStore.nativeLoadError}). `'native'`: fail if it cannot load. `'js'`:
-   * the pure-TS engine.
-   */
-  engine?: 'auto' | EngineKind;
-  /**
-   * The clock of lease expiry and periodic compaction, in ms (`{ now() }`). Default:
-   * `performance.now()`. Inject a fake one in tests; apply never reads it.
-   */
-  clock?: LeaseClock;
-  /** Period of the lease expiry check in ms, an integer from 0 to 2^31 − 1 (etcd's 500 ms, the default); 0: no timer. */
-  leaseCheckIntervalMs?: number;
-  /**
-   * Automatic compaction, etcd's retention modes: `{ mode: 'revision', retention: N }` keeps
-   * the last N revisions (an integer ≥ 1); `{ mode: 'periodic', periodMs }` keeps `periodMs` of
-   * history (an integer from 1 to 366 days). Default: none (call {@link MetaStore.compact}).
-   */
-  autoCompaction?: AutoCompactionOptions;
-}
 
-/** A log opened for a store, with what opening found. */
-interface OpenedLog {
-  log: Log;
-  /** This boot's epoch (part of every proposal id). */
-  epoch: number;
-  /** Index the restored state is at (a snapshot's), 0 for a new store. */
-  appliedIndex: number;
-  /** Committed entries after it, to apply before the store serves anything. */
-  replay: LogEntry[];
-  /** What opening a durable store found. */
-  recovery?: RecoveryInfo;
-}
-
-/** Options of {@link MetaStore.compact}. */
-export interface CompactOptions {
-  /** etcd's `physical` (wait until the space is reclaimed): accepted; compaction here is always immediate. */
-  physical?: boolean;
-}
-
-/** Response of {@link MetaStore.compact}. */
-export interface CompactResponse {
-  /** The store revision (compaction does not change it). */
-  revision: number;
-}
-
-/** Options of {@link MetaStore.put}. */
-export interface PutOptions {
-  /** Attach the key to this lease (0 = none). */
-  lease?: number;
-  /** Return the key-value as it was before the put. */
-  prevKv?: boolean;
-  /** Keep the current value (the key must exist; pass an empty value). */
-  ignoreValue?: boolean;
-  /** Keep the current lease (the key must exist). */
-  ignoreLease?: boolean;
-}
-
-/** Options of {@link MetaStore.delete}. */
-export interface DeleteOptions {
-  /** Return the deleted key-values. */
-  prevKv?: boolean;
-}
-
-/** Response of {@link MetaStore.put} (and of a put in {@link WriteBatch.commit}). */
-export interface PutResponse {
-  /** Store revision after the put. */
-  revision: number;
-  /** The key-value before the put, when `prevKv` was asked for and the key existed. */
-  prevKv?: KeyValue;
-}
-
-/** Response of {@link MetaStore.delete} (and of a delete in {@link WriteBatch.commit}). */
-export interface DeleteResponse {
-  /** Store revision after the delete (unchanged when nothing was deleted). */
-  revision: number;
-  /** Number of keys deleted. */
-  deleted: number;
-  /** The deleted key-values in key order, when `prevKv` was asked for. */
-  prevKvs: KeyValue[];
-}
-
-/** Response of {@link MetaStore.range}. */
-export interface RangeResponse {
-  /** The store's current revision (also when reading at an older `revision`). */
-  revision: number;
-  /** Matching key-values after filters, sort and limit; empty with `countOnly`, values empty with `keysOnly`. */
-  kvs: KeyValue[];
-  /** Whether `limit` left matching keys out. */
-  more: boolean;
-  /** Keys in the range, regardless of `limit` and of the revision filters. */
-  count: number;
-}
-
-function unwrap<T extends OpResult>(result: OpResult): Exclude<T, { type: 'error' }> {
-  if (result.type === 'error') throw result.error;
-  return result as Exclude<T, { type: 'error' }>;
-}
-
-function toPutResponse(r: PutResult): PutResponse {
-  return r.prevKv === undefined ? { revision: r.revision } : { revision: r.revision, prevKv: r.prevKv };
-}
-
-function toDeleteResponse(r: DeleteRangeResult): DeleteResponse {
-  return { revision: r.revision, deleted: r.deleted, prevKvs: r.prevKvs };
-}
-
-// Shapes of one-op results, applied by the apply loop as it settles the caller (a throw rejects).
-const putResponseOf = (r: OpResult): PutResponse => toPutResponse(unwrap<PutResult>(r));
-const deleteResponseOf = (r: OpResult): DeleteResponse => toDeleteResponse(unwrap<DeleteRangeResult>(r));
-const opResultOf = (r: OpResult): OpResult => r;
-const autoCompactionDone = (r: OpResult): void => {
-  if (r.type === 'error' && r.error.code !== 'ERR_COMPACTED') throw r.error;
-};
-const compactResponseOf = (r: OpResult): CompactResponse => {
-  if (r.type === 'error') throw r.error;
-  return { revision: r.revision };
-};
-
-function toRangeResponse(r: RangeResult): RangeResponse {
-  return { revision: r.revision, kvs: r.kvs, more: r.more, count: r.count };
-}
-
-/**
- * Several writes applied together as one batch (each still its own etcd request with its own
- * revision). Build with {@link MetaStore.batch}, then {@link WriteBatch.commit}.
- */
-export class WriteBatch {
-  private readonly writer = new BatchWriter(1024);
-
-  /** @internal */
-  constructor(private readonly store: MetaStore) {}
-
-  /** Number of ops so far. */
-  get size(): number {
-    return this.writer.count;
-  }
-
-  /**
-   * Adds a put of `key` = `value` (strings as UTF-8). Throws ERR_INVALID_TYPE / ERR_INVALID_OPTION
-   * for bad arguments now; the rest (empty or oversized key/value, missing lease) at {@link WriteBatch.commit}.
-   */
-  put(key: Bytes, value: Bytes, options?: PutOptions): this {
-    this.writer.put(keyArg(key), valueArg(value), checkedPutFields(options));
-    return this;
-  }
-
-  /**
-   * Adds a delete of one key or of the keys a selector covers. Throws ERR_INVALID_TYPE,
-   * ERR_INVALID_OPTION or ERR_INVALID_RANGE for a bad selector.
-   */
-  delete(selector: Bytes | KeySelector, options?: DeleteOptions): this {
-    const { key, rangeEnd } = resolveSelector(selector);
-    this.writer.deleteRange(key, rangeEnd, options?.prevKv === true);
-    return this;
-  }
-
-  /**
-   * Applies every op as one batch. Resolves to one response per op, in order; an op that failed
-   * on the store's state (e.g. a missing lease) is a {@link MetaStoreError} in its slot while
-   * the others apply. A batch with invalid input rejects whole and applies nothing.
-   */
-  async commit(): Promise<Array<PutResponse | DeleteResponse | MetaStoreError>> {
-    const result = await this.store.applyBatch(this.writer.peek());
-    const out: Array<PutResponse | DeleteResponse | MetaStoreError> = [];
-    for (let i = 0; i < result.size; i++) {
-      const r = result.result(i);
-      if (r.type === 'error') out.push(r.error);
-      else if (r.type === 'put') out.push(toPutResponse(r));
-      else if (r.type === 'deleteRange') out.push(toDeleteResponse(r));
-    }
-    this.writer.reset();
-    return out;
-  }
-}
+export { WriteBatch } from './facade/write-batch.js';
 
 /** An embedded etcd-v3-semantics key-value store. */
 export class MetaStore implements AsyncDisposable {
@@ -324,47 +154,17 @@ export class MetaStore implements AsyncDisposable {
    */
   static async open(options?: OpenOptions | null): Promise<MetaStore> {
     const resolved = resolveOpenOptions(options);
-    const choice = resolved.engine;
-    const path = resolved.path;
-    if (path !== undefined) {
-      let engine: Engine;
-      try {
-        engine = constructEngine('native', resolved.engineOptions);
-      } catch (e) {
-        if (e instanceof MetaStoreError && e.code === 'ERR_NATIVE_UNAVAILABLE') {
-          throw new MetaStoreError('ERR_NATIVE_UNAVAILABLE', `a durable store (path) needs the native addon, which cannot load: ${e.message}`, { cause: e });
-        }
-        throw e;
-      }
-      let opened: OpenedLog;
-      try {
-        opened = await openFileLog(path, engine, resolved.durable);
-      } catch (e) {
-        engine.close();
-        throw e;
-      }
-      try {
-        return new MetaStore(engine, undefined, resolved, opened);
-      } catch (e) {
-        // Replay failed: release the directory and the engine before reporting it.
-        await opened.log.close();
-        engine.close();
-        throw e;
-      }
-    }
-    const inMemory = (): OpenedLog => ({ log: new MemoryLog(), epoch: 1, appliedIndex: 0, replay: [] });
-    if (choice !== 'auto') return new MetaStore(constructEngine(choice, resolved.engineOptions), undefined, resolved, inMemory());
-    let engine: Engine;
-    let loadError: MetaStoreError | undefined;
+    const { engine, nativeLoadError, opened } = await openEngineAndLog(resolved);
     try {
-      engine = constructEngine('native', resolved.engineOptions);
+      return new MetaStore(engine, nativeLoadError, resolved, opened);
     } catch (e) {
-      if (!(e instanceof MetaStoreError) || e.code !== 'ERR_NATIVE_UNAVAILABLE') throw e;
-      engine = constructEngine('js', resolved.engineOptions);
-      loadError = e;
+      // Replay failed: release the directory and the engine before reporting it.
+      await opened.log.close();
+      engine.close();
+      throw e;
     }
-    return new MetaStore(engine, loadError, resolved, inMemory());
   }
+
 
   /**
    * What opening a durable store found: the snapshot index it restored, the entries replayed

@@ -15,11 +15,8 @@
 
 import type { LeaseClock } from '../lease/lessor.js';
 
-/**
- * The `autoCompaction` option of `MetaStore.open`: `retention` an integer from 1 to 2^53 − 1,
- * `periodMs` an integer from 1 to 366 days (checked in open-options.ts).
- */
-export type AutoCompactionOptions = { mode: 'revision'; retention: number } | { mode: 'periodic'; periodMs: number };
+import type { AutoCompactionOptions } from '../types.js';
+export type { AutoCompactionOptions } from '../types.js';
 
 /** What the compactor needs from the store. */
 export interface CompactorHost {

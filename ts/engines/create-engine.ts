@@ -7,8 +7,8 @@ import { NativeEngine } from './native-engine.js';
 import { resolveEngineOptions, type ResolvedEngineOptions } from '../facade/open-options.js';
 import type { Engine, EngineOptions } from '../types.js';
 
-/** An engine: `'native'` (the Rust addon) or `'js'` (the pure-TypeScript twin, same behaviour). */
-export type EngineKind = 'native' | 'js';
+import type { EngineKind } from '../types.js';
+export type { EngineKind } from '../types.js';
 
 /**
  * A new, empty engine. Throws ERR_INVALID_OPTION for options out of range (see

@@ -14,7 +14,7 @@ import { MetaStoreError } from '../errors.js';
 import { DEFAULT_LEASE_CHECK_INTERVAL_MS, monotonicClock, type LeaseClock } from '../lease/lessor.js';
 import { DEFAULT_FLUSH_AT_OPS, DEFAULT_MAX_APPENDS_IN_FLIGHT, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_OPS } from '../log/batch-proposer.js';
 import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES } from '../log/durable-options.js';
-import type { OpenOptions } from '../store.js';
+import type { OpenOptions } from '../types.js';
 import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_TXN_DEPTH, DEFAULT_MAX_TXN_OPS, TXN_DEPTH_CEILING, DEFAULT_MAX_VALUE_BYTES, DEFAULT_MIN_LEASE_TTL, MAX_LEASE_TTL, type EngineOptions } from '../types.js';
 
 /** Engine limits and tuning, every one set. */

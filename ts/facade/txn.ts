@@ -18,7 +18,7 @@ import { toBytes, type Bytes } from '../codec/bytes.js';
 import type { BatchWriter, CompareFields } from '../codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import { copySelector, keyArg, leaseOption, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions } from './selectors.js';
-import type { DeleteOptions, DeleteResponse, PutOptions, PutResponse, RangeResponse } from '../store.js';
+import type { DeleteOptions, DeleteResponse, PutOptions, PutResponse, RangeResponse } from '../types.js';
 import { CompareResult, CompareTarget, DEFAULT_MAX_TXN_DEPTH, type Compare, type OpResult, type RequestOp, type TxnOp, type TxnResult } from '../types.js';
 
 /** What a compare looks at (etcd's Compare.target): the value, or a number of the key-value. */

@@ -12,11 +12,8 @@
 
 import type { Engine } from '../types.js';
 
-/** Milliseconds from any fixed origin; only differences matter. Inject a fake one in tests. */
-export interface LeaseClock {
-  /** The current time in milliseconds, from the clock's own fixed origin. */
-  now(): number;
-}
+import type { LeaseClock } from '../types.js';
+export type { LeaseClock } from '../types.js';
 
 /** The default clock: `performance.now()` (monotonic, unaffected by wall-clock changes). */
 export const monotonicClock: LeaseClock = { now: () => performance.now() };

@@ -16,26 +16,7 @@ import { EntryBuilder, type EntryView } from './entry.js';
 import type { Log } from './log.js';
 import { ProposalResult } from './proposal-result.js';
 
-/** Tuning of a {@link BatchProposer}. Integers; out of range is ERR_INVALID_OPTION at open. */
-export interface ProposerOptions {
-  /** Most ops in one entry (a proposal larger than this gets an entry of its own): 1 to 2^32 − 1. Default 4096. */
-  maxEntryOps?: number;
-  /** Most bytes in one entry (a proposal larger than this gets an entry of its own): 1 to 1 GiB. Default 4 MiB. */
-  maxEntryBytes?: number;
-  /**
-   * Appends in flight at once, 1 to 64 (default 2): while one group is being fsynced the next
-   * one is written behind it, so the proposer's own work overlaps the device flush. 1 = strictly
-   * one at a time.
-   */
-  maxAppendsInFlight?: number;
-  /**
-   * With an append slot free, pending proposals holding this many ops are flushed at once
-   * rather than at the end of the tick, so that a crowd of writers woken together splits into
-   * groups that keep the log busy back to back (with 256 awaiting writers: 411–449K durable puts/s vs 304–353K unsplit, same machine, three runs each).
-   * 1 to 2^32 − 1. Default 128.
-   */
-  flushAtOps?: number;
-}
+export type { ProposerOptions } from '../types.js';
 
 /** Counters of a {@link BatchProposer} since open. */
 export interface ProposerStats {
