@@ -9,8 +9,9 @@
  */
 
 import { compareBytes, prefixEnd } from '../codec/bytes.js';
-import { latin1 } from '../engines/js/latin1.js';
+import { latin1 } from '../codec/latin1.js';
 import { EventsMode, type WatchEvent } from '../types.js';
+import { buildIntervalTree, stabIntervalTree, type Interval, type IntervalNode } from './interval-tree.js';
 import { closeGroup, openGroup, type Watcher } from './watcher.js';
 
 /** The watchers of one key or prefix: a lone watcher as is (the common case), more in a Set. */
@@ -18,22 +19,6 @@ type Bucket = Watcher | Set<Watcher>;
 
 /** How a watcher's interval is indexed. */
 type Shape = { kind: 'single'; key: string } | { kind: 'prefix'; prefix: string } | { kind: 'range'; start: string; end: string | undefined };
-
-interface Interval {
-  start: string;
-  /** Exclusive; undefined = no end. */
-  end: string | undefined;
-  watcher: Watcher;
-}
-
-/** A centered interval tree node: the intervals holding `center`, sorted both ways, and the rest below. */
-interface Node {
-  center: string;
-  byStart: Interval[];
-  byEnd: Interval[];
-  left: Node | undefined;
-  right: Node | undefined;
-}
 
 /** Prefixes up to this length are made by latin1's fromCharCode path, without a native call. */
 const SHORT_PREFIX = 12;
@@ -52,46 +37,6 @@ function shapeOf(key: Uint8Array, rangeEnd: Uint8Array): Shape {
   return { kind: 'range', start: str(key), end: fromKey ? undefined : str(rangeEnd) };
 }
 
-function endAfter(end: string | undefined, q: string): boolean {
-  return end === undefined || end > q;
-}
-
-function build(intervals: Interval[]): Node | undefined {
-  if (intervals.length === 0) return undefined;
-  const starts = intervals.map((i) => i.start).sort();
-  const center = starts[starts.length >> 1]!;
-  const left: Interval[] = [];
-  const right: Interval[] = [];
-  const here: Interval[] = [];
-  for (const i of intervals) {
-    if (!endAfter(i.end, center)) left.push(i);
-    else if (i.start > center) right.push(i);
-    else here.push(i);
-  }
-  const byStart = [...here].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const byEnd = [...here].sort((a, b) => (a.end === b.end ? 0 : a.end === undefined ? -1 : b.end === undefined ? 1 : a.end > b.end ? -1 : 1));
-  return { center, byStart, byEnd, left: build(left), right: build(right) };
-}
-
-/** Calls `fn` for each interval of the tree holding `q`. */
-function stab(node: Node | undefined, q: string, fn: (w: Watcher) => void): void {
-  while (node !== undefined) {
-    if (q < node.center) {
-      for (const i of node.byStart) {
-        if (i.start > q) break;
-        fn(i.watcher);
-      }
-      node = node.left;
-    } else {
-      for (const i of node.byEnd) {
-        if (!endAfter(i.end, q)) break;
-        fn(i.watcher);
-      }
-      node = q === node.center ? undefined : node.right;
-    }
-  }
-}
-
 /** The watchers of one store, indexed by what they watch. */
 export class WatchableStore {
   private readonly shapes = new Map<Watcher, Shape>();
@@ -102,7 +47,7 @@ export class WatchableStore {
   private prefixLengths: number[] = [];
   private prefixMaps: Map<string, Bucket>[] = [];
   private readonly ranges = new Set<Watcher>();
-  private tree: Node | undefined;
+  private tree: IntervalNode<Watcher> | undefined;
   private treeStale = false;
   private withPrevKv = 0;
   private readonly deliver = (w: Watcher): void => w.push(this.current!);
@@ -187,12 +132,12 @@ export class WatchableStore {
   notify(events: readonly WatchEvent[]): void {
     if (this.shapes.size === 0 || events.length === 0) return;
     if (this.treeStale) {
-      const intervals: Interval[] = [];
+      const intervals: Interval<Watcher>[] = [];
       for (const w of this.ranges) {
         const s = this.shapes.get(w) as Extract<Shape, { kind: 'range' }>;
-        intervals.push({ start: s.start, end: s.end, watcher: w });
+        intervals.push({ start: s.start, end: s.end, value: w });
       }
-      this.tree = build(intervals);
+      this.tree = buildIntervalTree(intervals);
       this.treeStale = false;
     }
     const deliver = this.deliver;
@@ -224,7 +169,7 @@ export class WatchableStore {
             if (bucket !== undefined) pushTo(bucket, ev);
           }
         }
-        if (hasRanges) stab(this.tree, k!, deliver);
+        if (hasRanges) stabIntervalTree(this.tree, k!, deliver);
       }
     } finally {
       this.current = undefined;

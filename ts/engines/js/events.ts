@@ -7,7 +7,7 @@
 import { EventsMode, type WatchEvent } from '../../types.js';
 import type { History } from './history.js';
 import type { KeyIndex, KeyRecord } from './key-index.js';
-import { bytesOf } from './latin1.js';
+import { bytesOf } from '../../codec/latin1.js';
 import { inRange } from './range.js';
 
 const EMPTY = new Uint8Array(0);

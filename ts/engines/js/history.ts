@@ -12,7 +12,7 @@
  */
 
 import type { KeyValue } from '../../types.js';
-import { bytesOf, latin1 } from './latin1.js';
+import { bytesOf, latin1 } from '../../codec/latin1.js';
 
 // A row is 56 bytes: 5 float64 (at f[7 * r + k]) then 4 int32 (at i[14 * r + 10 + k]).
 const MAIN = 0;

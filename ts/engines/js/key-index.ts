@@ -11,7 +11,7 @@
 
 import { BTree } from './btree.js';
 import { History } from './history.js';
-import { bytesOf } from './latin1.js';
+import { bytesOf } from '../../codec/latin1.js';
 import type { KeyValue } from '../../types.js';
 
 const EMPTY = new Uint8Array(0);

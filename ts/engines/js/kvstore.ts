@@ -34,7 +34,7 @@ import {
 import { compact } from './compact.js';
 import { changes, EventCapture } from './events.js';
 import { KeyIndex } from './key-index.js';
-import { bytesOf, latin1 } from './latin1.js';
+import { bytesOf, latin1 } from '../../codec/latin1.js';
 import { LeaseTable } from './lessor-state.js';
 import { liveIn, readRange, revisionError } from './range.js';
 import { executeTxn, planTxn, type TxnHost } from './txn.js';

@@ -18,7 +18,7 @@ import {
   type TxnResult,
 } from '../../types.js';
 import type { KeyIndex, KeyRecord } from './key-index.js';
-import { latin1 } from './latin1.js';
+import { latin1 } from '../../codec/latin1.js';
 import type { LeaseTable } from './lessor-state.js';
 import { FROM_KEY, inRange } from './range.js';
 
