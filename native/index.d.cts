@@ -36,7 +36,7 @@ export declare function durableClose(durable: ExternalObject<Durable>): void
  *
  * `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
  * `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
- * `firstIndex`, and with `error` (an `MSDUR:` message) they all failed and the log has stopped.
+ * `firstIndex`, and with `error` (an errors.rs message) they all failed and the log has stopped.
  */
 export declare function durableOpen(path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void): ExternalObject<Durable>
 

@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { loadNative, nativePlatform, type NativeBinding } from './load-native.js';
-import { translateDurableError } from './log/file-log.js';
+import { translateBindingError } from './engines/binding-error.js';
 import { MetaStore, MetaStoreError } from './index.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -313,7 +313,7 @@ async function durable(command: 'inspect' | 'verify' | 'repair', args: string[])
   try {
     report = binding.durableVerify(path);
   } catch (e) {
-    throw translateDurableError(e);
+    throw translateBindingError(e, { withOpIndex: false, context: 'durable store' });
   }
   if (command === 'inspect') {
     process.stdout.write(`${path}\n${report.text}${report.ok ? '' : 'the store would not open as it is (see metastore verify)\n'}`);
@@ -344,7 +344,7 @@ async function durable(command: 'inspect' | 'verify' | 'repair', args: string[])
   try {
     process.stdout.write(`${binding.durableRepair(path)}\n`);
   } catch (e) {
-    throw translateDurableError(e);
+    throw translateBindingError(e, { withOpIndex: false, context: 'durable store' });
   }
   // What the repaired store holds now: the revision any dropped writes came after.
   const store = await MetaStore.open({ path, engine: 'native', leaseCheckIntervalMs: 0 });

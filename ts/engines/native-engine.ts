@@ -1,5 +1,6 @@
 /** The native engine: the Rust store behind the Node-API binding, adapted to {@link Engine}. */
 
+import { translateBindingError } from './binding-error.js';
 import { encodeTextInto, toBytes } from '../codec/bytes.js';
 import { BatchWriter, checkRangeOp, type BatchLimits } from '../codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
@@ -15,14 +16,9 @@ const INPUT_BYTES = 64 * 1024;
 const ABSENT = -1;
 const PENDING = -2;
 
-/** Rebuilds a typed error from the binding's `MSERR:<number>:<opIndex>:<detail>` message. */
+/** A typed error from what the binding threw (see {@link translateBindingError}). */
 export function translateNativeError(e: unknown, withOpIndex = true): MetaStoreError {
-  const message = e instanceof Error ? e.message : String(e);
-  const m = /^MSERR:(\d+):(-?\d+):([\s\S]*)$/.exec(message);
-  if (m === null) return new MetaStoreError('ERR_INTERNAL', `native engine: ${message}`, { cause: e });
-  const num = Number(m[1]);
-  if (num === 0) return new MetaStoreError('ERR_CLOSED', 'engine is closed');
-  return errorFromNumber(num, withOpIndex ? Number(m[2]) : undefined, m[3] || undefined);
+  return translateBindingError(e, { withOpIndex, context: 'native engine' });
 }
 
 // Results handed out are carved from slabs: one allocation per slab instead of one backing store

@@ -7,7 +7,8 @@
  * the entries after it.
  */
 
-import { MetaStoreError, type ErrorCode } from '../errors.js';
+import { translateBindingError } from '../engines/binding-error.js';
+import { MetaStoreError } from '../errors.js';
 import type { NativeBinding } from '../load-native.js';
 import type { NativeEngine } from '../engines/native-engine.js';
 import type { ResolvedDurableOptions } from '../facade/open-options.js';
@@ -19,12 +20,9 @@ import type { RecoveryInfo } from './durable-options.js';
 
 type Handle = ReturnType<NativeBinding['durableOpen']>;
 
-/** Turns the binding's `MSDUR:<code>:<message>` errors into typed ones. */
+/** A typed error from what the durable log's binding threw (see {@link translateBindingError}). */
 export function translateDurableError(e: unknown): MetaStoreError {
-  const message = e instanceof Error ? e.message : String(e);
-  const m = /^MSDUR:([A-Z_]+):([\s\S]*)$/.exec(message);
-  if (m === null) return new MetaStoreError('ERR_INTERNAL', `durable log: ${message}`, { cause: e });
-  return new MetaStoreError(m[1] as ErrorCode, m[2]!, { cause: e });
+  return translateBindingError(e, { withOpIndex: false, context: 'durable log' });
 }
 
 /** What opening a durable store found. */

@@ -7,8 +7,9 @@
 //! the snapshot file.
 //!
 //! The store directory's layout and recovery order live in `metastore_wal::open_store`
-//! (docs/wal.md); this file wires them to an engine. Errors cross as `MSDUR:<code>:<message>`.
+//! (docs/wal.md); this file wires them to an engine. Errors cross as errors.rs says.
 
+use crate::errors::{fail, io_error, wal_error};
 use crate::panics::GuardedTask;
 use crate::Engine;
 use metastore_core::codec::{decode_batch, Limits, OpRef};
@@ -16,28 +17,12 @@ use metastore_core::{SnapshotPlan, SnapshotStreamError, Store};
 use metastore_wal::{DirLock, Entry, Options, WalError};
 use crate::wal_writer::{SharedWal, WalWriter};
 use napi::bindgen_prelude::{AsyncTask, Buffer, External, FnArgs, Function};
-use napi::{Env, Error, Result, Status, Task};
+use napi::{Env, Result, Task};
 use napi_derive::napi;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-pub(crate) fn fail(code: &str, message: impl std::fmt::Display) -> Error {
-    Error::new(Status::GenericFailure, format!("MSDUR:{code}:{message}"))
-}
-
-pub(crate) fn wal_error(e: WalError) -> Error {
-    match e {
-        WalError::Corrupt { .. } => fail("ERR_CORRUPT", format!("{e}; the store refuses to open (see `metastore repair`)")),
-        WalError::Locked(_) => fail("ERR_LOCKED", e),
-        WalError::Io(_) => fail("ERR_LOG_FAILED", e),
-    }
-}
-
-fn io_error(what: &str, e: std::io::Error) -> Error {
-    fail("ERR_LOG_FAILED", format!("{what}: {e}"))
-}
 
 /// Options of `durableOpen`.
 #[napi(object)]
@@ -95,7 +80,7 @@ pub struct Durable {
 ///
 /// `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
 /// `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
-/// `firstIndex`, and with `error` (an `MSDUR:` message) they all failed and the log has stopped.
+/// `firstIndex`, and with `error` (an errors.rs message) they all failed and the log has stopped.
 #[napi(catch_unwind, ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
 pub fn durable_open(
     path: String,
@@ -104,7 +89,7 @@ pub fn durable_open(
     on_appended: Function<FnArgs<(u32, f64, Option<String>)>, ()>,
 ) -> Result<External<Durable>> {
     let dir = PathBuf::from(&path);
-    let store = engine.store.as_ref().ok_or_else(crate::closed)?;
+    let store = engine.store.as_ref().ok_or_else(crate::errors::closed)?;
     let config = store.config().clone();
     let mut options_wal = Options::default();
     if let Some(size) = options.and_then(|o| o.segment_bytes) {
@@ -159,9 +144,6 @@ pub fn durable_recovered(durable: &mut External<Durable>) -> Result<Recovered> {
     durable.recovered.take().ok_or_else(|| fail("ERR_INTERNAL", "recovery info already taken"))
 }
 
-pub(crate) fn log_closed() -> Error {
-    fail("ERR_CLOSED", "log is closed")
-}
 
 /// Queues entries as one group for the log's writer thread (one record; it is synced with the
 /// other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
@@ -228,7 +210,7 @@ impl Task for SnapshotTask {
 /// applied meanwhile cut history it needed (nothing is written then, the log is kept).
 #[napi(catch_unwind, ts_return_type = "Promise<number>")]
 pub fn durable_snapshot(durable: &External<Durable>, engine: &External<Engine>, index: f64, term: f64) -> Result<AsyncTask<GuardedTask<SnapshotTask>>> {
-    let store = engine.store.as_ref().ok_or_else(crate::closed)?;
+    let store = engine.store.as_ref().ok_or_else(crate::errors::closed)?;
     let plan = store.begin_snapshot();
     Ok(AsyncTask::new(GuardedTask(SnapshotTask {
         wal: durable.wal.clone(),

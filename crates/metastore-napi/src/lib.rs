@@ -4,7 +4,7 @@
 //! passes only lengths, and nothing is allocated on the JS heap per call. Results too large for
 //! the scratch buffer are handed over as one Buffer by `takePending`.
 //!
-//! Errors cross as JS errors whose message starts with `MSERR:<number>:<opIndex>:`; the
+//! Errors cross in one format (errors.rs), `MSERR:<code>:<opIndex>:<message>`; the
 //! TypeScript wrapper turns them into typed `MetaStoreError`s. Every export catches panics
 //! (`#[napi(catch_unwind)]`, see panics.rs): one reaches JS as an error with the panic's message,
 //! which the wrapper makes `ERR_INTERNAL`, instead of aborting the process.
@@ -13,11 +13,13 @@ use metastore_core::codec::Limits;
 use metastore_core::results::ResultWriter;
 use metastore_core::{BatchError, Config, EventsMode, Store};
 use napi::bindgen_prelude::{BufferSlice, External, Uint8Array};
-use napi::{Env, Error, Result, Status};
+use napi::{Env, Result};
 use napi_derive::napi;
+use errors::{bad_len, batch_error, closed};
 use std::sync::Arc;
 
 mod durable;
+mod errors;
 mod panics;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
@@ -60,17 +62,6 @@ pub const PENDING: i32 = -2;
 /// Returned by `get` for a missing key.
 pub const ABSENT: i32 = -1;
 
-fn batch_error(e: BatchError) -> Error {
-    Error::new(Status::GenericFailure, format!("MSERR:{}:{}:{}", e.number as u16, e.op_index, e.detail))
-}
-
-fn bad_len(len: u32) -> Error {
-    Error::new(Status::InvalidArg, format!("MSERR:1:-1:request length {len} exceeds the input buffer"))
-}
-
-pub(crate) fn closed() -> Error {
-    Error::new(Status::GenericFailure, "MSERR:0:-1:engine is closed".to_string())
-}
 
 /// One store with its I/O buffers. JS holds it as an opaque External; the exported functions
 /// below take it as their first argument. (Plain functions over an External cost a fraction of

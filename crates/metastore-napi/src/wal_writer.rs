@@ -6,7 +6,7 @@
 //! pool thread (a cross-CPU wake-up, tens of µs on a virtual machine) and then wait for its turn
 //! behind the append before it (another wake-up), on the path of every group commit.
 
-use crate::durable::{fail, log_closed, wal_error};
+use crate::errors::{fail, log_closed, wal_error};
 use metastore_wal::Wal;
 use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// `(appends, firstIndex, error)`: how many of the oldest pending appends this report settles,
-/// the index of the first entry of the first of them, and the `MSDUR:` error they failed with.
+/// the index of the first entry of the first of them, and the error (errors.rs format) they failed with.
 type Report = (u32, f64, Option<String>);
 type ReportFn = ThreadsafeFunction<Report, (), FnArgs<Report>, Status, false, true>;
 
