@@ -38,6 +38,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,9 +77,16 @@ type config struct {
 	verify       bool
 	out          string
 	label        string
+	cpuProfile   string
 }
 
 func main() {
+	// The generator shares the machine's cores with the server it measures: a lazier GC takes
+	// ~20% off its CPU per request (measured: ~27 -> ~21 µs per awaited put at 256 clients).
+	// GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	cfg, workload, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "etcd-load: %v\n", err)
@@ -119,6 +128,7 @@ func parseFlags(args []string) (*config, string, error) {
 	fs.BoolVar(&cfg.verify, "verify", true, "put: after the run, compare the revision delta and the keys in the run's key range with what was acknowledged")
 	fs.StringVar(&cfg.out, "out", "", "write the JSON result to this file instead of stdout")
 	fs.StringVar(&cfg.label, "label", "", "free text copied into the result")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the measured phase to this file (go tool pprof)")
 
 	if err := fs.Parse(args); err != nil {
 		return nil, "", err
@@ -608,9 +618,22 @@ func run(cfg *config, workload string) error {
 		cpuBefore, cpuErr = procCPU(cfg.serverPid)
 	}
 	selfBefore := selfCPU()
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 
 	p := phase(conns, cfg.clients, cfg.total, cfg.maxDuration, measured)
 
+	if cfg.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	selfAfter := selfCPU()
 	var cpuAfter float64
 	if cfg.serverPid > 0 && cpuErr == nil {
