@@ -10,6 +10,8 @@ const COLORS = {
   'native-par2': '#8f2a10',
   js: '#3178c6',
   lmdb: '#2e8b57',
+  metastore: '#c8441f',
+  etcd: '#419eda',
 };
 const FALLBACK = ['#7d5ba6', '#b8860b', '#708090', '#20b2aa'];
 

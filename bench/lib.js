@@ -42,6 +42,9 @@ export const COLUMN_LABELS = {
   'native-serial': 'native serial',
   'native-par1': 'native ∥ 1 thr',
   'native-par2': 'native ∥ 2 thr',
+  // The server suite's columns.
+  metastore: 'metastore serve',
+  etcd: 'etcd',
 };
 
 export function label(col) {

@@ -11,7 +11,7 @@ import { renderChart } from './chart.js';
 import { format, label, outDir, ratio, renderTable } from './lib.js';
 import { checkTarget, TARGETS } from './targets.js';
 
-const ORDER = ['ffi', 'seed', 'apply', 'sweep', 'reads', 'txn', 'watch', 'durable', 'scale'];
+const ORDER = ['ffi', 'seed', 'apply', 'sweep', 'reads', 'txn', 'watch', 'durable', 'scale', 'server'];
 
 /** The workloads the README's table and chart show: [suite, row id]. */
 export const HEADLINE = [
@@ -30,7 +30,13 @@ export const HEADLINE = [
   ['watch', 'watch-1000'],
   ['durable', 'durable-256'],
   ['scale', 'load-10M'],
+  ['server', 'put-256'],
+  ['server', 'range-l-256'],
 ];
+
+/** The server suite's columns (metastore serve, etcd) against the embedded suites' three. */
+const EMBEDDED = ['native', 'js', 'lmdb'];
+const SERVER = ['metastore', 'etcd'];
 
 /** The newest results of each suite in `dir`, in suite order. */
 export function loadResults(dir) {
@@ -92,7 +98,36 @@ export function headlineTable(results) {
     return Number.isFinite(v) ? `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×` : '';
   };
   const lines = ['| W | workload | native | JS | lmdb-js | native vs JS | native vs lmdb-js |', '|---|---|--:|--:|--:|--:|--:|'];
-  for (const { row } of headlineRows(results)) lines.push(`| ${row.w} | ${row.name} | ${cols.map((c) => cell(row, c)).join(' | ')} | ${r(row, 'js')} | ${r(row, 'lmdb')} |`);
+  for (const { suite, row } of headlineRows(results)) {
+    if (suite === 'server') continue; // its own table: serverTable
+    lines.push(`| ${row.w} | ${row.name} | ${cols.map((c) => cell(row, c)).join(' | ')} | ${r(row, 'js')} | ${r(row, 'lmdb')} |`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The server suite's table for README: every row, metastore serve and etcd side by side (ops/s,
+ * p50/p99, CPU per op, puts per fsync) and the ratio of their ops/s.
+ */
+export function serverTable(results) {
+  const data = results.find((r) => r.suite === 'server');
+  if (!data) return '';
+  const us = (x) => (x >= 1000 ? `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)} ms` : `${x.toFixed(0)} µs`);
+  const cell = (row, c) => {
+    const x = row.results[c];
+    if (!x) return '';
+    if (x.na) return 'n/a';
+    if (x.error) return 'failed';
+    const parts = [`${format.rate(x.opsPerSec)}/s`, `p50 ${us(x.p50Us)} · p99 ${us(x.p99Us)}`];
+    if (Number.isFinite(x.serverCpuUsPerOp)) parts.push(`${x.serverCpuUsPerOp.toFixed(0)} µs CPU/op`);
+    if (Number.isFinite(x.opsPerFsync)) parts.push(`${x.opsPerFsync.toFixed(1)} puts/fsync`);
+    return parts.join(' · ');
+  };
+  const lines = ['| W | workload | metastore serve | etcd | metastore vs etcd |', '|---|---|--:|--:|--:|'];
+  for (const row of data.rows) {
+    const v = ratio(row.metric, row.results.metastore, row.results.etcd);
+    lines.push(`| ${row.w} | ${row.name} | ${cell(row, 'metastore')} | ${cell(row, 'etcd')} | ${Number.isFinite(v) ? `${v.toFixed(2)}×` : ''} |`);
+  }
   return lines.join('\n');
 }
 
@@ -127,16 +162,16 @@ export function writeReport(dir = outDir()) {
   const svgPath = join(dir, 'latest.svg');
   const m = results[0]?.machine;
   const sub = m ? `${results[0].date} · ${m.cpu}, ${m.cores} cores · Node ${m.node} · ${(m.rustc ?? '').split(' (')[0]} · lmdb-js ${m.lmdb} · commit ${m.commit}${quickRun ? ' · QUICK SMOKE RUN, not measurements' : ''}` : '';
-  writeFileSync(svgPath, renderChart(sections, { title: 'MetaStore benchmarks: native vs JS engine vs lmdb-js', subtitle: sub }));
+  writeFileSync(svgPath, renderChart(sections, { title: 'MetaStore benchmarks: native vs JS engine vs lmdb-js; metastore serve vs etcd', subtitle: sub }));
 
   const headline = [];
   for (const { suite, row } of headlineRows(results)) {
     const data = results.find((r) => r.suite === suite);
     let s = headline.find((h) => h.suite === suite);
-    if (!s) headline.push((s = { suite, title: data.short ?? data.title, columns: data.columns.filter((c) => ['native', 'js', 'lmdb'].includes(c)), rows: [] }));
+    if (!s) headline.push((s = { suite, title: data.short ?? data.title, columns: data.columns.filter((c) => [...EMBEDDED, ...SERVER].includes(c)), rows: [] }));
     s.rows.push(row);
   }
-  writeFileSync(join(dir, 'latest-headline.svg'), renderChart(headline, { title: 'MetaStore: native vs JS engine vs lmdb-js (headline workloads)', subtitle: `${sub} · ops/s on a log scale, longer is faster` }));
+  writeFileSync(join(dir, 'latest-headline.svg'), renderChart(headline, { title: 'MetaStore: native vs JS engine vs lmdb-js, metastore serve vs etcd (headline workloads)', subtitle: `${sub} · ops/s on a log scale, longer is faster` }));
   return { md: mdPath, svg: svgPath, results, targets };
 }
 
@@ -145,6 +180,8 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`wrote ${report.md}`);
   if (process.argv.includes('--readme')) {
     console.log(`\n${headlineTable(report.results)}\n`);
+    const server = serverTable(report.results);
+    if (server) console.log(`${server}\n`);
     for (const t of report.targets) console.log(`- ${t.text}: ${t.measuredText ?? ''} — ${t.status}${t.byText ? ` (${t.byText})` : ''}`);
   }
   void label;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { here, outDir } from './lib.js';
 import { writeReport } from './report.js';
 
-const ORDER = ['ffi', 'seed', 'apply', 'sweep', 'reads', 'txn', 'watch', 'durable', 'scale'];
+const ORDER = ['ffi', 'seed', 'apply', 'sweep', 'reads', 'txn', 'watch', 'durable', 'scale', 'server'];
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
 const only = args.filter((a) => !a.startsWith('--'));

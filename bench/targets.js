@@ -6,6 +6,7 @@
 //   max / min    a figure of one cell (`field` of results[col] in row `row`) against `goal`
 //   ratio        ratio(metric, results[col], results[vs]) ≥ goal (how many times col beats vs)
 //   rows         results[col].nsPerOp of `row` ≤ goal × that of `vsRow` (per-op cost of two rows)
+//   fieldRatio   results[col][field] ≤ goal × results[vs][field] (e.g. a p99 no worse than the peer's)
 //   pending      the workload does not exist yet
 //
 // `whenMissed`: what the profile of a missed target shows (written after profiling; copied into
@@ -227,6 +228,77 @@ export const TARGETS = [
       'allocation per key holding key and history (tried: a shared entry with its history inside) measured 262 B/key as ' +
       'well — the allocation it saves is paid back in size classes — and was not kept. (The JS engine needs ~500 B/key.)',
   },
+  // Issue #14: `metastore serve` against Debian's etcd over etcd's gRPC protocol, same run
+  // (bench/server.bench.js, load from bench/etcd-load).
+  {
+    id: 'w10-put-256',
+    w: 10,
+    suite: 'server',
+    text: '#14: metastore serve ≥ 2× etcd\'s awaited puts/s at 256 clients, same run',
+    kind: 'ratio',
+    row: 'put-256',
+    col: 'metastore',
+    vs: 'etcd',
+    goal: 2,
+  },
+  {
+    id: 'w10-put-256-p99',
+    w: 10,
+    suite: 'server',
+    text: '#14: put latency p99 at 256 clients no worse than etcd\'s',
+    kind: 'fieldRatio',
+    row: 'put-256',
+    col: 'metastore',
+    vs: 'etcd',
+    field: 'p99Us',
+    goal: 1,
+  },
+  {
+    id: 'w10-range-l-256',
+    w: 10,
+    suite: 'server',
+    text: '#14: metastore serve ≥ 2× etcd\'s single-key linearizable gets/s at 256 clients, same run',
+    kind: 'ratio',
+    row: 'range-l-256',
+    col: 'metastore',
+    vs: 'etcd',
+    goal: 2,
+  },
+  {
+    id: 'w10-range-l-256-p99',
+    w: 10,
+    suite: 'server',
+    text: '#14: linearizable get latency p99 at 256 clients no worse than etcd\'s',
+    kind: 'fieldRatio',
+    row: 'range-l-256',
+    col: 'metastore',
+    vs: 'etcd',
+    field: 'p99Us',
+    goal: 1,
+  },
+  {
+    id: 'w10-range-s-256',
+    w: 10,
+    suite: 'server',
+    text: '#14: metastore serve ≥ 2× etcd\'s single-key serializable gets/s at 256 clients, same run',
+    kind: 'ratio',
+    row: 'range-s-256',
+    col: 'metastore',
+    vs: 'etcd',
+    goal: 2,
+  },
+  {
+    id: 'w10-range-s-256-p99',
+    w: 10,
+    suite: 'server',
+    text: '#14: serializable get latency p99 at 256 clients no worse than etcd\'s',
+    kind: 'fieldRatio',
+    row: 'range-s-256',
+    col: 'metastore',
+    vs: 'etcd',
+    field: 'p99Us',
+    goal: 1,
+  },
 ];
 
 function fmtGoal(t, v) {
@@ -282,12 +354,22 @@ export function checkTarget(t, data) {
     const text = `${cell.nsPerOp.toFixed(1)} vs ${vsCell.nsPerOp.toFixed(1)} ns/op (${measured.toFixed(2)}×)`;
     return finish(t, base, met, text, by, met ? `batch is ${(1 / measured).toFixed(1)}× cheaper per op` : `missed by ${pct(by)}`);
   }
+  if (t.kind === 'fieldRatio') {
+    const other = row.results[t.vs];
+    if (!other || other.error || other.na || !Number.isFinite(other[t.field]) || !Number.isFinite(cell[t.field])) return { ...base, status: 'not measured', goalText: goalText(t), measuredText: 'no figure' };
+    measured = cell[t.field] / other[t.field];
+    met = measured <= t.goal;
+    by = measured / t.goal - 1;
+    const text = `${cell[t.field]} vs ${other[t.field]} (${measured.toFixed(2)}×)`;
+    return finish(t, base, met, text, by, met ? `${pct(-by)} below the goal` : `missed by ${pct(by)}`);
+  }
   throw new Error(`unknown target kind ${t.kind}`);
 }
 
 function goalText(t) {
   if (t.kind === 'ratio') return `≥ ${t.goal}× ${t.vs}`;
   if (t.kind === 'rows') return `≤ ${t.goal}× per op of ${t.vsRow}`;
+  if (t.kind === 'fieldRatio') return `${t.field} ≤ ${t.goal}× ${t.vs}'s`;
   return `${t.kind === 'min' ? '≥' : '≤'} ${fmtGoal(t, t.goal)}`;
 }
 
