@@ -443,7 +443,7 @@ function mdMeaning(f) {
   else if (f.value !== undefined) text = `= ${f.resolved}${typeof f.value === 'string' ? ` (${f.value})` : ''}${f.const ? ` (\`${f.const}\`)` : ''}. ${text}`;
   if (f.enum) text += ` See ${link(f.enum)}.`;
   if (f.flags) text += ` See ${link(f.flags)}.`;
-  if (f.when) text = `Only when ${f.when}: ${text}`;
+  if (f.when) text += ` Present only when ${f.when}.`;
   return text;
 }
 
