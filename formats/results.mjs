@@ -173,6 +173,37 @@ export default {
       ],
     },
     {
+      layout: 'LeaseInfo',
+      prefix: 'LEASE_INFO',
+      size: 'LEASE_INFO_FIXED',
+      doc: 'What the native engine returns for `leaseInfo(id)` of a granted lease (written by crates/metastore-napi).',
+      fields: [
+        { name: 'ttl', type: 'i64', doc: 'The granted TTL, in seconds.' },
+        { name: 'keyCount', type: 'u32', doc: 'Number of keys attached.' },
+        { name: 'keys', type: 'LeaseKey[keyCount]', doc: 'The attached keys, in key order.' },
+      ],
+    },
+    {
+      layout: 'LeaseKey',
+      prefix: 'LEASE_KEY',
+      size: 'LEASE_KEY_FIXED',
+      doc: 'A key attached to a lease.',
+      fields: [
+        { name: 'keyLen', type: 'u32', doc: 'Length of key.' },
+        { name: 'key', type: 'bytes[keyLen]', doc: 'The key.' },
+      ],
+    },
+    {
+      layout: 'LeaseIds',
+      prefix: 'LEASE_IDS',
+      size: 'LEASE_IDS_FIXED',
+      doc: 'What the native engine returns for `leases()` (written by crates/metastore-napi).',
+      fields: [
+        { name: 'count', type: 'u32', doc: 'Number of granted leases.' },
+        { name: 'ids', type: 'i64[count]', doc: 'Their ids, ascending.' },
+      ],
+    },
+    {
       enum: 'EventsMode',
       type: 'u32',
       rust: { enum: true },

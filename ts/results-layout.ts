@@ -193,6 +193,38 @@ export const KvOffsets = {
   key: 40,
 } as const;
 
+/** LeaseInfo: bytes of its fixed-size fields (all but keys). */
+export const LEASE_INFO_FIXED = 12;
+/** Offsets of a LeaseInfo's fields from its first byte (the fields at a fixed position). */
+export const LeaseInfoOffsets = {
+  /** i64: The granted TTL, in seconds. */
+  ttl: 0,
+  /** u32: Number of keys attached. */
+  keyCount: 8,
+  /** LeaseKey[keyCount]: The attached keys, in key order. */
+  keys: 12,
+} as const;
+
+/** LeaseKey: bytes of its fixed-size fields (all but key). */
+export const LEASE_KEY_FIXED = 4;
+/** Offsets of a LeaseKey's fields from its first byte (the fields at a fixed position). */
+export const LeaseKeyOffsets = {
+  /** u32: Length of key. */
+  keyLen: 0,
+  /** bytes[keyLen]: The key. */
+  key: 4,
+} as const;
+
+/** LeaseIds: bytes of its fixed-size fields (all but ids). */
+export const LEASE_IDS_FIXED = 4;
+/** Offsets of a LeaseIds's fields from its first byte (the fields at a fixed position). */
+export const LeaseIdsOffsets = {
+  /** u32: Number of granted leases. */
+  count: 0,
+  /** i64[count]: Their ids, ascending. */
+  ids: 4,
+} as const;
+
 /** How much of the batch's changes `applyBatch` reports (its argument, not a byte of the batch). */
 export const EventsMode = {
   /** No events. */

@@ -573,6 +573,40 @@ pub mod results {
     const _: () = assert!(KV_KEY_AT == KV_LEASE_AT + size_of::<i64>());
     const _: () = assert!(KV_FIXED == size_of::<u32>() + size_of::<u32>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>());
 
+    // LeaseInfo: What the native engine returns for `leaseInfo(id)` of a granted lease (written by
+    // crates/metastore-napi).
+    /// LeaseInfo: bytes of its fixed-size fields (all but keys).
+    pub const LEASE_INFO_FIXED: usize = 12;
+    /// LeaseInfo.ttl (i64): The granted TTL, in seconds.
+    pub const LEASE_INFO_TTL_AT: usize = 0;
+    /// LeaseInfo.keyCount (u32): Number of keys attached.
+    pub const LEASE_INFO_KEY_COUNT_AT: usize = 8;
+    /// LeaseInfo.keys (LeaseKey[keyCount]): The attached keys, in key order.
+    pub const LEASE_INFO_KEYS_AT: usize = 12;
+    const _: () = assert!(LEASE_INFO_KEY_COUNT_AT == LEASE_INFO_TTL_AT + size_of::<i64>());
+    const _: () = assert!(LEASE_INFO_KEYS_AT == LEASE_INFO_KEY_COUNT_AT + size_of::<u32>());
+    const _: () = assert!(LEASE_INFO_FIXED == size_of::<i64>() + size_of::<u32>());
+
+    // LeaseKey: A key attached to a lease.
+    /// LeaseKey: bytes of its fixed-size fields (all but key).
+    pub const LEASE_KEY_FIXED: usize = 4;
+    /// LeaseKey.keyLen (u32): Length of key.
+    pub const LEASE_KEY_KEY_LEN_AT: usize = 0;
+    /// LeaseKey.key (bytes[keyLen]): The key.
+    pub const LEASE_KEY_KEY_AT: usize = 4;
+    const _: () = assert!(LEASE_KEY_KEY_AT == LEASE_KEY_KEY_LEN_AT + size_of::<u32>());
+    const _: () = assert!(LEASE_KEY_FIXED == size_of::<u32>());
+
+    // LeaseIds: What the native engine returns for `leases()` (written by crates/metastore-napi).
+    /// LeaseIds: bytes of its fixed-size fields (all but ids).
+    pub const LEASE_IDS_FIXED: usize = 4;
+    /// LeaseIds.count (u32): Number of granted leases.
+    pub const LEASE_IDS_COUNT_AT: usize = 0;
+    /// LeaseIds.ids (i64[count]): Their ids, ascending.
+    pub const LEASE_IDS_IDS_AT: usize = 4;
+    const _: () = assert!(LEASE_IDS_IDS_AT == LEASE_IDS_COUNT_AT + size_of::<u32>());
+    const _: () = assert!(LEASE_IDS_FIXED == size_of::<u32>());
+
     /// How much of the batch's changes `applyBatch` reports (its argument, not a byte of the
     /// batch).
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
