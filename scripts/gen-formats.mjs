@@ -77,6 +77,8 @@ function check(item) {
       if (!v.doc) fail(where, `${v.name} has no doc`);
       const n = item.kind === 'flags' ? v.bit : v.value;
       if (!Number.isInteger(n) || seen.has(n)) fail(where, `${v.name}: ${n} is not a new integer`);
+      const limit = item.kind === 'flags' ? 8 * SCALARS[item.type] : 2 ** (8 * SCALARS[item.type]);
+      if (n < 0 || n >= limit) fail(where, `${v.name}: ${n} does not fit a ${item.type}`);
       seen.add(n);
     }
   }
@@ -90,8 +92,8 @@ function check(item) {
 
 /**
  * Parses a field type: a scalar (`u32`), bytes (`bytes[8]`, `bytes[keyLen]`), a layout or union
- * (`Kv`), or a list of any of these (`Op[count]`, `u32[count]`). Returns its size in bytes, or
- * undefined when it varies.
+ * (`Kv`), or a list of any of these (`Op[count]`, `u32[count]`). Returns the element type, the
+ * count as written, and the element's and the field's size in bytes (undefined when it varies).
  */
 function parseType(type, where, earlier) {
   const m = /^(\w+)(?:\[(\w+)\])?$/.exec(type);
@@ -137,6 +139,8 @@ function measure(layout) {
     if (!f.doc) fail(where, `field ${f.name} has no doc`);
     if (fields.some((g) => g.name === f.name)) fail(where, `field ${f.name} twice`);
     checkValue(f, `${where}.${f.name}`);
+    if (f.enum !== undefined && !['enum', 'errors'].includes(byName.get(f.enum)?.kind)) fail(where, `field ${f.name}: no enum ${f.enum}`);
+    if (f.flags !== undefined && byName.get(f.flags)?.kind !== 'flags') fail(where, `field ${f.name}: no flags ${f.flags}`);
     f.at = at;
     f.offsetText = varyingTerms.length === 0 ? String(fixedSize) : [...(fixedSize === 0 ? [] : [fixedSize]), ...varyingTerms].join(' + ');
     f.sizeText = f.size !== undefined ? String(f.size) : f.element === 'bytes' ? f.count : f.elementSize !== undefined ? `${f.elementSize}·${f.count}` : 'varies';
@@ -202,9 +206,10 @@ function wrap(text, lead) {
   lines.push(lead + line);
   return `${lines.join('\n')}\n`;
 }
-/** A layout's or union's fields that come with a constant: magic texts and fixed versions. */
+
+/** A layout's fields that come with a constant of their own: magics and fixed versions. */
 const fieldConstants = (layout) => layout.fields.filter((f) => f.const !== undefined);
-/** The rust names an enum's values get: consts with a prefix, or the variants of a Rust enum. */
+/** The Rust constant of an enum value (enums declared with `rust: { consts: PREFIX }`). */
 const rustConstName = (item, v) => `${item.rust.consts}${v.name}`;
 
 function header(lang, formats) {
