@@ -1,16 +1,16 @@
 /**
- * Reading a durable store's files in tests, by the layout docs/wal.md describes: segments with a
- * 40-byte header, records with a 24-byte header padded to 8 bytes (type 1 ENTRIES, type 2
- * COMMIT), and the MANIFEST.
+ * Reading a durable store's files in tests, by the layout declared in formats/wal.mjs (generated
+ * into ./wal-layout.mjs; docs/formats.md): segments with a header, records with a header, padded
+ * (type ENTRIES or COMMIT), and the MANIFEST.
  */
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ManifestOffsets, RECORD_ALIGNMENT, RECORD_HEADER, RecordOffsets, RecordType, SEGMENT_HEADER } from './wal-layout.mjs';
 
-export const SEGMENT_HEADER = 40;
-export const RECORD_HEADER = 24;
-export const TYPE_ENTRIES = 1;
-export const TYPE_COMMIT = 2;
+export { RECORD_HEADER, SEGMENT_HEADER } from './wal-layout.mjs';
+export const TYPE_ENTRIES = RecordType.ENTRIES;
+export const TYPE_COMMIT = RecordType.COMMIT;
 
 export interface RecordSpan {
   offset: number;
@@ -38,8 +38,8 @@ export function records(segment: string): RecordSpan[] {
   const out: RecordSpan[] = [];
   let at = SEGMENT_HEADER;
   while (at + RECORD_HEADER <= bytes.length && bytes.subarray(at, at + RECORD_HEADER).some((b) => b !== 0)) {
-    const length = Math.ceil((RECORD_HEADER + bytes.readUInt32LE(at)) / 8) * 8;
-    out.push({ offset: at, type: bytes[at + 4]!, length });
+    const length = Math.ceil((RECORD_HEADER + bytes.readUInt32LE(at + RecordOffsets.len)) / RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
+    out.push({ offset: at, type: bytes[at + RecordOffsets.type]!, length });
     at += length;
   }
   return out;
@@ -47,7 +47,7 @@ export function records(segment: string): RecordSpan[] {
 
 /** The boot epoch the MANIFEST holds. */
 export function manifestEpoch(path: string): number {
-  return readFileSync(join(path, 'wal', 'MANIFEST')).readUInt32LE(32);
+  return readFileSync(join(path, 'wal', 'MANIFEST')).readUInt32LE(ManifestOffsets.epoch);
 }
 
 /** Rewrites `file` with `edit` applied to its bytes. */

@@ -1,29 +1,16 @@
 /**
  * Typed errors. Every error the store raises is a {@link MetaStoreError} with a stable `code`;
  * both engines raise the same code for the same input. The numbers are the codec's error numbers
- * (docs/codec.md) and never change meaning.
+ * (declared in formats/errors.mjs, generated into ./codec/error-numbers.ts) and never change meaning.
  */
 
-/** Every error code the store can raise. */
+import { ERROR_INFO, type NumberedErrorCode } from './codec/error-numbers.js';
+
+export { ErrorNumber } from './codec/error-numbers.js';
+
+/** Every error code the store can raise: the codec's numbered ones, then the façade's own. */
 export type ErrorCode =
-  | 'ERR_MALFORMED_BATCH'
-  | 'ERR_UNSUPPORTED_VERSION'
-  | 'ERR_KEY_NOT_PROVIDED'
-  | 'ERR_KEY_TOO_LARGE'
-  | 'ERR_VALUE_TOO_LARGE'
-  | 'ERR_INVALID_SORT'
-  | 'ERR_VALUE_PROVIDED'
-  | 'ERR_LEASE_PROVIDED'
-  | 'ERR_KEY_NOT_FOUND'
-  | 'ERR_LEASE_NOT_FOUND'
-  | 'ERR_FUTURE_REV'
-  | 'ERR_COMPACTED'
-  | 'ERR_INTERNAL'
-  | 'ERR_TOO_MANY_OPS'
-  | 'ERR_DUPLICATE_KEY'
-  | 'ERR_LEASE_TTL_TOO_LARGE'
-  | 'ERR_LEASE_EXISTS'
-  | 'ERR_TXN_TOO_DEEP'
+  | NumberedErrorCode
   | 'ERR_INVALID_TYPE'
   | 'ERR_INVALID_RANGE'
   | 'ERR_INVALID_OPTION'
@@ -44,51 +31,8 @@ interface ErrorInfo {
   readonly message: string;
 }
 
-/** Codec error numbers (docs/codec.md, "Error numbers"), index = number. */
-const BY_NUMBER: ReadonlyArray<ErrorInfo | undefined> = [
-  undefined,
-  { code: 'ERR_MALFORMED_BATCH', category: 'InvalidArgument', message: 'malformed batch' },
-  { code: 'ERR_UNSUPPORTED_VERSION', category: 'InvalidArgument', message: 'unsupported codec version' },
-  { code: 'ERR_KEY_NOT_PROVIDED', category: 'InvalidArgument', message: 'key is not provided' },
-  { code: 'ERR_KEY_TOO_LARGE', category: 'InvalidArgument', message: 'key is larger than maxKeyBytes' },
-  { code: 'ERR_VALUE_TOO_LARGE', category: 'InvalidArgument', message: 'value is larger than maxValueBytes' },
-  { code: 'ERR_INVALID_SORT', category: 'InvalidArgument', message: 'invalid sort option' },
-  { code: 'ERR_VALUE_PROVIDED', category: 'InvalidArgument', message: 'value is provided with ignoreValue' },
-  { code: 'ERR_LEASE_PROVIDED', category: 'InvalidArgument', message: 'lease is provided with ignoreLease' },
-  { code: 'ERR_KEY_NOT_FOUND', category: 'InvalidArgument', message: 'key not found' },
-  { code: 'ERR_LEASE_NOT_FOUND', category: 'NotFound', message: 'requested lease not found' },
-  { code: 'ERR_FUTURE_REV', category: 'OutOfRange', message: 'required revision is a future revision' },
-  { code: 'ERR_COMPACTED', category: 'OutOfRange', message: 'required revision has been compacted' },
-  { code: 'ERR_INTERNAL', category: 'Internal', message: 'internal engine error' },
-  { code: 'ERR_TOO_MANY_OPS', category: 'InvalidArgument', message: 'too many operations in txn request' },
-  { code: 'ERR_DUPLICATE_KEY', category: 'InvalidArgument', message: 'duplicate key given in txn request' },
-  { code: 'ERR_LEASE_TTL_TOO_LARGE', category: 'OutOfRange', message: 'too large lease TTL' },
-  { code: 'ERR_LEASE_EXISTS', category: 'FailedPrecondition', message: 'lease already exists' },
-  { code: 'ERR_TXN_TOO_DEEP', category: 'InvalidArgument', message: 'txn request is nested too deeply' },
-];
-
-/** Error numbers by name, as written into result buffers by both engines. */
-export const ErrorNumber = {
-  MALFORMED_BATCH: 1,
-  UNSUPPORTED_VERSION: 2,
-  KEY_NOT_PROVIDED: 3,
-  KEY_TOO_LARGE: 4,
-  VALUE_TOO_LARGE: 5,
-  INVALID_SORT: 6,
-  VALUE_PROVIDED: 7,
-  LEASE_PROVIDED: 8,
-  KEY_NOT_FOUND: 9,
-  LEASE_NOT_FOUND: 10,
-  FUTURE_REV: 11,
-  COMPACTED: 12,
-  INTERNAL: 13,
-  TOO_MANY_OPS: 14,
-  DUPLICATE_KEY: 15,
-  LEASE_TTL_TOO_LARGE: 16,
-  LEASE_EXISTS: 17,
-  TXN_TOO_DEEP: 18,
-} as const;
-export type ErrorNumber = (typeof ErrorNumber)[keyof typeof ErrorNumber];
+/** Codec error numbers (formats/errors.mjs, docs/formats.md), index = number. */
+const BY_NUMBER: ReadonlyArray<ErrorInfo | undefined> = ERROR_INFO;
 
 const CATEGORY_OF: Partial<Record<ErrorCode, ErrorCategory>> = {
   ERR_INVALID_TYPE: 'InvalidArgument',

@@ -1,7 +1,9 @@
 /** Shared data types of the engine layer: what ops carry and what results hold. */
 
+import type { CompareResult, CompareTarget, SortOrder, SortTarget } from './codec/layout.js';
 import type { MetaStoreError } from './errors.js';
 import type { DurableOptions } from './log/durable-options.js';
+import type { EventsMode } from './codec/results-layout.js';
 
 /** A key and its value at one revision, as etcd's `mvccpb.KeyValue`. */
 export interface KeyValue {
@@ -19,17 +21,10 @@ export interface KeyValue {
   readonly lease: number;
 }
 
-/**
- * Direction of a range's sort (etcd's RangeRequest.SortOrder, same numbers). NONE is ascending:
- * key order for target KEY; for another target, with no filter and a limit, only the first
- * `limit + 1` keys in key order are sorted (etcd's behaviour).
- */
-export const SortOrder = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
-export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
-
-/** What a range sorts by (etcd's RangeRequest.SortTarget, same numbers): key, version, createRevision, modRevision or value. */
-export const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
-export type SortTarget = (typeof SortTarget)[keyof typeof SortTarget];
+// SortOrder, SortTarget, CompareTarget and CompareResult are numbers of the op codec, declared in
+// formats/codec.mjs; EventsMode is declared in formats/results.mjs.
+export { SortOrder, SortTarget, CompareTarget, CompareResult } from './codec/layout.js';
+export { EventsMode } from './codec/results-layout.js';
 
 /** A put, as the codec carries it. */
 export interface PutOp {
@@ -93,13 +88,6 @@ export interface RangeOp {
   readonly maxCreateRevision: number;
 }
 
-/** What a transaction compare looks at (etcd's Compare.CompareTarget, same numbers); VALUE compares bytes, the others numbers. */
-export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
-export type CompareTarget = (typeof CompareTarget)[keyof typeof CompareTarget];
-
-/** The relation a compare requires, as `field <relation> operand` (etcd's Compare.CompareResult, same numbers). */
-export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
-export type CompareResult = (typeof CompareResult)[keyof typeof CompareResult];
 
 /** One condition of a transaction (etcd's Compare). */
 export interface Compare {
@@ -264,9 +252,6 @@ export interface WatchEvent {
   readonly subRevision: number;
 }
 
-/** How much of the batch's changes {@link Engine.applyBatch} reports. */
-export const EventsMode = { NONE: 0, EVENTS: 1, EVENTS_WITH_PREV: 2 } as const;
-export type EventsMode = (typeof EventsMode)[keyof typeof EventsMode];
 
 /** A lease as the engine's state holds it. */
 export interface LeaseInfo {

@@ -8,6 +8,7 @@
 // scripts/corruption-campaign.mjs (as many trials as asked).
 import { copyFileSync, cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RECORD_ALIGNMENT, RECORD_HEADER, RecordOffsets, SEGMENT_HEADER } from '../wal-layout.mjs';
 
 /** Options of the store under test: small segments and snapshots, so a few hundred writes span several of each. */
 export const STORE_OPTIONS = { engine: 'native', leaseCheckIntervalMs: 0, walSegmentBytes: 64 << 10, snapshotEveryBytes: 24 << 10 };
@@ -50,13 +51,13 @@ function written(bytes) {
   return end;
 }
 
-/** Record offsets of a segment (40-byte header, 24-byte record headers, docs/wal.md). */
+/** Record offsets of a segment (formats/wal.mjs, docs/formats.md). */
 function recordOffsets(bytes) {
   const out = [];
-  let at = 40;
-  while (at + 24 <= bytes.length && bytes.subarray(at, at + 24).some((b) => b !== 0)) {
+  let at = SEGMENT_HEADER;
+  while (at + RECORD_HEADER <= bytes.length && bytes.subarray(at, at + RECORD_HEADER).some((b) => b !== 0)) {
     out.push(at);
-    at += Math.ceil((24 + bytes.readUInt32LE(at)) / 8) * 8;
+    at += Math.ceil((RECORD_HEADER + bytes.readUInt32LE(at + RecordOffsets.len)) / RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
   }
   return out;
 }
@@ -95,7 +96,7 @@ export function damage(dir, kind, pick) {
       const offsets = recordOffsets(bytes);
       if (offsets.length === 0) return undefined;
       const at = one(offsets);
-      bytes.fill(0, at, at + 24);
+      bytes.fill(0, at, at + RECORD_HEADER);
       writeFileSync(file, bytes);
       return `${file} record at ${at}`;
     }

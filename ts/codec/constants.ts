@@ -1,28 +1,9 @@
-/** Constants of the op codec, version 1 (docs/codec.md). */
+/**
+ * Constants of the op codec, version 1: the layout, generated from formats/codec.mjs into
+ * ./layout.ts (docs/formats.md), and the integer helpers its readers share.
+ */
 
-/** The codec version this build writes and accepts (batch header byte 3); a batch of any other version is rejected with ERR_UNSUPPORTED_VERSION. */
-export const CODEC_VERSION = 1;
-export const BATCH_HEADER_BYTES = 8;
-
-export const OpType = { PUT: 1, DELETE_RANGE: 2, RANGE: 3, TXN: 4, LEASE_GRANT: 5, LEASE_REVOKE: 6, COMPACT: 7 } as const;
-
-export const PutFlag = { PREV_KV: 1, IGNORE_VALUE: 2, IGNORE_LEASE: 4 } as const;
-export const DeleteFlag = { PREV_KV: 1 } as const;
-export const RangeFlag = { KEYS_ONLY: 1, COUNT_ONLY: 2, SERIALIZABLE: 4 } as const;
-export const CompactFlag = { PHYSICAL: 1 } as const;
-
-/** Fixed part of each op type, in bytes (before its variable-length fields). */
-export const PUT_FIXED = 18; // type, flags, lease, keyLen, valueLen
-export const DELETE_FIXED = 10; // type, flags, keyLen, endLen
-export const RANGE_FIXED = 60; // type, flags, order, target, 6 × i64, keyLen, endLen
-export const TXN_FIXED = 14; // type, flags, compareCount, successCount, failureCount
-export const COMPARE_FIXED = 22; // target, result, operand, keyLen, endLen, valueLen
-export const LEASE_GRANT_FIXED = 18; // type, flags, id, ttl
-export const LEASE_REVOKE_FIXED = 10; // type, flags, id
-export const COMPACT_FIXED = 10; // type, flags, revision
-
-/** Flag bits each op type defines, by type. */
-export const DEFINED_FLAGS = [0, 0b111, 0b1, 0b111, 0, 0, 0, 0b1];
+export * from './layout.js';
 
 export const TWO_32 = 0x1_0000_0000;
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -37,6 +18,11 @@ export function readI64(view: DataView, at: number): number {
   const hi = view.getInt32(at + 4, true);
   const n = hi * TWO_32 + view.getUint32(at, true);
   return n > MAX_SAFE || n < -MAX_SAFE ? Number.NaN : n;
+}
+
+/** The highest value of an enum of the layout (SortOrder, CompareTarget, ...; each runs from 0 up). */
+export function enumMax(values: Readonly<Record<string, number>>): number {
+  return Math.max(...Object.values(values));
 }
 
 export function isEnum(value: unknown, max: number): value is number {

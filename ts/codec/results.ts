@@ -1,16 +1,63 @@
 /**
- * Decoding of packed result buffers (docs/codec.md, "Results"), as the native engine writes them.
- * Decoding is lazy: a batch's result object only reads the ops it is asked for.
+ * Decoding of packed result buffers (docs/formats.md, "Results and events"), as the native engine
+ * writes them. Decoding is lazy: a batch's result object only reads the ops it is asked for.
  */
 
-import { errorFromNumber } from '../errors.js';
+import { errorFromNumber, ErrorNumber } from '../errors.js';
+import {
+  BatchResultsOffsets,
+  DeleteRangeResultOffsets,
+  ERROR_RESULT_BYTES,
+  ErrorResultOffsets,
+  EventFlag,
+  EventOffsets,
+  EventsOffsets,
+  EventType,
+  KvOffsets,
+  LEASE_GRANT_RESULT_BYTES,
+  LeaseGrantResultOffsets,
+  OP_RESULT_HEADER_BYTES,
+  PutResultFlag,
+  PutResultOffsets,
+  RangeResultFlag,
+  RangeResultOffsets,
+  RESULT_HEADER_BYTES,
+  ResultHeaderOffsets,
+  ResultKind,
+  RESULTS_MAGIC,
+  TxnResultFlag,
+  TxnResultOffsets,
+} from './results-layout.js';
 import type { BatchResult, DeleteRangeResult, KeyValue, OpResult, PutResult, RangeResult, TxnResult, WatchEvent } from '../types.js';
 
-export const ResultKind = { PUT: 1, DELETE_RANGE: 2, RANGE: 3, TXN: 4, LEASE_GRANT: 5, LEASE_REVOKE: 6, COMPACT: 7, ERROR: 255 } as const;
+export { ResultKind } from './results-layout.js';
+
+// The layout (formats/results.mjs) as this module's own consts: V8 folds a module's consts, and
+// their fields, into the code that reads them; an imported binding costs a load at every use.
+const [MAGIC0, MAGIC1, MAGIC2] = RESULTS_MAGIC;
+const HEADER_BYTES = RESULT_HEADER_BYTES;
+const ResultsAt = BatchResultsOffsets;
+const ResultAt = ResultHeaderOffsets;
+const Kind = ResultKind;
+const PutAt = PutResultOffsets;
+const PUT_HAS_PREV = PutResultFlag.HAS_PREV;
+const DeleteAt = DeleteRangeResultOffsets;
+const RangeAt = RangeResultOffsets;
+const RANGE_MORE = RangeResultFlag.MORE;
+const TxnAt = TxnResultOffsets;
+const TXN_SUCCEEDED = TxnResultFlag.SUCCEEDED;
+const LeaseGrantAt = LeaseGrantResultOffsets;
+const LEASE_GRANT_BYTES = LEASE_GRANT_RESULT_BYTES;
+const ErrorAt = ErrorResultOffsets;
+const ERROR_BYTES = ERROR_RESULT_BYTES;
+const HEADER = OP_RESULT_HEADER_BYTES;
+const KvAt = KvOffsets;
+const EventsAt = EventsOffsets;
+const EventAt = EventOffsets;
+const EVENT_PUT = EventType.PUT;
+const EVENT_HAS_PREV = EventFlag.HAS_PREV;
 
 const TWO_32 = 0x1_0000_0000;
-const RESULT_HEADER_BYTES = 20;
-const KV_FIXED = 40;
 const EMPTY = new Uint8Array(0);
 
 function i64(view: DataView, at: number): number {
@@ -22,9 +69,9 @@ function i64(view: DataView, at: number): number {
  * otherwise they are views of `bytes`. Returns the KV and the offset after it.
  */
 function readKv(bytes: Uint8Array, view: DataView, at: number, copy: boolean): [KeyValue, number] {
-  const keyLen = view.getUint32(at, true);
-  const valueLen = view.getUint32(at + 4, true);
-  const keyStart = at + KV_FIXED;
+  const keyLen = view.getUint32(at + KvAt.keyLen, true);
+  const valueLen = view.getUint32(at + KvAt.valueLen, true);
+  const keyStart = at + KvAt.key;
   const valueStart = keyStart + keyLen;
   const end = valueStart + valueLen;
   const key = copy ? bytes.slice(keyStart, valueStart) : bytes.subarray(keyStart, valueStart);
@@ -32,10 +79,10 @@ function readKv(bytes: Uint8Array, view: DataView, at: number, copy: boolean): [
   const kv: KeyValue = {
     key,
     value,
-    createRevision: i64(view, at + 8),
-    modRevision: i64(view, at + 16),
-    version: i64(view, at + 24),
-    lease: i64(view, at + 32),
+    createRevision: i64(view, at + KvAt.createRevision),
+    modRevision: i64(view, at + KvAt.modRevision),
+    version: i64(view, at + KvAt.version),
+    lease: i64(view, at + KvAt.lease),
   };
   return [kv, end];
 }
@@ -52,62 +99,61 @@ function readKvs(bytes: Uint8Array, view: DataView, at: number, n: number, copy:
 
 /** Decodes the result that starts at `at`; returns it and the offset after it. `opIndex` only labels errors. */
 export function decodeResultAt(bytes: Uint8Array, view: DataView, at: number, opIndex: number, copy = false): [OpResult, number] {
-  const kind = bytes[at]!;
-  const flags = bytes[at + 1]!;
-  const revision = i64(view, at + 2);
-  const body = at + 10;
+  const kind = bytes[at + ResultAt.kind]!;
+  const flags = bytes[at + ResultAt.flags]!;
+  const revision = i64(view, at + ResultAt.revision);
   switch (kind) {
-    case ResultKind.PUT: {
-      if ((flags & 1) === 0) return [{ type: 'put', revision }, body];
-      const [prevKv, end] = readKv(bytes, view, body, copy);
+    case Kind.PUT: {
+      if ((flags & PUT_HAS_PREV) === 0) return [{ type: 'put', revision }, at + HEADER];
+      const [prevKv, end] = readKv(bytes, view, at + PutAt.prevKv, copy);
       return [{ type: 'put', revision, prevKv }, end];
     }
-    case ResultKind.DELETE_RANGE: {
-      const deleted = i64(view, body);
-      const n = view.getUint32(body + 8, true);
-      const [prevKvs, end] = readKvs(bytes, view, body + 12, n, copy);
+    case Kind.DELETE_RANGE: {
+      const deleted = i64(view, at + DeleteAt.deleted);
+      const n = view.getUint32(at + DeleteAt.prevCount, true);
+      const [prevKvs, end] = readKvs(bytes, view, at + DeleteAt.prevKvs, n, copy);
       return [{ type: 'deleteRange', revision, deleted, prevKvs }, end];
     }
-    case ResultKind.RANGE: {
-      const count = i64(view, body);
-      const n = view.getUint32(body + 8, true);
-      const [kvs, end] = readKvs(bytes, view, body + 12, n, copy);
-      return [{ type: 'range', revision, more: (flags & 1) !== 0, count, kvs }, end];
+    case Kind.RANGE: {
+      const count = i64(view, at + RangeAt.count);
+      const n = view.getUint32(at + RangeAt.kvCount, true);
+      const [kvs, end] = readKvs(bytes, view, at + RangeAt.kvs, n, copy);
+      return [{ type: 'range', revision, more: (flags & RANGE_MORE) !== 0, count, kvs }, end];
     }
-    case ResultKind.TXN: {
-      const n = view.getUint32(body, true);
+    case Kind.TXN: {
+      const n = view.getUint32(at + TxnAt.responseCount, true);
       const responses: TxnResult['responses'] = [];
-      let p = body + 4;
+      let p = at + TxnAt.responses;
       for (let i = 0; i < n; i++) {
         const [r, next] = decodeResultAt(bytes, view, p, opIndex, copy);
         responses.push(r as PutResult | DeleteRangeResult | RangeResult | TxnResult);
         p = next;
       }
-      return [{ type: 'txn', revision, succeeded: (flags & 1) !== 0, responses }, p];
+      return [{ type: 'txn', revision, succeeded: (flags & TXN_SUCCEEDED) !== 0, responses }, p];
     }
-    case ResultKind.LEASE_GRANT:
-      return [{ type: 'leaseGrant', revision, id: i64(view, body), ttl: i64(view, body + 8) }, body + 16];
-    case ResultKind.LEASE_REVOKE:
-      return [{ type: 'leaseRevoke', revision }, body];
-    case ResultKind.COMPACT:
-      return [{ type: 'compact', revision }, body];
-    case ResultKind.ERROR:
-      return [{ type: 'error', revision, error: errorFromNumber(view.getUint16(body, true), opIndex) }, body + 2];
+    case Kind.LEASE_GRANT:
+      return [{ type: 'leaseGrant', revision, id: i64(view, at + LeaseGrantAt.id), ttl: i64(view, at + LeaseGrantAt.ttl) }, at + LEASE_GRANT_BYTES];
+    case Kind.LEASE_REVOKE:
+      return [{ type: 'leaseRevoke', revision }, at + HEADER];
+    case Kind.COMPACT:
+      return [{ type: 'compact', revision }, at + HEADER];
+    case Kind.ERROR:
+      return [{ type: 'error', revision, error: errorFromNumber(view.getUint16(at + ErrorAt.error, true), opIndex) }, at + ERROR_BYTES];
     default:
-      return [{ type: 'error', revision, error: errorFromNumber(0, opIndex, `unknown result kind ${kind}`) }, body];
+      return [{ type: 'error', revision, error: errorFromNumber(0, opIndex, `unknown result kind ${kind}`) }, at + HEADER];
   }
 }
 
 /** Decodes an events section at `at` (docs/codec.md, "Events"). */
 export function decodeEvents(bytes: Uint8Array, view: DataView, at: number, copy = false): WatchEvent[] {
-  const n = view.getUint32(at, true);
+  const n = view.getUint32(at + EventsAt.count, true);
   const events: WatchEvent[] = new Array(n);
-  let p = at + 4;
+  let p = at + EventsAt.events;
   for (let i = 0; i < n; i++) {
-    const type = bytes[p] === 0 ? 'put' : 'delete';
-    const hasPrev = (bytes[p + 1]! & 1) !== 0;
-    const subRevision = view.getUint32(p + 2, true);
-    const [kv, next] = readKv(bytes, view, p + 6, copy);
+    const type = bytes[p + EventAt.type] === EVENT_PUT ? 'put' : 'delete';
+    const hasPrev = (bytes[p + EventAt.flags]! & EVENT_HAS_PREV) !== 0;
+    const subRevision = view.getUint32(p + EventAt.subRevision, true);
+    const [kv, next] = readKv(bytes, view, p + EventAt.kv, copy);
     p = next;
     if (hasPrev) {
       const [prevKv, after] = readKv(bytes, view, p, copy);
@@ -138,8 +184,9 @@ export class PackedBatchResult implements BatchResult {
   private readonly base: number;
 
   constructor(bytes: Uint8Array) {
-    if (bytes.length < RESULT_HEADER_BYTES || bytes[0] !== 0x4d || bytes[1] !== 0x53 || bytes[2] !== 0x52) {
-      throw errorFromNumber(13, undefined, 'result buffer has a bad header');
+    const magic = ResultsAt.magic;
+    if (bytes.length < HEADER_BYTES || bytes[magic] !== MAGIC0 || bytes[magic + 1] !== MAGIC1 || bytes[magic + 2] !== MAGIC2) {
+      throw errorFromNumber(ErrorNumber.INTERNAL, undefined, 'result buffer has a bad header');
     }
     const buffer = bytes.buffer;
     if (buffer === cachedBuffer) {
@@ -156,18 +203,18 @@ export class PackedBatchResult implements BatchResult {
       this.view = new DataView(buffer, bytes.byteOffset, bytes.byteLength);
       this.base = 0;
     }
-    this.size = this.view.getUint32(this.base + 4, true);
-    this.revision = i64(this.view, this.base + 8);
+    this.size = this.view.getUint32(this.base + ResultsAt.count, true);
+    this.revision = i64(this.view, this.base + ResultsAt.revision);
   }
 
   result(index: number): OpResult {
     if (!(index >= 0 && index < this.size)) throw new RangeError(`result index ${index} out of 0..${this.size - 1}`);
-    const at = this.view.getUint32(this.base + RESULT_HEADER_BYTES + 4 * index, true);
+    const at = this.view.getUint32(this.base + ResultsAt.resultOffsets + 4 * index, true);
     return decodeResultAt(this.bytes, this.view, this.base + at, index)[0];
   }
 
   events(): WatchEvent[] {
-    const at = this.view.getUint32(this.base + 16, true);
+    const at = this.view.getUint32(this.base + ResultsAt.eventsOffset, true);
     return at === 0 ? [] : decodeEvents(this.bytes, this.view, this.base + at);
   }
 }

@@ -16,30 +16,64 @@ import {
   type Op,
   type RangeOp,
   type RequestOp,
-  type SortOrder,
-  type SortTarget,
 } from '../types.js';
 import {
   BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  BatchOffsets,
   CODEC_VERSION,
   COMPACT_FIXED,
+  CompactOffsets,
   COMPARE_FIXED,
+  CompareOffsets,
+  CompareResult,
+  CompareTarget,
   DEFINED_FLAGS,
   DELETE_FIXED,
+  DeleteRangeOffsets,
+  enumMax,
   isEnum,
   LEASE_GRANT_FIXED,
   LEASE_REVOKE_FIXED,
+  LeaseGrantOffsets,
+  LeaseRevokeOffsets,
+  OP_HEADER_BYTES,
+  OpHeaderOffsets,
   OpType,
   PUT_FIXED,
   PutFlag,
+  PutOffsets,
   RANGE_FIXED,
+  RangeOffsets,
   MAX_SAFE,
   readI64,
   readU32,
+  SortOrder,
+  SortTarget,
   TWO_32,
   TXN_FIXED,
+  TxnOffsets,
 } from './constants.js';
 import { decodeOpAt } from './reader.js';
+
+// The layout (formats/codec.mjs) as this module's own consts: V8 folds a module's consts, and
+// their fields, into the code that reads them; an imported binding costs a load at every use.
+const [MAGIC0, MAGIC1, MAGIC2] = BATCH_MAGIC;
+const BatchAt = BatchOffsets;
+const OpAt = OpHeaderOffsets;
+const PutAt = PutOffsets;
+const DeleteAt = DeleteRangeOffsets;
+const RangeAt = RangeOffsets;
+const TxnAt = TxnOffsets;
+const CompareAt = CompareOffsets;
+const LeaseGrantAt = LeaseGrantOffsets;
+const LeaseRevokeAt = LeaseRevokeOffsets;
+const CompactAt = CompactOffsets;
+const SORT_ORDER_MAX = enumMax(SortOrder);
+const SORT_TARGET_MAX = enumMax(SortTarget);
+const COMPARE_TARGET_MAX = enumMax(CompareTarget);
+const COMPARE_RESULT_MAX = enumMax(CompareResult);
+const COMPARE_VALUE = CompareTarget.VALUE;
 
 /** Limits a reader checks while validating. */
 export interface BatchLimits {
@@ -102,9 +136,9 @@ function safeInts(ctx: Ctx, from: number, to: number): void {
 function validateOp(ctx: Ctx, p: number, budget: number, enclosingTxns: number): number {
   const { bytes, view, len } = ctx;
   const inTxn = enclosingTxns > 0;
-  if (p + 2 > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
-  const type = bytes[p]!;
-  const flags = bytes[p + 1]!;
+  if (p + OP_HEADER_BYTES > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
+  const type = bytes[p + OpAt.type]!;
+  const flags = bytes[p + OpAt.flags]!;
   const maxType = inTxn ? OpType.TXN : OpType.COMPACT;
   if (type < OpType.PUT || type > maxType) fail(ctx, ErrorNumber.MALFORMED_BATCH, `unknown op type ${type}${inTxn ? ' in a txn' : ''}`);
   if ((flags & ~DEFINED_FLAGS[type]!) !== 0) fail(ctx, ErrorNumber.MALFORMED_BATCH, `undefined flags ${flags}`);
@@ -114,28 +148,32 @@ function validateOp(ctx: Ctx, p: number, budget: number, enclosingTxns: number):
     case OpType.TXN:
       return validateTxn(ctx, p, budget, enclosingTxns + 1);
     case OpType.LEASE_GRANT:
-      safeInts(ctx, p + 2, p + 18);
-      if (readI64(view, p + 10) > MAX_LEASE_TTL) fail(ctx, ErrorNumber.LEASE_TTL_TOO_LARGE);
+      safeInts(ctx, p + LeaseGrantAt.id, p + fixed);
+      if (readI64(view, p + LeaseGrantAt.ttl) > MAX_LEASE_TTL) fail(ctx, ErrorNumber.LEASE_TTL_TOO_LARGE);
       return p + fixed;
     case OpType.LEASE_REVOKE:
+      safeInts(ctx, p + LeaseRevokeAt.id, p + fixed);
+      return p + fixed;
     case OpType.COMPACT:
-      safeInts(ctx, p + 2, p + 10);
+      safeInts(ctx, p + CompactAt.revision, p + fixed);
       return p + fixed;
   }
-  const lenAt = type === OpType.PUT ? p + 10 : type === OpType.DELETE_RANGE ? p + 2 : p + 52;
-  const keyLen = view.getUint32(lenAt, true);
-  const dataLen = view.getUint32(lenAt + 4, true);
+  // A PUT, DELETE_RANGE or RANGE: a key and a value or range end after the fixed-size fields.
+  const isPut = type === OpType.PUT;
+  const isDelete = type === OpType.DELETE_RANGE;
+  const keyLen = view.getUint32(p + (isPut ? PutAt.keyLen : isDelete ? DeleteAt.keyLen : RangeAt.keyLen), true);
+  const dataLen = view.getUint32(p + (isPut ? PutAt.valueLen : isDelete ? DeleteAt.endLen : RangeAt.endLen), true);
   const end = p + fixed + keyLen + dataLen;
   if (end > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated op');
-  if (type === OpType.PUT) safeInts(ctx, p + 2, p + 10);
-  else if (type === OpType.RANGE) safeInts(ctx, p + 4, p + 52);
+  if (isPut) safeInts(ctx, p + PutAt.lease, p + PutAt.keyLen);
+  else if (type === OpType.RANGE) safeInts(ctx, p + RangeAt.limit, p + RangeAt.keyLen); // the six i64s
   checkKey(ctx, keyLen);
   if (type === OpType.PUT) {
     if (dataLen > ctx.maxValue) fail(ctx, ErrorNumber.VALUE_TOO_LARGE, `${dataLen} > ${ctx.maxValue} bytes`);
     if ((flags & PutFlag.IGNORE_VALUE) !== 0 && dataLen !== 0) fail(ctx, ErrorNumber.VALUE_PROVIDED);
-    if ((flags & PutFlag.IGNORE_LEASE) !== 0 && readI64(view, p + 2) !== 0) fail(ctx, ErrorNumber.LEASE_PROVIDED);
+    if ((flags & PutFlag.IGNORE_LEASE) !== 0 && readI64(view, p + PutAt.lease) !== 0) fail(ctx, ErrorNumber.LEASE_PROVIDED);
   } else if (type === OpType.RANGE) {
-    if (bytes[p + 2]! > 2 || bytes[p + 3]! > 4) fail(ctx, ErrorNumber.INVALID_SORT);
+    if (bytes[p + RangeAt.sortOrder]! > SORT_ORDER_MAX || bytes[p + RangeAt.sortTarget]! > SORT_TARGET_MAX) fail(ctx, ErrorNumber.INVALID_SORT);
   }
   return end;
 }
@@ -149,24 +187,24 @@ function validateOp(ctx: Ctx, p: number, budget: number, enclosingTxns: number):
 function validateTxn(ctx: Ctx, p: number, budget: number, level: number): number {
   const { view, len } = ctx;
   if (level > ctx.maxDepth) fail(ctx, ErrorNumber.TXN_TOO_DEEP, `more than ${ctx.maxDepth} levels of nested txn`);
-  const nCompare = view.getUint32(p + 2, true);
-  const nSuccess = view.getUint32(p + 6, true);
-  const nFailure = view.getUint32(p + 10, true);
+  const nCompare = view.getUint32(p + TxnAt.compareCount, true);
+  const nSuccess = view.getUint32(p + TxnAt.successCount, true);
+  const nFailure = view.getUint32(p + TxnAt.failureCount, true);
   const opc = Math.max(nCompare, nSuccess, nFailure);
   if (opc > budget) fail(ctx, ErrorNumber.TOO_MANY_OPS, `${opc} > ${budget}`);
   let q = p + TXN_FIXED;
   for (let i = 0; i < nCompare; i++) {
     if (q + COMPARE_FIXED > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated compare');
-    const target = ctx.bytes[q]!;
-    const result = ctx.bytes[q + 1]!;
-    if (target > 4 || result > 3) fail(ctx, ErrorNumber.MALFORMED_BATCH, `compare target ${target} / result ${result}`);
-    safeInts(ctx, q + 2, q + 10);
-    const keyLen = view.getUint32(q + 10, true);
-    const endLen = view.getUint32(q + 14, true);
-    const valueLen = view.getUint32(q + 18, true);
+    const target = ctx.bytes[q + CompareAt.target]!;
+    const result = ctx.bytes[q + CompareAt.result]!;
+    if (target > COMPARE_TARGET_MAX || result > COMPARE_RESULT_MAX) fail(ctx, ErrorNumber.MALFORMED_BATCH, `compare target ${target} / result ${result}`);
+    safeInts(ctx, q + CompareAt.operand, q + CompareAt.keyLen);
+    const keyLen = view.getUint32(q + CompareAt.keyLen, true);
+    const endLen = view.getUint32(q + CompareAt.endLen, true);
+    const valueLen = view.getUint32(q + CompareAt.valueLen, true);
     if (q + COMPARE_FIXED + keyLen + endLen + valueLen > len) fail(ctx, ErrorNumber.MALFORMED_BATCH, 'truncated compare');
-    const isValue = target === 3;
-    if ((isValue && readI64(view, q + 2) !== 0) || (!isValue && valueLen !== 0)) {
+    const isValue = target === COMPARE_VALUE;
+    if ((isValue && readI64(view, q + CompareAt.operand) !== 0) || (!isValue && valueLen !== 0)) {
       fail(ctx, ErrorNumber.MALFORMED_BATCH, 'compare operand does not match its target');
     }
     checkKey(ctx, keyLen);
@@ -248,13 +286,15 @@ export function validateBatch(bytes: Uint8Array, limits?: BatchLimits): number {
     throw new MetaStoreError('ERR_MALFORMED_BATCH', 'malformed batch (batch header): a batch must be a Uint8Array', { opIndex: -1 });
   }
   const len = bytes.length;
-  if (len < BATCH_HEADER_BYTES || bytes[0] !== 0x4d || bytes[1] !== 0x53 || bytes[2] !== 0x42) {
+  const magic = BatchAt.magic;
+  if (len < BATCH_HEADER_BYTES || bytes[magic] !== MAGIC0 || bytes[magic + 1] !== MAGIC1 || bytes[magic + 2] !== MAGIC2) {
     throw errorFromNumber(ErrorNumber.MALFORMED_BATCH, -1, 'bad magic or short header');
   }
-  if (bytes[3] !== CODEC_VERSION) throw errorFromNumber(ErrorNumber.UNSUPPORTED_VERSION, -1, `version ${bytes[3]}`);
+  const version = bytes[BatchAt.version];
+  if (version !== CODEC_VERSION) throw errorFromNumber(ErrorNumber.UNSUPPORTED_VERSION, -1, `version ${version}`);
   const maxKey = limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
   const maxValue = limits?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
-  const count = readU32(bytes, 4);
+  const count = readU32(bytes, BatchAt.count);
   let p = BATCH_HEADER_BYTES;
   let i = 0;
   // Plain puts and deletes that check out need no DataView and no context; the first op that is
@@ -283,15 +323,16 @@ export function validateBatch(bytes: Uint8Array, limits?: BatchLimits): number {
  */
 function plainOpEnd(bytes: Uint8Array, p: number, len: number, maxKey: number, maxValue: number): number {
   if (p + DELETE_FIXED > len) return -1;
-  const type = bytes[p]!;
-  const flags = bytes[p + 1]!;
+  const type = bytes[p + OpAt.type]!;
+  const flags = bytes[p + OpAt.flags]!;
   if (type === OpType.PUT) {
     if (p + PUT_FIXED > len || (flags & ~DEFINED_FLAGS[OpType.PUT]!) !== 0) return -1;
-    const keyLen = readU32(bytes, p + 10);
-    const valueLen = readU32(bytes, p + 14);
+    const keyLen = readU32(bytes, p + PutAt.keyLen);
+    const valueLen = readU32(bytes, p + PutAt.valueLen);
     const end = p + PUT_FIXED + keyLen + valueLen;
     if (end > len || keyLen === 0 || keyLen > maxKey || valueLen > maxValue) return -1;
-    const lease = (bytes[p + 6]! | (bytes[p + 7]! << 8) | (bytes[p + 8]! << 16) | (bytes[p + 9]! << 24)) * TWO_32 + readU32(bytes, p + 2);
+    const hi = p + PutAt.lease + 4; // the lease's high word, signed
+    const lease = (bytes[hi]! | (bytes[hi + 1]! << 8) | (bytes[hi + 2]! << 16) | (bytes[hi + 3]! << 24)) * TWO_32 + readU32(bytes, p + PutAt.lease);
     if (!(lease >= -MAX_SAFE && lease <= MAX_SAFE)) return -1;
     if ((flags & PutFlag.IGNORE_VALUE) !== 0 && valueLen !== 0) return -1;
     if ((flags & PutFlag.IGNORE_LEASE) !== 0 && lease !== 0) return -1;
@@ -299,8 +340,8 @@ function plainOpEnd(bytes: Uint8Array, p: number, len: number, maxKey: number, m
   }
   if (type === OpType.DELETE_RANGE) {
     if ((flags & ~DEFINED_FLAGS[OpType.DELETE_RANGE]!) !== 0) return -1;
-    const keyLen = readU32(bytes, p + 2);
-    const end = p + DELETE_FIXED + keyLen + readU32(bytes, p + 6);
+    const keyLen = readU32(bytes, p + DeleteAt.keyLen);
+    const end = p + DELETE_FIXED + keyLen + readU32(bytes, p + DeleteAt.endLen);
     if (end > len || keyLen === 0 || keyLen > maxKey) return -1;
     return end;
   }
@@ -365,6 +406,6 @@ export function checkRangeOp(request: unknown, limits?: BatchLimits): RangeOp {
   const maxKey = limits?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
   if (key.length === 0) throw errorFromNumber(ErrorNumber.KEY_NOT_PROVIDED);
   if (key.length > maxKey) throw errorFromNumber(ErrorNumber.KEY_TOO_LARGE, undefined, `${key.length} > ${maxKey} bytes`);
-  if (!isEnum(op.sortOrder, 2) || !isEnum(op.sortTarget, 4)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
+  if (!isEnum(op.sortOrder, SORT_ORDER_MAX) || !isEnum(op.sortTarget, SORT_TARGET_MAX)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
   return op;
 }

@@ -2,24 +2,60 @@
 
 import { encodeTextInto, type Bytes } from './bytes.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
-import type { CompareResult, CompareTarget, Op, RangeOp } from '../types.js';
+import type { Op, RangeOp } from '../types.js';
 import {
   BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  BatchOffsets,
   CODEC_VERSION,
-  COMPARE_FIXED,
+  COMPACT_FIXED,
   CompactFlag,
+  CompactOffsets,
+  COMPARE_FIXED,
+  CompareOffsets,
+  CompareResult,
+  CompareTarget,
   DELETE_FIXED,
   DeleteFlag,
+  DeleteRangeOffsets,
+  enumMax,
   isEnum,
   LEASE_GRANT_FIXED,
+  LEASE_REVOKE_FIXED,
+  LeaseGrantOffsets,
+  LeaseRevokeOffsets,
+  OpHeaderOffsets,
   OpType,
   PUT_FIXED,
   PutFlag,
+  PutOffsets,
   RANGE_FIXED,
   RangeFlag,
+  RangeOffsets,
+  SortOrder,
+  SortTarget,
   TWO_32,
   TXN_FIXED,
+  TxnOffsets,
 } from './constants.js';
+
+// The layout (formats/codec.mjs) as this module's own consts: V8 folds a module's consts, and
+// their fields, into the code that reads them; an imported binding costs a load at every use.
+const [MAGIC0, MAGIC1, MAGIC2] = BATCH_MAGIC;
+const BatchAt = BatchOffsets;
+const OpAt = OpHeaderOffsets;
+const PutAt = PutOffsets;
+const DeleteAt = DeleteRangeOffsets;
+const RangeAt = RangeOffsets;
+const TxnAt = TxnOffsets;
+const CompareAt = CompareOffsets;
+const LeaseGrantAt = LeaseGrantOffsets;
+const LeaseRevokeAt = LeaseRevokeOffsets;
+const CompactAt = CompactOffsets;
+const SORT_ORDER_MAX = enumMax(SortOrder);
+const SORT_TARGET_MAX = enumMax(SortTarget);
+const COMPARE_TARGET_MAX = enumMax(CompareTarget);
+const COMPARE_RESULT_MAX = enumMax(CompareResult);
 
 /** Options of a put as the codec carries them. */
 export interface PutFields {
@@ -76,10 +112,10 @@ export class BatchWriter {
 
   /** Empties the writer to start a new batch (header rewritten, op count 0); earlier {@link BatchWriter.peek} views become invalid. */
   reset(): this {
-    this.buf[0] = 0x4d; // M
-    this.buf[1] = 0x53; // S
-    this.buf[2] = 0x42; // B
-    this.buf[3] = CODEC_VERSION;
+    this.buf[BatchAt.magic] = MAGIC0;
+    this.buf[BatchAt.magic + 1] = MAGIC1;
+    this.buf[BatchAt.magic + 2] = MAGIC2;
+    this.buf[BatchAt.version] = CODEC_VERSION;
     this.pos = BATCH_HEADER_BYTES;
     this.ops = 0;
     return this;
@@ -97,15 +133,15 @@ export class BatchWriter {
     if (fields?.ignoreLease) flags |= PutFlag.IGNORE_LEASE;
     const start = this.pos;
     this.ensure(PUT_FIXED + maxLen(key) + maxLen(value));
-    this.buf[start] = OpType.PUT;
-    this.buf[start + 1] = flags;
-    this.i64(start + 2, lease);
-    let p = start + PUT_FIXED;
+    this.buf[start + PutAt.type] = OpType.PUT;
+    this.buf[start + PutAt.flags] = flags;
+    this.i64(start + PutAt.lease, lease);
+    let p = start + PutAt.key;
     const keyLen = this.bytes(p, key, 'key');
     p += keyLen;
     const valueLen = this.bytes(p, value, 'value');
-    this.view.setUint32(start + 10, keyLen, true);
-    this.view.setUint32(start + 14, valueLen, true);
+    this.view.setUint32(start + PutAt.keyLen, keyLen, true);
+    this.view.setUint32(start + PutAt.valueLen, valueLen, true);
     this.pos = p + valueLen;
     this.ops++;
     return this;
@@ -116,14 +152,14 @@ export class BatchWriter {
     const end = rangeEnd ?? EMPTY;
     const start = this.pos;
     this.ensure(DELETE_FIXED + maxLen(key) + maxLen(end));
-    this.buf[start] = OpType.DELETE_RANGE;
-    this.buf[start + 1] = prevKv ? DeleteFlag.PREV_KV : 0;
-    let p = start + DELETE_FIXED;
+    this.buf[start + DeleteAt.type] = OpType.DELETE_RANGE;
+    this.buf[start + DeleteAt.flags] = prevKv ? DeleteFlag.PREV_KV : 0;
+    let p = start + DeleteAt.key;
     const keyLen = this.bytes(p, key, 'key');
     p += keyLen;
     const endLen = this.bytes(p, end, 'range end');
-    this.view.setUint32(start + 2, keyLen, true);
-    this.view.setUint32(start + 6, endLen, true);
+    this.view.setUint32(start + DeleteAt.keyLen, keyLen, true);
+    this.view.setUint32(start + DeleteAt.endLen, endLen, true);
     this.pos = p + endLen;
     this.ops++;
     return this;
@@ -142,26 +178,26 @@ export class BatchWriter {
     if (fields?.serializable) flags |= RangeFlag.SERIALIZABLE;
     const sortOrder = fields?.sortOrder ?? 0;
     const sortTarget = fields?.sortTarget ?? 0;
-    if (!isEnum(sortOrder, 2) || !isEnum(sortTarget, 4)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
+    if (!isEnum(sortOrder, SORT_ORDER_MAX) || !isEnum(sortTarget, SORT_TARGET_MAX)) throw errorFromNumber(ErrorNumber.INVALID_SORT);
     const start = this.pos;
     this.ensure(RANGE_FIXED + maxLen(key) + maxLen(end));
     const b = this.buf;
-    b[start] = OpType.RANGE;
-    b[start + 1] = flags;
-    b[start + 2] = sortOrder;
-    b[start + 3] = sortTarget;
-    this.i64(start + 4, fields?.limit ?? 0);
-    this.i64(start + 12, fields?.revision ?? 0);
-    this.i64(start + 20, fields?.minModRevision ?? 0);
-    this.i64(start + 28, fields?.maxModRevision ?? 0);
-    this.i64(start + 36, fields?.minCreateRevision ?? 0);
-    this.i64(start + 44, fields?.maxCreateRevision ?? 0);
-    let p = start + RANGE_FIXED;
+    b[start + RangeAt.type] = OpType.RANGE;
+    b[start + RangeAt.flags] = flags;
+    b[start + RangeAt.sortOrder] = sortOrder;
+    b[start + RangeAt.sortTarget] = sortTarget;
+    this.i64(start + RangeAt.limit, fields?.limit ?? 0);
+    this.i64(start + RangeAt.revision, fields?.revision ?? 0);
+    this.i64(start + RangeAt.minModRevision, fields?.minModRevision ?? 0);
+    this.i64(start + RangeAt.maxModRevision, fields?.maxModRevision ?? 0);
+    this.i64(start + RangeAt.minCreateRevision, fields?.minCreateRevision ?? 0);
+    this.i64(start + RangeAt.maxCreateRevision, fields?.maxCreateRevision ?? 0);
+    let p = start + RangeAt.key;
     const keyLen = this.bytes(p, key, 'key');
     p += keyLen;
     const endLen = this.bytes(p, end, 'range end');
-    this.view.setUint32(start + 52, keyLen, true);
-    this.view.setUint32(start + 56, endLen, true);
+    this.view.setUint32(start + RangeAt.keyLen, keyLen, true);
+    this.view.setUint32(start + RangeAt.endLen, endLen, true);
     this.pos = p + endLen;
     this.ops++;
     return this;
@@ -174,18 +210,18 @@ export class BatchWriter {
   txn(compare: readonly CompareFields[], success: (w: BatchWriter) => void, failure: (w: BatchWriter) => void): this {
     const start = this.pos;
     this.ensure(TXN_FIXED);
-    this.buf[start] = OpType.TXN;
-    this.buf[start + 1] = 0;
-    this.view.setUint32(start + 2, compare.length, true);
-    this.pos = start + TXN_FIXED;
+    this.buf[start + TxnAt.type] = OpType.TXN;
+    this.buf[start + TxnAt.flags] = 0;
+    this.view.setUint32(start + TxnAt.compareCount, compare.length, true);
+    this.pos = start + TxnAt.compares;
     for (const c of compare) this.compare(c);
     const top = this.ops;
     success(this);
     const successCount = this.ops - top;
     failure(this);
     const failureCount = this.ops - top - successCount;
-    this.view.setUint32(start + 6, successCount, true);
-    this.view.setUint32(start + 10, failureCount, true);
+    this.view.setUint32(start + TxnAt.successCount, successCount, true);
+    this.view.setUint32(start + TxnAt.failureCount, failureCount, true);
     this.ops = top + 1;
     return this;
   }
@@ -194,10 +230,10 @@ export class BatchWriter {
   leaseGrant(id: number, ttl: number): this {
     const start = this.pos;
     this.ensure(LEASE_GRANT_FIXED);
-    this.buf[start] = OpType.LEASE_GRANT;
-    this.buf[start + 1] = 0;
-    this.i64(start + 2, id);
-    this.i64(start + 10, ttl);
+    this.buf[start + LeaseGrantAt.type] = OpType.LEASE_GRANT;
+    this.buf[start + LeaseGrantAt.flags] = 0;
+    this.i64(start + LeaseGrantAt.id, id);
+    this.i64(start + LeaseGrantAt.ttl, ttl);
     this.pos = start + LEASE_GRANT_FIXED;
     this.ops++;
     return this;
@@ -205,45 +241,46 @@ export class BatchWriter {
 
   /** Appends a LEASE_REVOKE of lease `id` (its keys are deleted). Top level only: in a transaction branch it makes the batch malformed. */
   leaseRevoke(id: number): this {
-    return this.idOp(OpType.LEASE_REVOKE, 0, id);
+    return this.idOp(OpType.LEASE_REVOKE, 0, LeaseRevokeAt.id, id, LEASE_REVOKE_FIXED);
   }
 
   /** Appends a COMPACT at `revision`; `physical` is carried but has no effect. Top level only: in a transaction branch it makes the batch malformed. */
   compact(revision: number, physical = false): this {
-    return this.idOp(OpType.COMPACT, physical ? CompactFlag.PHYSICAL : 0, revision);
+    return this.idOp(OpType.COMPACT, physical ? CompactFlag.PHYSICAL : 0, CompactAt.revision, revision, COMPACT_FIXED);
   }
 
-  private idOp(type: number, flags: number, n: number): this {
+  /** An op of a type and flags and one i64 (`n`, at `at`), `fixed` bytes long: LEASE_REVOKE, COMPACT. */
+  private idOp(type: number, flags: number, at: number, n: number, fixed: number): this {
     const start = this.pos;
-    this.ensure(10);
-    this.buf[start] = type;
-    this.buf[start + 1] = flags;
-    this.i64(start + 2, n);
-    this.pos = start + 10;
+    this.ensure(fixed);
+    this.buf[start + OpAt.type] = type;
+    this.buf[start + OpAt.flags] = flags;
+    this.i64(start + at, n);
+    this.pos = start + fixed;
     this.ops++;
     return this;
   }
 
   private compare(c: CompareFields): void {
-    if (!isEnum(c.target, 4) || !isEnum(c.result, 3)) {
+    if (!isEnum(c.target, COMPARE_TARGET_MAX) || !isEnum(c.result, COMPARE_RESULT_MAX)) {
       throw new MetaStoreError('ERR_INVALID_OPTION', `invalid compare target ${String(c.target)} or result ${String(c.result)}`);
     }
     const end = c.rangeEnd ?? EMPTY;
     const value = c.value ?? EMPTY;
     const start = this.pos;
     this.ensure(COMPARE_FIXED + maxLen(c.key) + maxLen(end) + maxLen(value));
-    this.buf[start] = c.target;
-    this.buf[start + 1] = c.result;
-    this.i64(start + 2, c.operand ?? 0);
-    let p = start + COMPARE_FIXED;
+    this.buf[start + CompareAt.target] = c.target;
+    this.buf[start + CompareAt.result] = c.result;
+    this.i64(start + CompareAt.operand, c.operand ?? 0);
+    let p = start + CompareAt.key;
     const keyLen = this.bytes(p, c.key, 'key');
     p += keyLen;
     const endLen = this.bytes(p, end, 'range end');
     p += endLen;
     const valueLen = this.bytes(p, value, 'value');
-    this.view.setUint32(start + 10, keyLen, true);
-    this.view.setUint32(start + 14, endLen, true);
-    this.view.setUint32(start + 18, valueLen, true);
+    this.view.setUint32(start + CompareAt.keyLen, keyLen, true);
+    this.view.setUint32(start + CompareAt.endLen, endLen, true);
+    this.view.setUint32(start + CompareAt.valueLen, valueLen, true);
     this.pos = p + valueLen;
   }
 
@@ -273,7 +310,7 @@ export class BatchWriter {
 
   /** The batch so far, as a view of the writer's memory (valid until the next write or reset). */
   peek(): Uint8Array {
-    this.view.setUint32(4, this.ops, true);
+    this.view.setUint32(BatchAt.count, this.ops, true);
     return this.buf.subarray(0, this.pos);
   }
 
@@ -284,7 +321,7 @@ export class BatchWriter {
    */
   lengthIn(buf: Uint8Array): number {
     if (this.buf !== buf) return -1;
-    this.view.setUint32(4, this.ops, true);
+    this.view.setUint32(BatchAt.count, this.ops, true);
     return this.pos;
   }
 

@@ -6,6 +6,7 @@ import { BatchWriter, checkRangeOp, type BatchLimits } from '../codec.js';
 import { errorFromNumber, ErrorNumber, MetaStoreError } from '../errors.js';
 import type { NativeBinding } from '../load-native.js';
 import type { ResolvedEngineOptions } from '../facade/open-options.js';
+import { LeaseIdsOffsets, LeaseInfoOffsets, LeaseKeyOffsets } from '../codec/results-layout.js';
 import { decodeEvents, decodeKvOwned, decodeRangeOwned, PackedBatchResult } from '../codec/results.js';
 import { EventsMode, type BatchResult, type Engine, type KeyValue, type LeaseInfo, type RangeOp, type RangeResult, type WatchEvent } from '../types.js';
 
@@ -217,14 +218,15 @@ export class NativeEngine implements Engine {
     if (n === ABSENT) return undefined;
     const bytes = this.resultBytes(n, false);
     const view = bytes === this.scratch ? this.scratchView : viewOf(bytes);
-    const ttl = view.getInt32(4, true) * 0x1_0000_0000 + view.getUint32(0, true);
-    const count = view.getUint32(8, true);
+    const ttl = view.getInt32(LeaseInfoOffsets.ttl + 4, true) * 0x1_0000_0000 + view.getUint32(LeaseInfoOffsets.ttl, true);
+    const count = view.getUint32(LeaseInfoOffsets.keyCount, true);
     const keys: Uint8Array[] = [];
-    let p = 12;
+    let p = LeaseInfoOffsets.keys;
     for (let i = 0; i < count; i++) {
-      const len = view.getUint32(p, true);
-      keys.push(bytes.slice(p + 4, p + 4 + len));
-      p += 4 + len;
+      const key = p + LeaseKeyOffsets.key;
+      const len = view.getUint32(p + LeaseKeyOffsets.keyLen, true);
+      keys.push(bytes.slice(key, key + len));
+      p = key + len;
     }
     return { id, ttl, keys };
   }
@@ -238,9 +240,9 @@ export class NativeEngine implements Engine {
     }
     const bytes = this.resultBytes(n, false);
     const view = bytes === this.scratch ? this.scratchView : viewOf(bytes);
-    const count = view.getUint32(0, true);
+    const count = view.getUint32(LeaseIdsOffsets.count, true);
     const ids: number[] = new Array(count);
-    for (let i = 0; i < count; i++) ids[i] = view.getInt32(8 + 8 * i, true) * 0x1_0000_0000 + view.getUint32(4 + 8 * i, true);
+    for (let i = 0, at = LeaseIdsOffsets.ids; i < count; i++, at += 8) ids[i] = view.getInt32(at + 4, true) * 0x1_0000_0000 + view.getUint32(at, true);
     return ids;
   }
 

@@ -1,28 +1,30 @@
 /**
- * Log entry framing, version 1 (docs/log.md). One entry carries the proposals the
- * {@link BatchProposer} coalesced while the previous append was in flight:
- *
- * ```
- * "MSE" | u8 version | u32 proposalCount
- * proposalCount × (u32 node | u32 epoch | u64 counter | u32 opCount)   — the proposal ids
- * a codec batch (docs/codec.md) holding every proposal's ops, in proposal order
- * ```
+ * Log entry framing, version 1 (docs/log.md; the layout, declared in formats/entry.mjs, in
+ * docs/formats.md). One entry carries the proposals the {@link BatchProposer} coalesced while the
+ * previous append was in flight: a header, the proposal ids, then a codec batch holding every
+ * proposal's ops, in proposal order.
  *
  * The engine applies the trailing codec batch with one call; the proposal table says which ops
  * answer which waiting caller. A proposal id is globally unique: the node that proposed it, that
  * node's boot epoch (persisted, bumped on every open) and a counter within the boot.
  */
 
-import { BATCH_HEADER_BYTES, CODEC_VERSION, readU32 } from '../codec/constants.js';
+import { BATCH_HEADER_BYTES, BATCH_MAGIC, BatchOffsets, CODEC_VERSION, readU32 } from '../codec/constants.js';
 import { MetaStoreError } from '../errors.js';
+import { ENTRY_HEADER_BYTES, ENTRY_MAGIC, ENTRY_VERSION, EntryOffsets, PROPOSAL_BYTES, ProposalOffsets } from './entry-layout.js';
 
-export const ENTRY_VERSION = 1;
-export const ENTRY_HEADER_BYTES = 8;
-export const PROPOSAL_BYTES = 20;
+export { ENTRY_HEADER_BYTES, ENTRY_VERSION, PROPOSAL_BYTES } from './entry-layout.js';
 
-const M = 0x4d;
-const S = 0x53;
-const E = 0x45;
+// The layout (formats/entry.mjs) as this module's own consts: V8 folds a module's consts, and
+// their fields, into the code that reads them; an imported binding costs a load at every use.
+const [ENTRY_MAGIC0, ENTRY_MAGIC1, ENTRY_MAGIC2] = ENTRY_MAGIC;
+const [BATCH_MAGIC0, BATCH_MAGIC1, BATCH_MAGIC2] = BATCH_MAGIC;
+const EntryAt = EntryOffsets;
+const ProposalAt = ProposalOffsets;
+const HEADER = ENTRY_HEADER_BYTES;
+const PROPOSAL = PROPOSAL_BYTES;
+const BatchAt = BatchOffsets;
+
 const TWO_32 = 0x1_0000_0000;
 
 /** A decoded entry header: the proposal table and the codec batch the engine applies. */
@@ -69,15 +71,19 @@ function corrupt(detail: string): MetaStoreError {
 
 /** Reads an entry's header and proposal table; throws ERR_CORRUPT when they do not hold together. */
 export function readEntry(data: Uint8Array): EntryView {
-  if (data.length < ENTRY_HEADER_BYTES || data[0] !== M || data[1] !== S || data[2] !== E) throw corrupt('bad magic');
-  if (data[3] !== ENTRY_VERSION) throw corrupt(`unsupported entry version ${data[3]}`);
-  const proposals = readU32(data, 4);
-  const batchAt = ENTRY_HEADER_BYTES + proposals * PROPOSAL_BYTES;
+  const magic = EntryAt.magic;
+  if (data.length < HEADER || data[magic] !== ENTRY_MAGIC0 || data[magic + 1] !== ENTRY_MAGIC1 || data[magic + 2] !== ENTRY_MAGIC2) {
+    throw corrupt('bad magic');
+  }
+  const version = data[EntryAt.version];
+  if (version !== ENTRY_VERSION) throw corrupt(`unsupported entry version ${version}`);
+  const proposals = readU32(data, EntryAt.proposalCount);
+  const batchAt = EntryAt.proposals + proposals * PROPOSAL;
   if (batchAt + BATCH_HEADER_BYTES > data.length) throw corrupt(`${proposals} proposals do not fit ${data.length} bytes`);
   const batch = data.subarray(batchAt);
-  const ops = readU32(data, batchAt + 4);
+  const ops = readU32(data, batchAt + BatchAt.count);
   let total = 0;
-  for (let i = 0; i < proposals; i++) total += readU32(data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
+  for (let i = 0; i < proposals; i++) total += readU32(data, EntryAt.proposals + i * PROPOSAL + ProposalAt.opCount);
   if (total !== ops) throw corrupt(`proposals claim ${total} ops, the batch holds ${ops}`);
   return new TableView(data, proposals, batch);
 }
@@ -91,20 +97,20 @@ class TableView implements EntryView {
   ) {}
 
   nodeAt(i: number): number {
-    return readU32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES);
+    return readU32(this.data, EntryAt.proposals + i * PROPOSAL + ProposalAt.node);
   }
 
   epochAt(i: number): number {
-    return readU32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 4);
+    return readU32(this.data, EntryAt.proposals + i * PROPOSAL + ProposalAt.epoch);
   }
 
   counterAt(i: number): number {
-    const at = ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES;
-    return readU32(this.data, at + 12) * TWO_32 + readU32(this.data, at + 8);
+    const at = EntryAt.proposals + i * PROPOSAL + ProposalAt.counter;
+    return readU32(this.data, at + 4) * TWO_32 + readU32(this.data, at);
   }
 
   opCountAt(i: number): number {
-    return readU32(this.data, ENTRY_HEADER_BYTES + i * PROPOSAL_BYTES + 16);
+    return readU32(this.data, EntryAt.proposals + i * PROPOSAL + ProposalAt.opCount);
   }
 
   forEach(fn: (node: number, epoch: number, counter: number, firstOp: number, opCount: number) => void): void {
@@ -142,7 +148,7 @@ export class EntryBuilder {
 
   /** Bytes the sealed entry would take. */
   get bytes(): number {
-    return ENTRY_HEADER_BYTES + this.count * PROPOSAL_BYTES + BATCH_HEADER_BYTES + this.opsBytes;
+    return HEADER + this.count * PROPOSAL + BATCH_HEADER_BYTES + this.opsBytes;
   }
 
   /** Adds a proposal: `batch` is a validated codec batch holding `opCount` ops. */
@@ -167,26 +173,27 @@ export class EntryBuilder {
   seal(): Uint8Array {
     const n = this.count;
     const out = allocate(this.bytes);
-    out[0] = M;
-    out[1] = S;
-    out[2] = E;
-    out[3] = ENTRY_VERSION;
-    setU32(out, 4, n);
-    let at = ENTRY_HEADER_BYTES;
-    for (let i = 0; i < n; i++, at += PROPOSAL_BYTES) {
+    out[EntryAt.magic] = ENTRY_MAGIC0;
+    out[EntryAt.magic + 1] = ENTRY_MAGIC1;
+    out[EntryAt.magic + 2] = ENTRY_MAGIC2;
+    out[EntryAt.version] = ENTRY_VERSION;
+    setU32(out, EntryAt.proposalCount, n);
+    let at = EntryAt.proposals;
+    for (let i = 0; i < n; i++, at += PROPOSAL) {
       const counter = this.counters[i]!;
-      setU32(out, at, this.node);
-      setU32(out, at + 4, this.epoch);
-      setU32(out, at + 8, counter >>> 0);
-      setU32(out, at + 12, Math.floor(counter / TWO_32));
-      setU32(out, at + 16, this.opCounts[i]!);
+      setU32(out, at + ProposalAt.node, this.node);
+      setU32(out, at + ProposalAt.epoch, this.epoch);
+      setU32(out, at + ProposalAt.counter, counter >>> 0);
+      setU32(out, at + ProposalAt.counter + 4, Math.floor(counter / TWO_32));
+      setU32(out, at + ProposalAt.opCount, this.opCounts[i]!);
     }
-    out[at] = M;
-    out[at + 1] = S;
-    out[at + 2] = 0x42; // "MSB"
-    out[at + 3] = CODEC_VERSION;
-    setU32(out, at + 4, this.opCount);
-    out.set(this.ops.subarray(0, this.opsBytes), at + BATCH_HEADER_BYTES);
+    // The batch: its header, then the proposals' ops as they came.
+    out[at + BatchAt.magic] = BATCH_MAGIC0;
+    out[at + BatchAt.magic + 1] = BATCH_MAGIC1;
+    out[at + BatchAt.magic + 2] = BATCH_MAGIC2;
+    out[at + BatchAt.version] = CODEC_VERSION;
+    setU32(out, at + BatchAt.count, this.opCount);
+    out.set(this.ops.subarray(0, this.opsBytes), at + BatchAt.ops);
     this.opsBytes = 0;
     this.count = 0;
     this.opCount = 0;

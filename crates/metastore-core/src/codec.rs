@@ -3,34 +3,16 @@
 
 use crate::error::{BatchError, ErrorNumber};
 
-pub const CODEC_VERSION: u8 = 1;
-pub const BATCH_HEADER_BYTES: usize = 8;
-const MAGIC: [u8; 3] = *b"MSB";
+// The layout (magic, version, op types, flags, sizes and offsets, SortOrder, SortTarget,
+// CompareTarget, CompareResult) is declared in formats/codec.mjs.
+pub use crate::layout::codec::*;
 
-pub const OP_PUT: u8 = 1;
-pub const OP_DELETE_RANGE: u8 = 2;
-pub const OP_RANGE: u8 = 3;
-pub const OP_TXN: u8 = 4;
-pub const OP_LEASE_GRANT: u8 = 5;
-pub const OP_LEASE_REVOKE: u8 = 6;
-pub const OP_COMPACT: u8 = 7;
+// decode_op reads a PUT, DELETE_RANGE or RANGE alike: the data's (value's or range end's) length
+// right after the key's, then the key and the data right after the fixed-size fields.
+const _: () = assert!(PUT_VALUE_LEN_AT == PUT_KEY_LEN_AT + 4 && PUT_KEY_AT == PUT_FIXED);
+const _: () = assert!(DELETE_END_LEN_AT == DELETE_KEY_LEN_AT + 4 && DELETE_KEY_AT == DELETE_FIXED);
+const _: () = assert!(RANGE_END_LEN_AT == RANGE_KEY_LEN_AT + 4 && RANGE_KEY_AT == RANGE_FIXED);
 
-pub const PUT_PREV_KV: u8 = 1;
-pub const PUT_IGNORE_VALUE: u8 = 2;
-pub const PUT_IGNORE_LEASE: u8 = 4;
-pub const DELETE_PREV_KV: u8 = 1;
-pub const RANGE_KEYS_ONLY: u8 = 1;
-pub const RANGE_COUNT_ONLY: u8 = 2;
-pub const RANGE_SERIALIZABLE: u8 = 4;
-pub const COMPACT_PHYSICAL: u8 = 1;
-
-const PUT_FIXED: usize = 18;
-const DELETE_FIXED: usize = 10;
-const RANGE_FIXED: usize = 60;
-pub(crate) const TXN_FIXED: usize = 14;
-pub(crate) const COMPARE_FIXED: usize = 22;
-const LEASE_GRANT_FIXED: usize = 18;
-const ID_OP_FIXED: usize = 10;
 const MAX_SAFE: i64 = (1 << 53) - 1;
 /// etcd's largest lease TTL, in seconds.
 pub const MAX_LEASE_TTL: i64 = 9_000_000_000;
@@ -66,22 +48,6 @@ impl Default for Limits {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortOrder {
-    None = 0,
-    Ascend = 1,
-    Descend = 2,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortTarget {
-    Key = 0,
-    Version = 1,
-    Create = 2,
-    Mod = 3,
-    Value = 4,
-}
-
 #[derive(Clone, Copy, Debug)]
 pub struct PutRef<'a> {
     pub key: &'a [u8],
@@ -111,23 +77,6 @@ pub struct RangeRef<'a> {
     pub max_mod_revision: i64,
     pub min_create_revision: i64,
     pub max_create_revision: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CompareTarget {
-    Version = 0,
-    Create = 1,
-    Mod = 2,
-    Value = 3,
-    Lease = 4,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CompareResult {
-    Equal = 0,
-    Greater = 1,
-    Less = 2,
-    NotEqual = 3,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -185,46 +134,18 @@ pub(crate) fn i64_at(b: &[u8], at: usize) -> i64 {
     i64::from_le_bytes(raw)
 }
 
-fn defined_flags(op_type: u8) -> u8 {
-    match op_type {
-        OP_PUT => PUT_PREV_KV | PUT_IGNORE_VALUE | PUT_IGNORE_LEASE,
-        OP_DELETE_RANGE => DELETE_PREV_KV,
-        OP_RANGE => RANGE_KEYS_ONLY | RANGE_COUNT_ONLY | RANGE_SERIALIZABLE,
-        OP_COMPACT => COMPACT_PHYSICAL,
-        _ => 0,
-    }
-}
-
-fn sort_order(b: u8) -> SortOrder {
-    match b {
-        1 => SortOrder::Ascend,
-        2 => SortOrder::Descend,
-        _ => SortOrder::None,
-    }
-}
-
-fn sort_target(b: u8) -> SortTarget {
-    match b {
-        1 => SortTarget::Version,
-        2 => SortTarget::Create,
-        3 => SortTarget::Mod,
-        4 => SortTarget::Value,
-        _ => SortTarget::Key,
-    }
-}
-
 /// Validates a whole batch (docs/codec.md, "Validation") and decodes it into borrowed ops.
 /// On error nothing has been applied and the error names the first failing op.
 pub fn decode_batch<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Vec<OpRef<'a>>, BatchError> {
     let len = bytes.len();
-    if len < BATCH_HEADER_BYTES || bytes[..3] != MAGIC {
+    if len < BATCH_HEADER_BYTES || bytes[..BATCH_MAGIC.len()] != BATCH_MAGIC {
         return Err(BatchError::new(ErrorNumber::MalformedBatch, -1, "bad magic or short header"));
     }
-    if bytes[3] != CODEC_VERSION {
-        return Err(BatchError::new(ErrorNumber::UnsupportedVersion, -1, format!("version {}", bytes[3])));
+    if bytes[BATCH_VERSION_AT] != CODEC_VERSION {
+        return Err(BatchError::new(ErrorNumber::UnsupportedVersion, -1, format!("version {}", bytes[BATCH_VERSION_AT])));
     }
-    let count = u32_at(bytes, 4);
-    // Every op takes at least 10 bytes: a larger count is caught as truncation, never allocated.
+    let count = u32_at(bytes, BATCH_COUNT_AT);
+    // Every op takes at least DELETE_FIXED bytes: a larger count is caught as truncation, never allocated.
     let mut ops = Vec::with_capacity(count.min((len - BATCH_HEADER_BYTES) / DELETE_FIXED));
     let mut p = BATCH_HEADER_BYTES;
     for i in 0..count {
@@ -263,16 +184,16 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
     let in_txn = enclosing_txns > 0;
     let p = *pos;
     let len = b.len();
-    if p + 2 > len {
+    if p + OP_HEADER_BYTES > len {
         return fail(ErrorNumber::MalformedBatch, "truncated op".into());
     }
-    let op_type = b[p];
-    let flags = b[p + 1];
+    let op_type = b[p + OP_TYPE_AT];
+    let flags = b[p + OP_FLAGS_AT];
     let max_type = if in_txn { OP_TXN } else { OP_COMPACT };
     if !(OP_PUT..=max_type).contains(&op_type) {
         return fail(ErrorNumber::MalformedBatch, format!("unknown op type {op_type}{}", if in_txn { " in a txn" } else { "" }));
     }
-    if flags & !defined_flags(op_type) != 0 {
+    if flags & !DEFINED_FLAGS[op_type as usize] != 0 {
         return fail(ErrorNumber::MalformedBatch, format!("undefined flags {flags}"));
     }
     let fixed = match op_type {
@@ -281,7 +202,8 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
         OP_RANGE => RANGE_FIXED,
         OP_TXN => TXN_FIXED,
         OP_LEASE_GRANT => LEASE_GRANT_FIXED,
-        _ => ID_OP_FIXED,
+        OP_LEASE_REVOKE => LEASE_REVOKE_FIXED,
+        _ => COMPACT_FIXED,
     };
     if p + fixed > len {
         return fail(ErrorNumber::MalformedBatch, "truncated op".into());
@@ -289,26 +211,28 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
     match op_type {
         OP_TXN => return crate::txn_check::decode_txn(b, pos, index, limits, budget, enclosing_txns + 1),
         OP_LEASE_GRANT => {
-            check_safe(b, p + 2, p + 18, index)?;
-            let ttl = i64_at(b, p + 10);
+            check_safe(b, p + LEASE_GRANT_ID_AT, p + LEASE_GRANT_FIXED, index)?;
+            let ttl = i64_at(b, p + LEASE_GRANT_TTL_AT);
             if ttl > MAX_LEASE_TTL {
                 return fail(ErrorNumber::LeaseTtlTooLarge, String::new());
             }
             *pos = p + fixed;
-            return Ok(OpRef::LeaseGrant { id: i64_at(b, p + 2), ttl });
+            return Ok(OpRef::LeaseGrant { id: i64_at(b, p + LEASE_GRANT_ID_AT), ttl });
         }
         OP_LEASE_REVOKE | OP_COMPACT => {
-            check_safe(b, p + 2, p + 10, index)?;
+            // Each holds one i64 (the lease id, the revision) after its header.
+            let n_at = if op_type == OP_COMPACT { COMPACT_REVISION_AT } else { LEASE_REVOKE_ID_AT };
+            check_safe(b, p + n_at, p + fixed, index)?;
             *pos = p + fixed;
-            let n = i64_at(b, p + 2);
+            let n = i64_at(b, p + n_at);
             return Ok(if op_type == OP_COMPACT { OpRef::Compact { revision: n } } else { OpRef::LeaseRevoke { id: n } });
         }
         _ => {}
     }
     let len_at = match op_type {
-        OP_PUT => p + 10,
-        OP_DELETE_RANGE => p + 2,
-        _ => p + 52,
+        OP_PUT => p + PUT_KEY_LEN_AT,
+        OP_DELETE_RANGE => p + DELETE_KEY_LEN_AT,
+        _ => p + RANGE_KEY_LEN_AT,
     };
     let key_len = u32_at(b, len_at);
     let data_len = u32_at(b, len_at + 4);
@@ -319,8 +243,9 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
     }
     let end = end as usize;
     match op_type {
-        OP_PUT => check_safe(b, p + 2, p + 10, index)?,
-        OP_RANGE => check_safe(b, p + 4, p + 52, index)?,
+        OP_PUT => check_safe(b, p + PUT_LEASE_AT, p + PUT_KEY_LEN_AT, index)?,
+        // The six i64s, limit to maxCreateRevision.
+        OP_RANGE => check_safe(b, p + RANGE_LIMIT_AT, p + RANGE_KEY_LEN_AT, index)?,
         _ => {}
     }
     check_key(key_len, index, limits)?;
@@ -329,7 +254,7 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
     *pos = end;
     match op_type {
         OP_PUT => {
-            let lease = i64_at(b, p + 2);
+            let lease = i64_at(b, p + PUT_LEASE_AT);
             if data_len > limits.max_value_bytes {
                 return fail(ErrorNumber::ValueTooLarge, format!("{data_len} > {} bytes", limits.max_value_bytes));
             }
@@ -343,20 +268,20 @@ pub(crate) fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &L
         }
         OP_DELETE_RANGE => Ok(OpRef::DeleteRange(DeleteRangeRef { key, range_end: data, prev_kv: flags & DELETE_PREV_KV != 0 })),
         _ => {
-            if b[p + 2] > 2 || b[p + 3] > 4 {
+            let (Some(sort_order), Some(sort_target)) = (SortOrder::from_repr(b[p + RANGE_SORT_ORDER_AT]), SortTarget::from_repr(b[p + RANGE_SORT_TARGET_AT])) else {
                 return fail(ErrorNumber::InvalidSort, String::new());
-            }
+            };
             Ok(OpRef::Range(RangeRef {
                 key,
                 range_end: data,
-                sort_order: sort_order(b[p + 2]),
-                sort_target: sort_target(b[p + 3]),
-                limit: i64_at(b, p + 4),
-                revision: i64_at(b, p + 12),
-                min_mod_revision: i64_at(b, p + 20),
-                max_mod_revision: i64_at(b, p + 28),
-                min_create_revision: i64_at(b, p + 36),
-                max_create_revision: i64_at(b, p + 44),
+                sort_order,
+                sort_target,
+                limit: i64_at(b, p + RANGE_LIMIT_AT),
+                revision: i64_at(b, p + RANGE_REVISION_AT),
+                min_mod_revision: i64_at(b, p + RANGE_MIN_MOD_REVISION_AT),
+                max_mod_revision: i64_at(b, p + RANGE_MAX_MOD_REVISION_AT),
+                min_create_revision: i64_at(b, p + RANGE_MIN_CREATE_REVISION_AT),
+                max_create_revision: i64_at(b, p + RANGE_MAX_CREATE_REVISION_AT),
                 keys_only: flags & RANGE_KEYS_ONLY != 0,
                 count_only: flags & RANGE_COUNT_ONLY != 0,
             }))
@@ -375,7 +300,7 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(256);
-        buf.extend_from_slice(&MAGIC);
+        buf.extend_from_slice(&BATCH_MAGIC);
         buf.push(CODEC_VERSION);
         buf.extend_from_slice(&0u32.to_le_bytes());
         BatchBuilder { buf, count: 0 }
@@ -437,8 +362,8 @@ impl BatchBuilder {
         let n_success = self.count - top;
         failure(self);
         let n_failure = self.count - top - n_success;
-        self.buf[start + 6..start + 10].copy_from_slice(&n_success.to_le_bytes());
-        self.buf[start + 10..start + 14].copy_from_slice(&n_failure.to_le_bytes());
+        self.buf[start + TXN_SUCCESS_COUNT_AT..][..4].copy_from_slice(&n_success.to_le_bytes());
+        self.buf[start + TXN_FAILURE_COUNT_AT..][..4].copy_from_slice(&n_failure.to_le_bytes());
         self.count = top + 1;
         self
     }
@@ -466,7 +391,7 @@ impl BatchBuilder {
     }
 
     pub fn finish(&mut self) -> Vec<u8> {
-        self.buf[4..8].copy_from_slice(&self.count.to_le_bytes());
+        self.buf[BATCH_COUNT_AT..][..4].copy_from_slice(&self.count.to_le_bytes());
         self.buf.clone()
     }
 }

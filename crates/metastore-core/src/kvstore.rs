@@ -50,21 +50,14 @@ impl Default for Config {
     }
 }
 
-/// How much of a batch's changes apply reports (docs/codec.md, "Events").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventsMode {
-    None,
-    Events,
-    EventsWithPrev,
-}
+/// How much of a batch's changes apply reports (docs/codec.md, "Events"); the numbers are
+/// declared in formats/results.mjs.
+pub use crate::layout::results::EventsMode;
 
 impl EventsMode {
+    /// The mode numbered `n`; an unknown number asks for everything.
     pub fn from_u32(n: u32) -> Self {
-        match n {
-            0 => EventsMode::None,
-            1 => EventsMode::Events,
-            _ => EventsMode::EventsWithPrev,
-        }
+        EventsMode::from_repr(n).unwrap_or(EventsMode::EventsWithPrev)
     }
 }
 

@@ -3,6 +3,7 @@
 //! the binding crate wraps it, `cargo test` covers it alone.
 //!
 //! Writes arrive as batches in the op codec (docs/codec.md); results leave as one packed buffer.
+//! Every byte layout is declared once in formats/ and generated into `layout` (docs/formats.md).
 
 mod apply;
 mod changes;
@@ -13,6 +14,7 @@ pub mod index;
 mod index_inserts;
 pub mod kv;
 pub mod kvstore;
+pub mod layout;
 pub mod lease;
 mod range;
 pub mod results;
@@ -25,4 +27,5 @@ pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
 pub use kv::KeyValue;
 pub use kvstore::{Config, EventsMode, Store, DEFAULT_PARALLEL_THRESHOLD};
-pub use snapshot::{SnapshotError, SnapshotInterrupted, SnapshotPlan, SnapshotStreamError, SNAPSHOT_FORMAT_VERSION};
+pub use layout::snapshot::SNAPSHOT_FORMAT_VERSION;
+pub use snapshot::{SnapshotError, SnapshotInterrupted, SnapshotPlan, SnapshotStreamError};

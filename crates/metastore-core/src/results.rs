@@ -3,15 +3,8 @@
 use crate::error::ErrorNumber;
 use crate::kv::KeyValue;
 
-pub const RESULT_PUT: u8 = 1;
-pub const RESULT_DELETE_RANGE: u8 = 2;
-pub const RESULT_RANGE: u8 = 3;
-pub const RESULT_ERROR: u8 = 255;
-pub const RESULT_TXN: u8 = 4;
-pub const RESULT_LEASE_GRANT: u8 = 5;
-pub const RESULT_LEASE_REVOKE: u8 = 6;
-pub const RESULT_COMPACT: u8 = 7;
-pub const RESULT_HEADER_BYTES: usize = 20;
+// The layout (header, result kinds and flags, KVs, events) is declared in formats/results.mjs.
+pub use crate::layout::results::*;
 
 /// Appends results to one buffer; a batch's buffer starts with a header and an offset table.
 pub struct ResultWriter {
@@ -27,7 +20,8 @@ impl ResultWriter {
     pub fn for_batch(count: usize, mut buf: Vec<u8>) -> Self {
         buf.clear();
         buf.reserve(RESULT_HEADER_BYTES + count * 24);
-        buf.extend_from_slice(b"MSR\x01");
+        buf.extend_from_slice(&RESULTS_MAGIC);
+        buf.push(RESULTS_VERSION);
         buf.extend_from_slice(&(count as u32).to_le_bytes());
         buf.extend_from_slice(&0i64.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
@@ -46,7 +40,7 @@ impl ResultWriter {
     #[inline]
     fn begin(&mut self, kind: u8, flags: u8, revision: i64) {
         if self.batch && self.depth == 0 {
-            let at = RESULT_HEADER_BYTES + 4 * self.next;
+            let at = RESULTS_RESULT_OFFSETS_AT + 4 * self.next;
             let offset = self.buf.len() as u32;
             self.buf[at..at + 4].copy_from_slice(&offset.to_le_bytes());
             self.next += 1;
@@ -57,7 +51,7 @@ impl ResultWriter {
     }
 
     pub fn put(&mut self, revision: i64, prev: Option<(&[u8], &KeyValue)>) {
-        self.begin(RESULT_PUT, prev.is_some() as u8, revision);
+        self.begin(RESULT_PUT, if prev.is_some() { PUT_RESULT_HAS_PREV } else { 0 }, revision);
         if let Some((key, kv)) = prev {
             self.kv(key, kv, false);
         }
@@ -75,7 +69,7 @@ impl ResultWriter {
 
     /// Starts a range result; the caller then writes `n` KVs with [`ResultWriter::kv`].
     pub fn range_header(&mut self, revision: i64, more: bool, count: i64, n: usize) {
-        self.begin(RESULT_RANGE, more as u8, revision);
+        self.begin(RESULT_RANGE, if more { RANGE_RESULT_MORE } else { 0 }, revision);
         self.buf.extend_from_slice(&count.to_le_bytes());
         self.buf.extend_from_slice(&(n as u32).to_le_bytes());
     }
@@ -83,7 +77,7 @@ impl ResultWriter {
     /// Starts a TXN result; returns the position of its flags and count, for [`ResultWriter::end_txn`].
     pub fn begin_txn(&mut self) -> usize {
         self.begin(RESULT_TXN, 0, 0);
-        let at = self.buf.len() - 10;
+        let at = self.buf.len() - OP_RESULT_HEADER_BYTES;
         self.buf.extend_from_slice(&0u32.to_le_bytes());
         self.depth += 1;
         at
@@ -92,9 +86,9 @@ impl ResultWriter {
     /// Completes the TXN result started at `at`.
     pub fn end_txn(&mut self, at: usize, succeeded: bool, revision: i64, n: usize) {
         self.depth -= 1;
-        self.buf[at + 1] = succeeded as u8;
-        self.buf[at + 2..at + 10].copy_from_slice(&revision.to_le_bytes());
-        self.buf[at + 10..at + 14].copy_from_slice(&(n as u32).to_le_bytes());
+        self.buf[at + OP_RESULT_FLAGS_AT] = if succeeded { TXN_RESULT_SUCCEEDED } else { 0 };
+        self.buf[at + OP_RESULT_REVISION_AT..][..8].copy_from_slice(&revision.to_le_bytes());
+        self.buf[at + TXN_RESULT_RESPONSE_COUNT_AT..][..4].copy_from_slice(&(n as u32).to_le_bytes());
     }
 
     /// Drops everything written since `len` (a TXN that failed its checks midway).
@@ -135,7 +129,7 @@ impl ResultWriter {
     /// when events were asked for, the events section after the results.
     pub fn finish(mut self, revision: i64) -> Vec<u8> {
         if self.batch {
-            self.buf[8..16].copy_from_slice(&revision.to_le_bytes());
+            self.buf[RESULTS_REVISION_AT..][..8].copy_from_slice(&revision.to_le_bytes());
         }
         self.buf
     }
@@ -144,7 +138,7 @@ impl ResultWriter {
     pub fn finish_with_events(mut self, revision: i64, events: Option<&EventWriter>) -> Vec<u8> {
         if let (true, Some(events)) = (self.batch, events) {
             let at = self.buf.len() as u32;
-            self.buf[16..20].copy_from_slice(&at.to_le_bytes());
+            self.buf[RESULTS_EVENTS_OFFSET_AT..][..4].copy_from_slice(&at.to_le_bytes());
             self.buf.extend_from_slice(&events.count.to_le_bytes());
             self.buf.extend_from_slice(&events.buf);
         }
@@ -171,8 +165,8 @@ impl EventWriter {
         // mod revision), whatever the key was before.
         let is_create = !kv.is_tombstone() && kv.create_revision == kv.mod_revision;
         let prev = if self.with_prev && !is_create { prev.filter(|p| !p.is_tombstone()) } else { None };
-        self.buf.push(if kv.is_tombstone() { 1 } else { 0 });
-        self.buf.push(prev.is_some() as u8);
+        self.buf.push(if kv.is_tombstone() { EVENT_DELETE } else { EVENT_PUT });
+        self.buf.push(if prev.is_some() { EVENT_HAS_PREV } else { 0 });
         self.buf.extend_from_slice(&sub.to_le_bytes());
         write_kv(&mut self.buf, key, kv, false);
         if let Some(prev) = prev {
@@ -193,7 +187,7 @@ impl EventWriter {
 #[inline]
 fn write_kv(buf: &mut Vec<u8>, key: &[u8], kv: &KeyValue, keys_only: bool) {
     let value: &[u8] = if keys_only { &[] } else { &kv.value };
-    buf.reserve(40 + key.len() + value.len());
+    buf.reserve(KV_FIXED + key.len() + value.len());
     buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
     buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
     buf.extend_from_slice(&kv.create_revision.to_le_bytes());

@@ -4,17 +4,8 @@
 //! two batches, and `SnapshotPlan::write_into` reads the keys and their histories later, beside
 //! applies, keeping the versions up to the captured revision (same bytes).
 //!
-//! Format version 1, little-endian, lengths and counts u32:
-//!
-//! ```text
-//! header   "MSSNAP" | u16 version | u8 flags (bit 0: poisoned)
-//!          | i64 revision | i64 compact revision | i64 next automatic lease id
-//! leases   u32 count | count × (i64 id | i64 ttl), ids ascending
-//! sections u32 count | count × (u32 entries | u64 bytes | entries)
-//! entry    u32 key length | key | u32 versions | versions, oldest first
-//! version  i64 create_revision | i64 mod_revision | i64 version | i64 lease
-//!          | u32 sub-revision | u32 value length | value
-//! ```
+//! The format (version 1) is declared in formats/snapshot.mjs; its tables are in docs/formats.md
+//! ("Snapshot payload"): a header with the counters, the leases, then the keys in sections.
 //!
 //! Every key with history appears once, tombstones included, in ascending key order across all
 //! sections; sections only cut that list into runs restore decodes in parallel. The ordered
@@ -32,17 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::Ordering;
 
-const MAGIC: &[u8; 6] = b"MSSNAP";
-/// The format version `snapshot_into` writes and `from_snapshot` reads.
-pub const SNAPSHOT_FORMAT_VERSION: u16 = 1;
-const FLAG_POISONED: u8 = 1;
-const HEADER_BYTES: usize = 6 + 2 + 1 + 3 * 8;
-const LEASE_BYTES: usize = 16;
-const SECTION_HEADER_BYTES: usize = 4 + 8;
-const ENTRY_FIXED: usize = 4 + 4;
+// The layout (magic, version, flags, sizes) is declared in formats/snapshot.mjs.
+use crate::layout::snapshot::*;
+
 /// Entries per section snapshot_into writes.
 const SECTION_ENTRIES: usize = 16_384;
-const VERSION_FIXED: usize = 4 * 8 + 4 + 4;
 /// Revisions and the lease counter stay far below this, so restored counters never overflow.
 const MAX_COUNTER: i64 = i64::MAX / 2;
 
@@ -203,15 +188,15 @@ impl Store {
     /// truncated is an error, never a panic.
     pub fn from_snapshot(config: Config, bytes: &[u8]) -> Result<Store, SnapshotError> {
         let mut r = Reader { bytes, pos: 0, base: 0 };
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        if bytes.len() < SNAPSHOT_MAGIC.len() || bytes[..SNAPSHOT_MAGIC.len()] != SNAPSHOT_MAGIC {
             return Err(SnapshotError { reason: "not a snapshot (bad magic)", offset: 0 });
         }
-        r.pos = MAGIC.len();
+        r.pos = SNAPSHOT_VERSION_AT;
         if u16::from_le_bytes(r.array()?) != SNAPSHOT_FORMAT_VERSION {
-            return r.fail_at(MAGIC.len(), "unsupported snapshot format version");
+            return r.fail_at(SNAPSHOT_VERSION_AT, "unsupported snapshot format version");
         }
         let flags = r.array::<1>()?[0];
-        if flags & !FLAG_POISONED != 0 {
+        if flags & !SNAPSHOT_POISONED != 0 {
             return r.fail_at(r.pos - 1, "undefined flags");
         }
         let revision = r.i64()?;
@@ -227,12 +212,12 @@ impl Store {
             return r.fail_at(r.pos - 8, "next lease id out of range");
         }
 
-        let lease_count = r.count(LEASE_BYTES)?;
+        let lease_count = r.count(SNAPSHOT_LEASE_BYTES)?;
         let mut lease_list = Vec::with_capacity(lease_count);
         for _ in 0..lease_count {
             let (id, ttl) = (r.i64()?, r.i64()?);
             if id == 0 || lease_list.last().is_some_and(|&(prev, _)| prev >= id) {
-                return r.fail_at(r.pos - LEASE_BYTES, "lease ids not ascending or zero");
+                return r.fail_at(r.pos - SNAPSHOT_LEASE_BYTES, "lease ids not ascending or zero");
             }
             lease_list.push((id, Lease { ttl, keys: BTreeSet::new() }));
         }
@@ -247,7 +232,7 @@ impl Store {
             let Some(bytes) = usize::try_from(len).ok().and_then(|len| r.bytes.get(base..base.checked_add(len)?)) else {
                 return r.fail_at(base - 8, "section longer than the snapshot");
             };
-            if entries > bytes.len() / ENTRY_FIXED {
+            if entries > bytes.len() / KEY_ENTRY_FIXED {
                 return r.fail_at(base - SECTION_HEADER_BYTES, "more entries than the section can hold");
             }
             r.pos = base + bytes.len();
@@ -302,7 +287,7 @@ impl Store {
         *store.leases.write() = Leases { leases, next_id };
         store.compact_revision.store(compact_revision, Ordering::Release);
         store.revision.store(revision, Ordering::Release);
-        store.poisoned.store(flags & FLAG_POISONED != 0, Ordering::Release);
+        store.poisoned.store(flags & SNAPSHOT_POISONED != 0, Ordering::Release);
         Ok(store)
     }
 }
@@ -392,7 +377,7 @@ impl SnapshotPlan {
                 Ok(buf)
             });
             let parts: Vec<Vec<u8>> = parts.into_iter().collect::<Result<_, SnapshotInterrupted>>()?;
-            out.reserve(HEADER_BYTES + 4 + LEASE_BYTES * self.leases.len() + 4 + parts.iter().map(Vec::len).sum::<usize>());
+            out.reserve(SNAPSHOT_FIXED + SNAPSHOT_LEASE_BYTES * self.leases.len() + parts.iter().map(Vec::len).sum::<usize>());
             self.write_head(out, parts.len());
             for part in &parts {
                 out.extend_from_slice(part);
@@ -408,9 +393,9 @@ impl SnapshotPlan {
 
     /// Header, leases and the section count.
     fn write_head(&self, out: &mut Vec<u8>, sections: usize) {
-        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&SNAPSHOT_MAGIC);
         out.extend_from_slice(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
-        out.push(if self.poisoned { FLAG_POISONED } else { 0 });
+        out.push(if self.poisoned { SNAPSHOT_POISONED } else { 0 });
         out.extend_from_slice(&self.revision.to_le_bytes());
         out.extend_from_slice(&self.compact_revision.to_le_bytes());
         out.extend_from_slice(&self.next_lease_id.to_le_bytes());
@@ -426,7 +411,7 @@ impl SnapshotPlan {
     /// below the plan's revision, each with those versions.
     fn encode_section(&self, store: &Store, entries: usize, keys: &mut dyn Iterator<Item = Key>, buf: &mut Vec<u8>) -> Result<(), SnapshotInterrupted> {
         let start = buf.len();
-        buf.reserve(SECTION_HEADER_BYTES + entries * (ENTRY_FIXED + VERSION_FIXED + 32));
+        buf.reserve(SECTION_HEADER_BYTES + entries * (KEY_ENTRY_FIXED + KEY_VERSION_FIXED + 32));
         buf.extend_from_slice(&u32_len(entries));
         buf.extend_from_slice(&[0; 8]);
         let mut written = 0;
@@ -446,7 +431,7 @@ impl SnapshotPlan {
             written += 1;
         }
         let size = (buf.len() - start - SECTION_HEADER_BYTES) as u64;
-        buf[start + 4..start + SECTION_HEADER_BYTES].copy_from_slice(&size.to_le_bytes());
+        buf[start + SECTION_BYTE_COUNT_AT..start + SECTION_HEADER_BYTES].copy_from_slice(&size.to_le_bytes());
         Ok(())
     }
 }
@@ -457,7 +442,7 @@ fn u32_len(n: usize) -> [u8; 4] {
 
 /// Appends one entry: the key and the given versions of it, oldest first.
 fn put_entry(buf: &mut Vec<u8>, key: &[u8], versions: &[Version]) {
-    buf.reserve(ENTRY_FIXED + key.len() + versions.iter().map(|v| VERSION_FIXED + v.kv.value.len()).sum::<usize>());
+    buf.reserve(KEY_ENTRY_FIXED + key.len() + versions.iter().map(|v| KEY_VERSION_FIXED + v.kv.value.len()).sum::<usize>());
     buf.extend_from_slice(&u32_len(key.len()));
     buf.extend_from_slice(key);
     buf.extend_from_slice(&u32_len(versions.len()));
@@ -537,7 +522,7 @@ struct SectionKeys<'a> {
 /// Decodes one section into the store's shards, locking one shard at a time.
 fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i64, section: &Section<'a>) -> Result<SectionKeys<'a>, SnapshotError> {
     let mut r = Reader { bytes: section.bytes, pos: 0, base: section.base };
-    let capacity = section.entries.min(section.bytes.len() / ENTRY_FIXED);
+    let capacity = section.entries.min(section.bytes.len() / KEY_ENTRY_FIXED);
     let mut out = SectionKeys { base: section.base, live: Vec::with_capacity(capacity), ..SectionKeys::default() };
     for _ in 0..section.entries {
         let at = r.pos;
@@ -553,7 +538,7 @@ fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i
         if versions == 0 {
             return r.fail_at(at, "key without history");
         }
-        let mut history: SmallVec<[Version; 1]> = SmallVec::with_capacity(versions.min((r.bytes.len() - r.pos) / VERSION_FIXED));
+        let mut history: SmallVec<[Version; 1]> = SmallVec::with_capacity(versions.min((r.bytes.len() - r.pos) / KEY_VERSION_FIXED));
         // (mod_revision, sub) of the version before; mod revisions start at 1.
         let mut previous = (0, 0);
         for _ in 0..versions {

@@ -2,30 +2,12 @@
 //! op budget, compares, branch ops, then duplicate keys. Runs before anything is applied.
 
 use crate::codec::{
-    check_key, check_safe, decode_op, i64_at, u32_at, CompareRef, CompareResult, CompareTarget, Limits, OpRef, TxnRef, COMPARE_FIXED,
-    TXN_FIXED,
+    check_key, check_safe, decode_op, i64_at, u32_at, CompareRef, CompareResult, CompareTarget, Limits, OpRef, TxnRef, COMPARE_END_LEN_AT,
+    COMPARE_FIXED, COMPARE_KEY_LEN_AT, COMPARE_OPERAND_AT, COMPARE_RESULT_AT, COMPARE_TARGET_AT, COMPARE_VALUE_LEN_AT, TXN_COMPARE_COUNT_AT,
+    TXN_FAILURE_COUNT_AT, TXN_FIXED, TXN_SUCCESS_COUNT_AT,
 };
 use crate::error::{BatchError, ErrorNumber};
 use std::collections::HashSet;
-
-fn target_of(b: u8) -> CompareTarget {
-    match b {
-        0 => CompareTarget::Version,
-        1 => CompareTarget::Create,
-        2 => CompareTarget::Mod,
-        3 => CompareTarget::Value,
-        _ => CompareTarget::Lease,
-    }
-}
-
-fn result_of(b: u8) -> CompareResult {
-    match b {
-        0 => CompareResult::Equal,
-        1 => CompareResult::Greater,
-        2 => CompareResult::Less,
-        _ => CompareResult::NotEqual,
-    }
-}
 
 /// Decodes the TXN at `*pos` (its fixed part is known to be in bounds) with its checks. `level`:
 /// 1 for a top-level TXN, its parent's level + 1 for a nested one.
@@ -42,9 +24,9 @@ pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &
     }
     let top_level = level == 1;
     let p = *pos;
-    let n_compare = u32_at(b, p + 2);
-    let n_success = u32_at(b, p + 6);
-    let n_failure = u32_at(b, p + 10);
+    let n_compare = u32_at(b, p + TXN_COMPARE_COUNT_AT);
+    let n_success = u32_at(b, p + TXN_SUCCESS_COUNT_AT);
+    let n_failure = u32_at(b, p + TXN_FAILURE_COUNT_AT);
     let opc = n_compare.max(n_success).max(n_failure);
     if opc > budget {
         return Err(BatchError::new(ErrorNumber::TooManyOps, index, format!("{opc} > {budget}")));
@@ -56,18 +38,17 @@ pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &
         if q + COMPARE_FIXED > b.len() {
             return malformed("truncated compare");
         }
-        let (target, result) = (b[q], b[q + 1]);
-        if target > 4 || result > 3 {
+        let (Some(target), Some(result)) = (CompareTarget::from_repr(b[q + COMPARE_TARGET_AT]), CompareResult::from_repr(b[q + COMPARE_RESULT_AT])) else {
             return malformed("compare target or result out of range");
-        }
-        check_safe(b, q + 2, q + 10, index)?;
-        let (key_len, end_len, value_len) = (u32_at(b, q + 10), u32_at(b, q + 14), u32_at(b, q + 18));
+        };
+        check_safe(b, q + COMPARE_OPERAND_AT, q + COMPARE_KEY_LEN_AT, index)?;
+        let (key_len, end_len, value_len) = (u32_at(b, q + COMPARE_KEY_LEN_AT), u32_at(b, q + COMPARE_END_LEN_AT), u32_at(b, q + COMPARE_VALUE_LEN_AT));
         let k = q + COMPARE_FIXED;
         if k as u64 + key_len as u64 + end_len as u64 + value_len as u64 > b.len() as u64 {
             return malformed("truncated compare");
         }
-        let operand = i64_at(b, q + 2);
-        let is_value = target == CompareTarget::Value as u8;
+        let operand = i64_at(b, q + COMPARE_OPERAND_AT);
+        let is_value = target == CompareTarget::Value;
         if (is_value && operand != 0) || (!is_value && value_len != 0) {
             return malformed("compare operand does not match its target");
         }
@@ -78,8 +59,8 @@ pub(crate) fn decode_txn<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &
         compare.push(CompareRef {
             key: &b[k..k + key_len],
             range_end: &b[k + key_len..k + key_len + end_len],
-            target: target_of(target),
-            result: result_of(result),
+            target,
+            result,
             operand,
             value: &b[k + key_len + end_len..k + key_len + end_len + value_len],
         });

@@ -6,6 +6,7 @@ mod common;
 
 use common::{apply, dump};
 use metastore_core::codec::{PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV, RANGE_COUNT_ONLY, RANGE_KEYS_ONLY};
+use metastore_core::layout::snapshot::*;
 use metastore_core::{BatchBuilder, Config, EventsMode, SnapshotError, SnapshotInterrupted, SnapshotStreamError, Store, SNAPSHOT_FORMAT_VERSION};
 use proptest::prelude::*;
 
@@ -382,8 +383,8 @@ fn snapshot_appends_after_existing_bytes() {
     let mut out = b"prefix".to_vec();
     store.snapshot_into(&mut out);
     assert_eq!(&out[..6], b"prefix");
-    assert_eq!(&out[6..12], b"MSSNAP");
-    assert_eq!(u16::from_le_bytes([out[12], out[13]]), SNAPSHOT_FORMAT_VERSION);
+    assert_eq!(out[6..][..SNAPSHOT_MAGIC.len()], SNAPSHOT_MAGIC);
+    assert_eq!(u16::from_le_bytes([out[6 + SNAPSHOT_VERSION_AT], out[7 + SNAPSHOT_VERSION_AT]]), SNAPSHOT_FORMAT_VERSION);
     assert_eq!(dump(&Store::from_snapshot(Config::default(), &out[6..]).unwrap()), dump(&store));
 }
 
@@ -482,9 +483,9 @@ fn wrong_magic_or_version_is_refused() {
     magic[0] = b'X';
     assert_eq!(Store::from_snapshot(Config::default(), &magic).err().map(|e| e.offset), Some(0));
     let mut version = bytes.clone();
-    version[6..8].copy_from_slice(&(SNAPSHOT_FORMAT_VERSION + 1).to_le_bytes());
+    version[SNAPSHOT_VERSION_AT..][..2].copy_from_slice(&(SNAPSHOT_FORMAT_VERSION + 1).to_le_bytes());
     let err = Store::from_snapshot(Config::default(), &version).err().expect("refused");
-    assert_eq!(err.offset, 6);
+    assert_eq!(err.offset, SNAPSHOT_VERSION_AT);
     assert!(err.to_string().contains("version"), "{err}");
     assert!(Store::from_snapshot(Config::default(), b"").is_err());
     let _: &dyn std::error::Error = &SnapshotError { reason: "x", offset: 1 };
@@ -492,19 +493,24 @@ fn wrong_magic_or_version_is_refused() {
 
 #[test]
 fn inconsistent_entries_are_refused() {
-    // One key, one version; header 33 bytes, no leases (4), one section (4 + 12).
+    // One key, one version, no leases: the section count right after the lease count, then one
+    // section, whose one entry is key "k" and one version (offsets of formats/snapshot.mjs).
     let store = Store::default();
     store.apply_batch(&BatchBuilder::new().put(b"k", b"v", 0, 0).finish()).unwrap();
     let bytes = snapshot(&store);
-    let version_at = 33 + 4 + 4 + 12 + 4 + 1 + 4;
+    assert_eq!(u32::from_le_bytes(bytes[SNAPSHOT_LEASE_COUNT_AT..][..4].try_into().unwrap()), 0);
+    let section_at = SNAPSHOT_LEASES_AT + 4;
+    let entry_at = section_at + SECTION_ENTRIES_AT;
+    assert_eq!(bytes[entry_at + KEY_ENTRY_KEY_AT], b'k');
+    let version_at = entry_at + KEY_ENTRY_KEY_AT + 1 + 4;
     let corrupt = |at: usize, value: i64| {
         let mut b = bytes.clone();
         b[at..at + 8].copy_from_slice(&value.to_le_bytes());
         Store::from_snapshot(Config::default(), &b).err().map(|e| e.reason)
     };
-    assert_eq!(corrupt(version_at + 8, 5), Some("inconsistent version"), "mod revision beyond the store's");
-    assert_eq!(corrupt(version_at, 3), Some("inconsistent version"), "created after its change");
-    assert_eq!(corrupt(version_at + 24, 9), Some("live key attached to a lease that does not exist"));
-    assert_eq!(corrupt(9, 0), Some("revision out of range"));
-    assert!(corrupt(version_at + 16, 1).is_none(), "an untouched field restores");
+    assert_eq!(corrupt(version_at + KEY_VERSION_MOD_REVISION_AT, 5), Some("inconsistent version"), "mod revision beyond the store's");
+    assert_eq!(corrupt(version_at + KEY_VERSION_CREATE_REVISION_AT, 3), Some("inconsistent version"), "created after its change");
+    assert_eq!(corrupt(version_at + KEY_VERSION_LEASE_AT, 9), Some("live key attached to a lease that does not exist"));
+    assert_eq!(corrupt(SNAPSHOT_REVISION_AT, 0), Some("revision out of range"));
+    assert!(corrupt(version_at + KEY_VERSION_VERSION_AT, 1).is_none(), "an untouched field restores");
 }

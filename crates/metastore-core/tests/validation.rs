@@ -3,7 +3,7 @@
 
 mod common;
 
-use metastore_core::codec::{PUT_IGNORE_LEASE, PUT_IGNORE_VALUE};
+use metastore_core::codec::{BATCH_COUNT_AT, BATCH_HEADER_BYTES, BATCH_MAGIC, BATCH_VERSION_AT, CODEC_VERSION, OP_TXN, OP_TYPE_AT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE};
 use metastore_core::{BatchBuilder, Config, ErrorNumber, Limits, Store};
 
 fn good_then(bad: impl FnOnce(&mut BatchBuilder)) -> Vec<u8> {
@@ -34,19 +34,19 @@ fn invalid_batches_are_refused_whole() {
     bad_magic[0] = b'X';
     cases.push(("bad magic", bad_magic, ErrorNumber::MalformedBatch, -1));
     let mut bad_version = valid.clone();
-    bad_version[3] = 2;
+    bad_version[BATCH_VERSION_AT] = CODEC_VERSION + 1;
     cases.push(("bad version", bad_version, ErrorNumber::UnsupportedVersion, -1));
     let mut trailing = valid.clone();
     trailing.push(0);
     cases.push(("trailing bytes", trailing, ErrorNumber::MalformedBatch, -1));
     let mut extra_count = valid.clone();
-    extra_count[4] = 3;
+    extra_count[BATCH_COUNT_AT] = 3;
     cases.push(("count beyond the ops", extra_count, ErrorNumber::MalformedBatch, 2));
     cases.push(("truncated", valid[..valid.len() - 1].to_vec(), ErrorNumber::MalformedBatch, 1));
     let mut unknown_type = valid.clone();
-    unknown_type[8] = 9;
+    unknown_type[BATCH_HEADER_BYTES + OP_TYPE_AT] = 9;
     cases.push(("unknown op type", unknown_type, ErrorNumber::MalformedBatch, 0));
-    cases.push(("short header", b"MSB".to_vec(), ErrorNumber::MalformedBatch, -1));
+    cases.push(("short header", BATCH_MAGIC.to_vec(), ErrorNumber::MalformedBatch, -1));
 
     for (name, batch, number, op_index) in cases {
         let store = Store::new(Config { limits, ..Config::default() });
@@ -75,18 +75,19 @@ fn state_dependent_failures_are_per_op_results() {
 /// the next level, in its success branch, or in its failure branch where `in_failure(level)`.
 /// Written without recursion, so any depth can be built.
 fn nested_txn_batch(depth: usize, in_failure: impl Fn(usize) -> bool) -> Vec<u8> {
-    let mut batch = b"MSB\x01".to_vec();
+    let mut batch = BATCH_MAGIC.to_vec();
+    batch.push(CODEC_VERSION);
     batch.extend_from_slice(&1u32.to_le_bytes());
     for level in 1..=depth {
         let (success, failure) = if in_failure(level) { (0u32, 1u32) } else { (1, 0) };
-        batch.extend_from_slice(&[4, 0]);
+        batch.extend_from_slice(&[OP_TXN, 0]);
         batch.extend_from_slice(&0u32.to_le_bytes());
         batch.extend_from_slice(&success.to_le_bytes());
         batch.extend_from_slice(&failure.to_le_bytes());
     }
     let mut put = BatchBuilder::new();
     put.put(b"k", b"v", 0, 0);
-    batch.extend_from_slice(&put.finish()[8..]);
+    batch.extend_from_slice(&put.finish()[BATCH_HEADER_BYTES..]);
     batch
 }
 

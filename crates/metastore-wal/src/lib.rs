@@ -2,10 +2,12 @@
 //! segments of CRC-32C-chained records; one record and one fdatasync per group commit; on open,
 //! a torn tail is cut off and any other damage refuses to start with the segment and offset.
 //! Around it: snapshot files, purging segments a snapshot covers, an explicit repair, a
-//! directory lock, and a read-only inspection.
+//! directory lock, and a read-only inspection. The byte layouts are declared in formats/wal.mjs
+//! and generated into `layout` (docs/formats.md).
 
 mod fsio;
 mod inspect;
+pub mod layout;
 mod lock;
 mod manifest;
 mod purge;

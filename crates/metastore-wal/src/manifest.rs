@@ -1,8 +1,7 @@
 //! `MANIFEST`: what the log must hold, so that a log ending short of what it acknowledged is
-//! refused instead of opened at an older state. 48 bytes, replaced atomically (written as
-//! `MANIFEST.tmp`, synced, renamed, directory synced):
-//! `"MSWALMAN" | u32 version | u32 flags | u64 newestSeq | u64 closedAt | u32 epoch | u32 0 |
-//! u32 0 | u32 crc` (CRC-32C of the 44 bytes before it; flags bit 0: closed cleanly).
+//! refused instead of opened at an older state. 48 bytes (`Manifest` in formats/wal.mjs: magic,
+//! version, flags, newestSeq, closedAt, epoch, zeros, crc), replaced atomically (written as
+//! `MANIFEST.tmp`, synced, renamed, directory synced).
 //!
 //! - `newestSeq`: the newest segment made. It is raised after a new segment is durable, so the
 //!   newest segment on disk is never older than it; a missing newest segment (or all of them)
@@ -13,15 +12,12 @@
 //! - `epoch`: a boot counter, one more on each open (part of the store's proposal ids).
 
 use crate::fsio::sync_dir;
+use crate::layout::*;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
 pub(crate) const MANIFEST_FILE: &str = "MANIFEST";
-const MAGIC: &[u8; 8] = b"MSWALMAN";
-const VERSION: u32 = 1;
-const LEN: usize = 48;
-const CLEAN: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Manifest {
@@ -32,30 +28,35 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
-    fn encode(&self) -> [u8; LEN] {
-        let mut m = [0u8; LEN];
-        m[..8].copy_from_slice(MAGIC);
-        m[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        m[12..16].copy_from_slice(&(if self.closed_at.is_some() { CLEAN } else { 0 }).to_le_bytes());
-        m[16..24].copy_from_slice(&self.newest_seq.to_le_bytes());
-        m[24..32].copy_from_slice(&self.closed_at.unwrap_or(0).to_le_bytes());
-        m[32..36].copy_from_slice(&self.epoch.to_le_bytes());
-        let crc = crc32c::crc32c(&m[..44]);
-        m[44..48].copy_from_slice(&crc.to_le_bytes());
+    fn encode(&self) -> [u8; MANIFEST_BYTES] {
+        let mut m = [0u8; MANIFEST_BYTES];
+        let flags = if self.closed_at.is_some() { MANIFEST_CLOSED_CLEANLY } else { 0 };
+        m[MANIFEST_MAGIC_AT..][..8].copy_from_slice(&MANIFEST_MAGIC);
+        m[MANIFEST_VERSION_AT..][..4].copy_from_slice(&MANIFEST_VERSION.to_le_bytes());
+        m[MANIFEST_FLAGS_AT..][..4].copy_from_slice(&flags.to_le_bytes());
+        m[MANIFEST_NEWEST_SEQ_AT..][..8].copy_from_slice(&self.newest_seq.to_le_bytes());
+        m[MANIFEST_CLOSED_AT_AT..][..8].copy_from_slice(&self.closed_at.unwrap_or(0).to_le_bytes());
+        m[MANIFEST_EPOCH_AT..][..4].copy_from_slice(&self.epoch.to_le_bytes());
+        let crc = crc32c::crc32c(&m[..MANIFEST_CRC_AT]);
+        m[MANIFEST_CRC_AT..][..4].copy_from_slice(&crc.to_le_bytes());
         m
     }
 
     fn decode(m: &[u8]) -> Result<Manifest, &'static str> {
         let u32_at = |at: usize| u32::from_le_bytes(m[at..at + 4].try_into().expect("4 bytes"));
         let u64_at = |at: usize| u64::from_le_bytes(m[at..at + 8].try_into().expect("8 bytes"));
-        if m.len() != LEN || &m[..8] != MAGIC || u32_at(44) != crc32c::crc32c(&m[..44]) {
+        if m.len() != MANIFEST_BYTES || !m.starts_with(&MANIFEST_MAGIC) || u32_at(MANIFEST_CRC_AT) != crc32c::crc32c(&m[..MANIFEST_CRC_AT]) {
             return Err("MANIFEST is damaged");
         }
-        if u32_at(8) != VERSION {
+        if u32_at(MANIFEST_VERSION_AT) != MANIFEST_VERSION {
             return Err("MANIFEST has an unknown version");
         }
-        let flags = u32_at(12);
-        Ok(Manifest { newest_seq: u64_at(16), epoch: u32_at(32), closed_at: (flags & CLEAN != 0).then(|| u64_at(24)) })
+        let flags = u32_at(MANIFEST_FLAGS_AT);
+        Ok(Manifest {
+            newest_seq: u64_at(MANIFEST_NEWEST_SEQ_AT),
+            epoch: u32_at(MANIFEST_EPOCH_AT),
+            closed_at: (flags & MANIFEST_CLOSED_CLEANLY != 0).then(|| u64_at(MANIFEST_CLOSED_AT_AT)),
+        })
     }
 
     /// The manifest of the log in `dir`: `Ok(None)` when there is none, `Err(reason)` when it is
@@ -84,12 +85,31 @@ impl Manifest {
 mod tests {
     use super::*;
 
+    /// The MANIFEST as written before, field by field (formats/wal.mjs may not drift from it).
+    #[test]
+    fn a_manifest_is_laid_out_as_declared_and_as_written_before() {
+        let m = Manifest { newest_seq: 3, epoch: 9, closed_at: Some(41) };
+        let mut written_before = b"MSWALMAN".to_vec();
+        for n in [1u32, 1] {
+            written_before.extend_from_slice(&n.to_le_bytes()); // version, flags: closed cleanly
+        }
+        for n in [3u64, 41] {
+            written_before.extend_from_slice(&n.to_le_bytes());
+        }
+        written_before.extend_from_slice(&9u32.to_le_bytes());
+        written_before.extend_from_slice(&[0; 8]);
+        written_before.extend_from_slice(&crc32c::crc32c(&written_before).to_le_bytes());
+        assert_eq!(m.encode().to_vec(), written_before);
+        assert_eq!(Manifest::decode(&written_before), Ok(m));
+        assert_eq!((MANIFEST_BYTES, MANIFEST_CRC_AT), (48, 44));
+    }
+
     #[test]
     fn a_manifest_round_trips_and_any_flipped_byte_is_refused() {
         for m in [Manifest { newest_seq: 3, epoch: 9, closed_at: Some(41) }, Manifest { newest_seq: 1, epoch: 1, closed_at: None }] {
             let bytes = m.encode();
             assert_eq!(Manifest::decode(&bytes), Ok(m.clone()));
-            for at in 0..LEN {
+            for at in 0..MANIFEST_BYTES {
                 let mut damaged = bytes;
                 damaged[at] ^= 4;
                 assert!(Manifest::decode(&damaged).is_err(), "flip at {at}");

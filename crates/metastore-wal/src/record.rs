@@ -1,30 +1,31 @@
-//! Record framing (docs/wal.md), 24-byte header then payload, padded to 8 bytes:
-//! `u32 len | u8 type | u8 flags | u16 reserved | u32 prevCrc | u32 crc | u32 headerCrc | u32 0`.
+//! Record framing (docs/wal.md; the layout, declared in formats/wal.mjs, in docs/formats.md): a
+//! 24-byte header (`len`, `type`, `prevCrc`, `crc`, `headerCrc`) then the payload, padded to 8
+//! bytes.
 //!
-//! `crc` is the CRC-32C of the header's first 12 bytes and the payload; `prevCrc` is the
+//! `crc` is the CRC-32C of the header bytes before it and the payload; `prevCrc` is the
 //! previous record's `crc` (the segment header's `prevCrc` for a segment's first record), so a
 //! record vouches for the one before it and none can be moved, dropped or replayed unnoticed.
-//! `headerCrc` covers the header's first 16 bytes on its own, so a reader can trust a record's
+//! `headerCrc` covers the header bytes before it on their own, so a reader can trust a record's
 //! length even when its payload is damaged, and can recognise a whole, valid record anywhere
 //! after damage without knowing what came before it.
 //!
 //! Two types: ENTRIES, one group commit; COMMIT, written after each sync to vouch that every
 //! record before it was synced (acknowledged), which is what tells damage from a torn write.
 
+use crate::layout::*;
 use crate::Entry;
 
-pub const RECORD_HEADER: usize = 24;
-/// A group of entries: `u64 firstIndex | u64 term | u32 count | count × (u32 len | bytes)`.
-pub const TYPE_ENTRIES: u8 = 1;
-/// Written after a sync: `u64 lastIndex`, the last entry index synced before it.
-pub const TYPE_COMMIT: u8 = 2;
+pub use crate::layout::{RECORD_HEADER, TYPE_COMMIT, TYPE_ENTRIES};
+
 /// Bytes a COMMIT record takes.
-pub const COMMIT_LEN: usize = RECORD_HEADER + 8;
+pub const COMMIT_LEN: usize = RECORD_HEADER + COMMIT_PAYLOAD_BYTES;
+// A COMMIT needs no padding: the space a segment keeps for one is exactly COMMIT_LEN.
+const _: () = assert!(COMMIT_LEN % RECORD_ALIGNMENT == 0);
 
 /// Encodes a group of entries as an ENTRIES payload into `out` (cleared first).
 pub fn encode_entries(out: &mut Vec<u8>, first_index: u64, term: u64, group: &[&[u8]]) {
     out.clear();
-    out.reserve(20 + group.iter().map(|d| 4 + d.len()).sum::<usize>());
+    out.reserve(ENTRIES_HEADER_BYTES + group.iter().map(|d| LOG_ENTRY_FIXED + d.len()).sum::<usize>());
     out.extend_from_slice(&first_index.to_le_bytes());
     out.extend_from_slice(&term.to_le_bytes());
     out.extend_from_slice(&(group.len() as u32).to_le_bytes());
@@ -36,8 +37,8 @@ pub fn encode_entries(out: &mut Vec<u8>, first_index: u64, term: u64, group: &[&
 
 /// `(firstIndex, count)` of an ENTRIES payload, without checking its entries.
 pub fn entries_span(p: &[u8]) -> Option<(u64, u64)> {
-    let first = u64::from_le_bytes(p.get(0..8)?.try_into().ok()?);
-    let count = u32::from_le_bytes(p.get(16..20)?.try_into().ok()?) as u64;
+    let first = u64::from_le_bytes(p.get(ENTRIES_FIRST_INDEX_AT..)?.get(..8)?.try_into().ok()?);
+    let count = u32::from_le_bytes(p.get(ENTRIES_COUNT_AT..)?.get(..4)?.try_into().ok()?) as u64;
     Some((first, count))
 }
 
@@ -45,28 +46,28 @@ pub fn entries_span(p: &[u8]) -> Option<(u64, u64)> {
 /// (the others are checked, not kept). Returns `(firstIndex, count)`, or `None` if malformed.
 pub fn decode_entries(p: &[u8], after_index: u64, out: &mut Vec<Entry>) -> Option<(u64, u64)> {
     let (first, count) = entries_span(p)?;
-    let term = u64::from_le_bytes(p.get(8..16)?.try_into().ok()?);
+    let term = u64::from_le_bytes(p.get(ENTRIES_TERM_AT..)?.get(..8)?.try_into().ok()?);
     first.checked_add(count)?;
-    let mut at = 20;
+    let mut at = ENTRIES_ENTRIES_AT;
     for i in 0..count {
-        let len = u32::from_le_bytes(p.get(at..at + 4)?.try_into().ok()?) as usize;
-        let data = p.get(at + 4..at + 4 + len)?;
+        let len = u32::from_le_bytes(p.get(at + LOG_ENTRY_LEN_AT..)?.get(..4)?.try_into().ok()?) as usize;
+        let data = p.get(at + LOG_ENTRY_DATA_AT..)?.get(..len)?;
         if first + i > after_index {
             out.push(Entry { index: first + i, term, data: data.to_vec() });
         }
-        at += 4 + len;
+        at += LOG_ENTRY_FIXED + len;
     }
     (at == p.len()).then_some((first, count))
 }
 
 /// The index a COMMIT payload says was synced last.
 pub fn commit_index(p: &[u8]) -> Option<u64> {
-    (p.len() == 8).then(|| u64::from_le_bytes(p.try_into().expect("8 bytes")))
+    (p.len() == COMMIT_PAYLOAD_BYTES).then(|| u64::from_le_bytes(p[COMMIT_LAST_INDEX_AT..][..8].try_into().expect("8 bytes")))
 }
 
 /// Bytes a record takes on disk, padding included.
 pub fn framed_len(payload_len: usize) -> usize {
-    (RECORD_HEADER + payload_len).next_multiple_of(8)
+    (RECORD_HEADER + payload_len).next_multiple_of(RECORD_ALIGNMENT)
 }
 
 /// Appends one framed record to `out`; returns its CRC (the next record's `prevCrc`).
@@ -75,9 +76,10 @@ pub fn frame(out: &mut Vec<u8>, record_type: u8, payload: &[u8], prev_crc: u32) 
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&[record_type, 0, 0, 0]);
     out.extend_from_slice(&prev_crc.to_le_bytes());
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&out[start..start + 12]), payload);
+    // Each CRC covers the header up to itself; `crc` the payload too.
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&out[start..start + RECORD_CRC_AT]), payload);
     out.extend_from_slice(&crc.to_le_bytes());
-    let header_crc = crc32c::crc32c(&out[start..start + 16]);
+    let header_crc = crc32c::crc32c(&out[start..start + RECORD_HEADER_CRC_AT]);
     out.extend_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(payload);
@@ -122,39 +124,42 @@ pub fn read(data: &[u8]) -> Read<'_> {
     if header.iter().all(|&b| b == 0) {
         return Read::Zero;
     }
-    if le_u32(&header[16..20]) != crc32c::crc32c(&header[..16]) || header[5..8] != [0, 0, 0] || header[20..24] != [0; 4] {
+    if le_u32(&header[RECORD_HEADER_CRC_AT..][..4]) != crc32c::crc32c(&header[..RECORD_HEADER_CRC_AT])
+        || header[RECORD_FLAGS_AT..RECORD_PREV_CRC_AT] != [0; 3]
+        || header[RECORD_ZERO_AT..RECORD_HEADER] != [0; 4]
+    {
         return Read::BadHeader;
     }
-    let record_type = header[4];
+    let record_type = header[RECORD_TYPE_AT];
     if record_type != TYPE_ENTRIES && record_type != TYPE_COMMIT {
         return Read::BadHeader;
     }
-    let payload_len = le_u32(&header[..4]) as usize;
+    let payload_len = le_u32(&header[RECORD_LEN_AT..][..4]) as usize;
     let len = framed_len(payload_len);
     if len > data.len() {
         return Read::BadPayload { len, reason: "record runs past the end of the segment" };
     }
     let payload = &data[RECORD_HEADER..RECORD_HEADER + payload_len];
-    let crc = le_u32(&header[12..16]);
-    if crc32c::crc32c_append(crc32c::crc32c(&header[..12]), payload) != crc {
+    let crc = le_u32(&header[RECORD_CRC_AT..][..4]);
+    if crc32c::crc32c_append(crc32c::crc32c(&header[..RECORD_CRC_AT]), payload) != crc {
         return Read::BadPayload { len, reason: "record fails its checksum" };
     }
-    Read::Record(Record { record_type, prev_crc: le_u32(&header[8..12]), crc, payload, len })
+    Read::Record(Record { record_type, prev_crc: le_u32(&header[RECORD_PREV_CRC_AT..][..4]), crc, payload, len })
 }
 
 /// The first whole, valid record at an 8-aligned offset `>= from` of `data` (offsets are
 /// relative to `data`, which starts 8-aligned): how a reader finds its footing after damage.
 /// A false find needs both CRCs to match by chance (2^-64 per offset).
 pub fn find_next(data: &[u8], from: usize) -> Option<(usize, Record<'_>)> {
-    let mut at = from.next_multiple_of(8);
+    let mut at = from.next_multiple_of(RECORD_ALIGNMENT);
     while at + RECORD_HEADER <= data.len() {
-        let t = data[at + 4];
-        if (t == TYPE_ENTRIES || t == TYPE_COMMIT) && data[at + 5..at + 8] == [0, 0, 0] {
+        let t = data[at + RECORD_TYPE_AT];
+        if (t == TYPE_ENTRIES || t == TYPE_COMMIT) && data[at + RECORD_FLAGS_AT..at + RECORD_PREV_CRC_AT] == [0; 3] {
             if let Read::Record(r) = read(&data[at..]) {
                 return Some((at, r));
             }
         }
-        at += 8;
+        at += RECORD_ALIGNMENT;
     }
     None
 }
@@ -174,6 +179,37 @@ mod tests {
         let (bytes, crc) = framed(TYPE_ENTRIES, b"hello", 7);
         assert_eq!(bytes.len(), 32);
         assert_eq!(read(&bytes), Read::Record(Record { record_type: TYPE_ENTRIES, prev_crc: 7, crc, payload: b"hello", len: 32 }));
+    }
+
+    /// The bytes format 2 puts on disk, field by field: neither the declaration in formats/wal.mjs
+    /// nor this code may drift from them (files written before the change would no longer read).
+    #[test]
+    fn records_are_laid_out_as_declared_and_as_written_before() {
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+
+        let (bytes, crc) = framed(TYPE_COMMIT, &41u64.to_le_bytes(), 0xdead_beef);
+        assert_eq!(bytes[..12], [8, 0, 0, 0, 2, 0, 0, 0, 0xef, 0xbe, 0xad, 0xde]);
+        assert_eq!(crc, crc32c::crc32c_append(crc32c::crc32c(&bytes[..12]), &41u64.to_le_bytes()));
+        assert_eq!(bytes[12..16], crc.to_le_bytes());
+        assert_eq!(bytes[16..20], crc32c::crc32c(&bytes[..16]).to_le_bytes());
+        assert_eq!((&bytes[20..24], &bytes[24..32], bytes.len()), (&[0u8; 4][..], &41u64.to_le_bytes()[..], 32));
+        // The same, by the declared names.
+        assert_eq!((u32_at(&bytes, RECORD_LEN_AT), bytes[RECORD_TYPE_AT], u32_at(&bytes, RECORD_PREV_CRC_AT)), (8, TYPE_COMMIT, 0xdead_beef));
+        assert_eq!((u32_at(&bytes, RECORD_CRC_AT), RECORD_PAYLOAD_AT, COMMIT_LEN), (crc, RECORD_HEADER, bytes.len()));
+        assert_eq!(commit_index(&bytes[RECORD_PAYLOAD_AT..]), Some(u64_at(&bytes, RECORD_PAYLOAD_AT + COMMIT_LAST_INDEX_AT)));
+
+        let mut p = Vec::new();
+        encode_entries(&mut p, 7, 3, &[b"ab", b"c"]);
+        let mut written_before = Vec::new();
+        for part in [&7u64.to_le_bytes()[..], &3u64.to_le_bytes(), &2u32.to_le_bytes(), &2u32.to_le_bytes(), b"ab", &1u32.to_le_bytes(), b"c"] {
+            written_before.extend_from_slice(part);
+        }
+        assert_eq!(p, written_before);
+        assert_eq!((u64_at(&p, ENTRIES_FIRST_INDEX_AT), u64_at(&p, ENTRIES_TERM_AT), u32_at(&p, ENTRIES_COUNT_AT)), (7, 3, 2));
+        let first = ENTRIES_ENTRIES_AT;
+        assert_eq!((u32_at(&p, first + LOG_ENTRY_LEN_AT), &p[first + LOG_ENTRY_DATA_AT..][..2]), (2, &b"ab"[..]));
+        assert_eq!(p.len(), ENTRIES_HEADER_BYTES + 2 * LOG_ENTRY_FIXED + 3);
     }
 
     #[test]

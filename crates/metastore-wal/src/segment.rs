@@ -1,17 +1,15 @@
 //! Segment files: `<seq:016x>-<firstIndex:016x>.wal`, each starting with a 40-byte header
-//! (`"MSWAL002" | u64 seq | u64 firstIndex | u64 size | u32 prevCrc | u32 headerCrc`) and
+//! (`SegmentHeader` in formats/wal.mjs: magic, seq, firstIndex, size, prevCrc, headerCrc) and
 //! preallocated to `size` so a data sync never has to update the file size (and a file shorter
 //! than its header's size was cut by something other than this log).
 
 use crate::fsio::{preallocate, sync_dir, write_all_at};
+use crate::layout::*;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub const SEGMENT_HEADER: usize = 40;
-const MAGIC: &[u8; 8] = b"MSWAL002";
-/// The magic of the first format, which had no header CRCs on records and no COMMIT records.
-const MAGIC_V1: &[u8; 8] = b"MSWAL001";
+pub use crate::layout::SEGMENT_HEADER;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentHeader {
@@ -34,29 +32,34 @@ pub enum HeaderError {
 impl SegmentHeader {
     pub fn encode(&self) -> [u8; SEGMENT_HEADER] {
         let mut h = [0u8; SEGMENT_HEADER];
-        h[..8].copy_from_slice(MAGIC);
-        h[8..16].copy_from_slice(&self.seq.to_le_bytes());
-        h[16..24].copy_from_slice(&self.first_index.to_le_bytes());
-        h[24..32].copy_from_slice(&self.size.to_le_bytes());
-        h[32..36].copy_from_slice(&self.prev_crc.to_le_bytes());
-        let crc = crc32c::crc32c(&h[..36]);
-        h[36..40].copy_from_slice(&crc.to_le_bytes());
+        h[SEGMENT_MAGIC_AT..][..8].copy_from_slice(&SEGMENT_MAGIC);
+        h[SEGMENT_SEQ_AT..][..8].copy_from_slice(&self.seq.to_le_bytes());
+        h[SEGMENT_FIRST_INDEX_AT..][..8].copy_from_slice(&self.first_index.to_le_bytes());
+        h[SEGMENT_SIZE_AT..][..8].copy_from_slice(&self.size.to_le_bytes());
+        h[SEGMENT_PREV_CRC_AT..][..4].copy_from_slice(&self.prev_crc.to_le_bytes());
+        let crc = crc32c::crc32c(&h[..SEGMENT_HEADER_CRC_AT]);
+        h[SEGMENT_HEADER_CRC_AT..][..4].copy_from_slice(&crc.to_le_bytes());
         h
     }
 
     pub fn decode(h: &[u8]) -> Result<Self, HeaderError> {
-        if h.len() >= 8 && &h[..8] == MAGIC_V1 {
+        if h.starts_with(&SEGMENT_MAGIC_V1) {
             return Err(HeaderError::OldFormat);
         }
-        if h.len() < SEGMENT_HEADER || &h[..8] != MAGIC {
+        if h.len() < SEGMENT_HEADER || !h.starts_with(&SEGMENT_MAGIC) {
             return Err(HeaderError::Damaged);
         }
         let u64_at = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
         let u32_at = |at: usize| u32::from_le_bytes(h[at..at + 4].try_into().expect("4 bytes"));
-        if u32_at(36) != crc32c::crc32c(&h[..36]) {
+        if u32_at(SEGMENT_HEADER_CRC_AT) != crc32c::crc32c(&h[..SEGMENT_HEADER_CRC_AT]) {
             return Err(HeaderError::Damaged);
         }
-        Ok(SegmentHeader { seq: u64_at(8), first_index: u64_at(16), size: u64_at(24), prev_crc: u32_at(32) })
+        Ok(SegmentHeader {
+            seq: u64_at(SEGMENT_SEQ_AT),
+            first_index: u64_at(SEGMENT_FIRST_INDEX_AT),
+            size: u64_at(SEGMENT_SIZE_AT),
+            prev_crc: u32_at(SEGMENT_PREV_CRC_AT),
+        })
     }
 }
 
@@ -149,4 +152,26 @@ pub fn create_segment(dir: &Path, header: &SegmentHeader) -> io::Result<(PathBuf
     sync_dir(dir)?;
     let file = OpenOptions::new().read(true).write(true).open(&path)?;
     Ok((path, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header format 2 segments start with, field by field (formats/wal.mjs may not drift
+    /// from what is on disk).
+    #[test]
+    fn a_segment_header_is_laid_out_as_declared_and_as_written_before() {
+        let header = SegmentHeader { seq: 2, first_index: 0x0102_0304_0506_0708, size: 4096, prev_crc: 0xaabb_ccdd };
+        let mut written_before = b"MSWAL002".to_vec();
+        for n in [2u64, 0x0102_0304_0506_0708, 4096] {
+            written_before.extend_from_slice(&n.to_le_bytes());
+        }
+        written_before.extend_from_slice(&0xaabb_ccddu32.to_le_bytes());
+        written_before.extend_from_slice(&crc32c::crc32c(&written_before).to_le_bytes());
+        assert_eq!(header.encode().to_vec(), written_before);
+        assert_eq!(SegmentHeader::decode(&written_before), Ok(header));
+        assert_eq!((SEGMENT_HEADER, SEGMENT_HEADER_CRC_AT, SEGMENT_HEADER % RECORD_ALIGNMENT), (40, 36, 0));
+        assert_eq!(SegmentHeader::decode(b"MSWAL001 and the rest of an old header"), Err(HeaderError::OldFormat));
+    }
 }

@@ -1,19 +1,16 @@
 //! Snapshot files: `<index:016x>.snap`, an opaque payload (the caller's state at `index`) behind
-//! a 48-byte header: `"MSSNAPSH" | u32 formatVersion | u32 reserved | u64 index | u64 term |
-//! u64 payloadLen | u32 payloadCrc | u32 headerCrc`, both CRC-32C, `headerCrc` over the 44 bytes
-//! before it. Written under a temporary name, synced, renamed, directory synced; loading tries
+//! a 48-byte header (`SnapshotFile` in formats/wal.mjs: magic, formatVersion, index, term,
+//! payloadLen, payloadCrc, headerCrc; both CRC-32C). Written under a temporary name, synced, renamed, directory synced; loading tries
 //! the newest first and falls back past damaged files.
 
 use crate::fsio::{sync_dir, try_lock, write_all_at};
+use crate::layout::*;
 use crate::segment::remove_if_present;
 use crate::WalError;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"MSSNAPSH";
-const VERSION: u32 = 1;
-const HEADER: usize = 48;
 const SUFFIX: &str = ".snap";
 const TEMP_SUFFIX: &str = ".snap.tmp";
 
@@ -58,16 +55,16 @@ fn parse_snapshot_name(path: &Path) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-fn encode_header(index: u64, term: u64, payload_len: u64, payload_crc: u32) -> [u8; HEADER] {
-    let mut h = [0u8; HEADER];
-    h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    h[16..24].copy_from_slice(&index.to_le_bytes());
-    h[24..32].copy_from_slice(&term.to_le_bytes());
-    h[32..40].copy_from_slice(&payload_len.to_le_bytes());
-    h[40..44].copy_from_slice(&payload_crc.to_le_bytes());
-    let crc = crc32c::crc32c(&h[..44]);
-    h[44..48].copy_from_slice(&crc.to_le_bytes());
+fn encode_header(index: u64, term: u64, payload_len: u64, payload_crc: u32) -> [u8; SNAPSHOT_FILE_HEADER] {
+    let mut h = [0u8; SNAPSHOT_FILE_HEADER];
+    h[SNAPSHOT_FILE_MAGIC_AT..][..8].copy_from_slice(&SNAPSHOT_FILE_MAGIC);
+    h[SNAPSHOT_FILE_FORMAT_VERSION_AT..][..4].copy_from_slice(&SNAPSHOT_FILE_VERSION.to_le_bytes());
+    h[SNAPSHOT_FILE_INDEX_AT..][..8].copy_from_slice(&index.to_le_bytes());
+    h[SNAPSHOT_FILE_TERM_AT..][..8].copy_from_slice(&term.to_le_bytes());
+    h[SNAPSHOT_FILE_PAYLOAD_LEN_AT..][..8].copy_from_slice(&payload_len.to_le_bytes());
+    h[SNAPSHOT_FILE_PAYLOAD_CRC_AT..][..4].copy_from_slice(&payload_crc.to_le_bytes());
+    let crc = crc32c::crc32c(&h[..SNAPSHOT_FILE_HEADER_CRC_AT]);
+    h[SNAPSHOT_FILE_HEADER_CRC_AT..][..4].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
@@ -81,27 +78,29 @@ fn le_u32(b: &[u8]) -> u32 {
 
 /// Checks a whole snapshot file's bytes; returns `(index, term)` or why it does not check out.
 fn check(data: &[u8], named_index: u64) -> Result<(u64, u64), &'static str> {
-    if data.len() < HEADER {
+    if data.len() < SNAPSHOT_FILE_HEADER {
         return Err("shorter than a snapshot header");
     }
-    let h = &data[..HEADER];
-    if &h[..8] != MAGIC {
+    let h = &data[..SNAPSHOT_FILE_HEADER];
+    if !h.starts_with(&SNAPSHOT_FILE_MAGIC) {
         return Err("not a snapshot file (bad magic)");
     }
-    if le_u32(&h[44..48]) != crc32c::crc32c(&h[..44]) {
+    if le_u32(&h[SNAPSHOT_FILE_HEADER_CRC_AT..][..4]) != crc32c::crc32c(&h[..SNAPSHOT_FILE_HEADER_CRC_AT]) {
         return Err("header CRC mismatch");
     }
-    if le_u32(&h[8..12]) != VERSION {
+    if le_u32(&h[SNAPSHOT_FILE_FORMAT_VERSION_AT..][..4]) != SNAPSHOT_FILE_VERSION {
         return Err("unknown snapshot format version");
     }
-    let (index, term, len) = (le_u64(&h[16..24]), le_u64(&h[24..32]), le_u64(&h[32..40]));
+    let index = le_u64(&h[SNAPSHOT_FILE_INDEX_AT..][..8]);
+    let term = le_u64(&h[SNAPSHOT_FILE_TERM_AT..][..8]);
+    let len = le_u64(&h[SNAPSHOT_FILE_PAYLOAD_LEN_AT..][..8]);
     if index != named_index {
         return Err("file name does not match the index in its header");
     }
-    if (data.len() - HEADER) as u64 != len {
-        return Err(if ((data.len() - HEADER) as u64) < len { "payload cut short" } else { "bytes after the payload" });
+    if (data.len() - SNAPSHOT_FILE_HEADER) as u64 != len {
+        return Err(if ((data.len() - SNAPSHOT_FILE_HEADER) as u64) < len { "payload cut short" } else { "bytes after the payload" });
     }
-    if le_u32(&h[40..44]) != crc32c::crc32c(&data[HEADER..]) {
+    if le_u32(&h[SNAPSHOT_FILE_PAYLOAD_CRC_AT..][..4]) != crc32c::crc32c(&data[SNAPSHOT_FILE_HEADER..]) {
         return Err("payload CRC mismatch");
     }
     Ok((index, term))
@@ -193,7 +192,7 @@ fn write_temp_and_rename(temp: &Path, path: &Path, index: u64, term: u64, write:
     f.set_len(0)?;
     // The header, known once the payload is written, goes in front of it at the end.
     let mut file = BufWriter::with_capacity(1 << 20, f);
-    file.write_all(&[0u8; HEADER])?;
+    file.write_all(&[0u8; SNAPSHOT_FILE_HEADER])?;
     let mut sink = PayloadSink { file, len: 0, crc: 0 };
     if !write(&mut sink)? {
         return Ok(None);
@@ -237,7 +236,7 @@ pub fn load_newest_snapshot(dir: &Path) -> Result<SnapshotLoad, WalError> {
         match check(&data, file.index) {
             Ok((index, term)) => {
                 let mut payload = data;
-                payload.drain(..HEADER);
+                payload.drain(..SNAPSHOT_FILE_HEADER);
                 out.snapshot = Some(Snapshot { index, term, payload, path: file.path });
                 break;
             }
@@ -248,4 +247,28 @@ pub fn load_newest_snapshot(dir: &Path) -> Result<SnapshotLoad, WalError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot file's header as written before, field by field (formats/wal.mjs may not drift
+    /// from it).
+    #[test]
+    fn a_snapshot_header_is_laid_out_as_declared_and_as_written_before() {
+        let payload = b"state";
+        let mut written_before = b"MSSNAPSH".to_vec();
+        written_before.extend_from_slice(&1u32.to_le_bytes()); // format version
+        written_before.extend_from_slice(&0u32.to_le_bytes());
+        for n in [12u64, 2, payload.len() as u64] {
+            written_before.extend_from_slice(&n.to_le_bytes()); // index, term, payload length
+        }
+        written_before.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+        written_before.extend_from_slice(&crc32c::crc32c(&written_before).to_le_bytes());
+        assert_eq!(encode_header(12, 2, payload.len() as u64, crc32c::crc32c(payload)).to_vec(), written_before);
+        written_before.extend_from_slice(payload);
+        assert_eq!(check(&written_before, 12), Ok((12, 2)));
+        assert_eq!((SNAPSHOT_FILE_HEADER, SNAPSHOT_FILE_PAYLOAD_AT), (48, 48));
+    }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use metastore_wal::layout::{SNAPSHOT_FILE_HEADER as HEADER, SNAPSHOT_FILE_HEADER_CRC_AT, SNAPSHOT_FILE_PAYLOAD_LEN_AT};
 use metastore_wal::{list_snapshots, load_newest_snapshot, write_snapshot, write_snapshot_with, SnapshotFile};
 use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
@@ -58,8 +59,8 @@ fn a_streamed_snapshot_is_the_file_a_whole_one_is_and_an_abandoned_one_leaves_no
     let streamed_bytes = std::fs::read(&path).unwrap();
     // Same header (but for the index) and the same payload.
     assert_eq!(streamed_bytes.len(), whole_bytes.len());
-    assert_eq!(streamed_bytes[32..44], whole_bytes[32..44], "length and payload CRC");
-    assert!(streamed_bytes[48..] == whole_bytes[48..]);
+    assert_eq!(streamed_bytes[SNAPSHOT_FILE_PAYLOAD_LEN_AT..SNAPSHOT_FILE_HEADER_CRC_AT], whole_bytes[SNAPSHOT_FILE_PAYLOAD_LEN_AT..SNAPSHOT_FILE_HEADER_CRC_AT], "length and payload CRC");
+    assert!(streamed_bytes[HEADER..] == whole_bytes[HEADER..]);
     let snap = load_newest_snapshot(&dir).unwrap().snapshot.expect("a snapshot");
     assert_eq!((snap.index, snap.term), (11, 2));
     assert!(snap.payload == data);
@@ -101,14 +102,14 @@ fn writing_a_snapshot_keeps_only_the_previous_one_as_a_fallback() {
 fn a_damaged_newest_snapshot_is_skipped_and_the_older_one_loaded() {
     type Damage = fn(&Path);
     let cases: [(&str, Damage, &str); 8] = [
-        ("cut mid payload", |p| truncate(p, 48 + 500), "payload cut short"),
+        ("cut mid payload", |p| truncate(p, HEADER as u64 + 500), "payload cut short"),
         ("cut inside the header", |p| truncate(p, 20), "shorter than a snapshot header"),
         ("empty file", |p| truncate(p, 0), "shorter than a snapshot header"),
-        ("bit flip in the payload", |p| flip_bit(p, 48 + 300), "payload CRC mismatch"),
+        ("bit flip in the payload", |p| flip_bit(p, HEADER + 300), "payload CRC mismatch"),
         ("bit flip in the header", |p| flip_bit(p, 17), "header CRC mismatch"),
         ("bad magic", |p| flip_bit(p, 0), "not a snapshot file (bad magic)"),
         ("bytes after the payload", |p| append(p, b"tail"), "bytes after the payload"),
-        ("zeroed payload", |p| zero_from(p, 48), "payload CRC mismatch"),
+        ("zeroed payload", |p| zero_from(p, HEADER), "payload CRC mismatch"),
     ];
     for (i, (what, damage, reason)) in cases.iter().enumerate() {
         let dir = temp_dir(&format!("snap-damage-{i}"));
@@ -123,7 +124,7 @@ fn a_damaged_newest_snapshot_is_skipped_and_the_older_one_loaded() {
         assert_eq!(load.skipped.len(), 1, "{what}");
         assert_eq!((&load.skipped, &load.skipped_reasons), (&vec![newest.clone()], &vec![*reason]), "{what}");
         // With the older one damaged too there is nothing to load, and both are reported.
-        flip_bit(&snap.path, 48 + 1);
+        flip_bit(&snap.path, HEADER + 1);
         let load = load_newest_snapshot(&dir).unwrap();
         assert!(load.snapshot.is_none(), "{what}");
         assert_eq!(load.skipped, vec![newest.clone(), snap.path.clone()], "{what}");

@@ -1,7 +1,9 @@
-//! Test helpers: a decoder of packed results and a state dump.
+//! Test helpers: a decoder of packed results, by the offsets declared in formats/results.mjs (so
+//! every test that decodes results checks the writer against the declaration), and a state dump.
 
 #![allow(dead_code)]
 
+use metastore_core::layout::results::*;
 use metastore_core::{BatchBuilder, Store};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,16 +37,16 @@ fn i64_at(b: &[u8], at: usize) -> i64 {
 }
 
 fn kv_at(b: &[u8], at: usize) -> (Kv, usize) {
-    let kl = u32_at(b, at);
-    let vl = u32_at(b, at + 4);
-    let k0 = at + 40;
+    let kl = u32_at(b, at + KV_KEY_LEN_AT);
+    let vl = u32_at(b, at + KV_VALUE_LEN_AT);
+    let k0 = at + KV_KEY_AT;
     let kv = Kv {
         key: b[k0..k0 + kl].to_vec(),
         value: b[k0 + kl..k0 + kl + vl].to_vec(),
-        create: i64_at(b, at + 8),
-        modr: i64_at(b, at + 16),
-        version: i64_at(b, at + 24),
-        lease: i64_at(b, at + 32),
+        create: i64_at(b, at + KV_CREATE_REVISION_AT),
+        modr: i64_at(b, at + KV_MOD_REVISION_AT),
+        version: i64_at(b, at + KV_VERSION_AT),
+        lease: i64_at(b, at + KV_LEASE_AT),
     };
     (kv, k0 + kl + vl)
 }
@@ -66,42 +68,49 @@ fn kvs_end(b: &[u8], mut at: usize, n: usize) -> usize {
     at
 }
 
-/// Decodes the result at `at`; returns it and the offset after it.
+/// Decodes the result at `at` by the layout declared in formats/results.mjs; returns it and the
+/// offset after it.
 pub fn result_span(b: &[u8], at: usize) -> (Res, usize) {
-    let (kind, flags, rev) = (b[at], b[at + 1], i64_at(b, at + 2));
-    let body = at + 10;
+    let (kind, flags, rev) = (b[at + OP_RESULT_KIND_AT], b[at + OP_RESULT_FLAGS_AT], i64_at(b, at + OP_RESULT_REVISION_AT));
     match kind {
-        1 => {
-            if flags & 1 != 0 {
-                let (kv, end) = kv_at(b, body);
+        RESULT_PUT => {
+            if flags & PUT_RESULT_HAS_PREV != 0 {
+                let (kv, end) = kv_at(b, at + PUT_RESULT_PREV_KV_AT);
                 (Res::Put { rev, prev: Some(kv) }, end)
             } else {
-                (Res::Put { rev, prev: None }, body)
+                (Res::Put { rev, prev: None }, at + PUT_RESULT_FIXED)
             }
         }
-        2 => {
-            let n = u32_at(b, body + 8);
-            (Res::Delete { rev, deleted: i64_at(b, body), prev: kvs_at(b, body + 12, n) }, kvs_end(b, body + 12, n))
+        RESULT_DELETE_RANGE => {
+            let (n, kvs) = (u32_at(b, at + DELETE_RESULT_PREV_COUNT_AT), at + DELETE_RESULT_PREV_KVS_AT);
+            (Res::Delete { rev, deleted: i64_at(b, at + DELETE_RESULT_DELETED_AT), prev: kvs_at(b, kvs, n) }, kvs_end(b, kvs, n))
         }
-        3 => {
-            let n = u32_at(b, body + 8);
-            (Res::Range { rev, more: flags & 1 != 0, count: i64_at(b, body), kvs: kvs_at(b, body + 12, n) }, kvs_end(b, body + 12, n))
+        RESULT_RANGE => {
+            let (n, kvs) = (u32_at(b, at + RANGE_RESULT_KV_COUNT_AT), at + RANGE_RESULT_KVS_AT);
+            let more = flags & RANGE_RESULT_MORE != 0;
+            (Res::Range { rev, more, count: i64_at(b, at + RANGE_RESULT_COUNT_AT), kvs: kvs_at(b, kvs, n) }, kvs_end(b, kvs, n))
         }
-        4 => {
-            let n = u32_at(b, body);
-            let mut p = body + 4;
+        RESULT_TXN => {
+            let n = u32_at(b, at + TXN_RESULT_RESPONSE_COUNT_AT);
+            let mut p = at + TXN_RESULT_RESPONSES_AT;
             let mut responses = Vec::new();
             for _ in 0..n {
                 let (r, next) = result_span(b, p);
                 responses.push(r);
                 p = next;
             }
-            (Res::Txn { rev, succeeded: flags & 1 != 0, responses }, p)
+            (Res::Txn { rev, succeeded: flags & TXN_RESULT_SUCCEEDED != 0, responses }, p)
         }
-        5 => (Res::LeaseGrant { rev, id: i64_at(b, body), ttl: i64_at(b, body + 8) }, body + 16),
-        6 => (Res::LeaseRevoke { rev }, body),
-        7 => (Res::Compact { rev }, body),
-        255 => (Res::Error { rev, number: u16::from_le_bytes([b[body], b[body + 1]]) }, body + 2),
+        RESULT_LEASE_GRANT => {
+            let (id, ttl) = (i64_at(b, at + LEASE_GRANT_RESULT_ID_AT), i64_at(b, at + LEASE_GRANT_RESULT_TTL_AT));
+            (Res::LeaseGrant { rev, id, ttl }, at + LEASE_GRANT_RESULT_BYTES)
+        }
+        RESULT_LEASE_REVOKE => (Res::LeaseRevoke { rev }, at + LEASE_REVOKE_RESULT_BYTES),
+        RESULT_COMPACT => (Res::Compact { rev }, at + COMPACT_RESULT_BYTES),
+        RESULT_ERROR => {
+            let number = u16::from_le_bytes(b[at + ERROR_RESULT_ERROR_AT..][..2].try_into().unwrap());
+            (Res::Error { rev, number }, at + ERROR_RESULT_BYTES)
+        }
         k => panic!("unknown result kind {k}"),
     }
 }
@@ -120,12 +129,17 @@ pub struct Event {
 
 /// Decodes an events section at `at`.
 pub fn events_at(b: &[u8], at: usize) -> Vec<Event> {
-    let n = u32_at(b, at);
-    let mut p = at + 4;
+    let n = u32_at(b, at + EVENTS_COUNT_AT);
+    let mut p = at + EVENTS_EVENTS_AT;
     (0..n)
         .map(|_| {
-            let (delete, has_prev, sub) = (b[p] == 1, b[p + 1] & 1 != 0, u32_at(b, p + 2) as u32);
-            let (kv, next) = kv_at(b, p + 6);
+            let delete = match b[p + EVENT_TYPE_AT] {
+                EVENT_PUT => false,
+                EVENT_DELETE => true,
+                t => panic!("unknown event type {t}"),
+            };
+            let (has_prev, sub) = (b[p + EVENT_FLAGS_AT] & EVENT_HAS_PREV != 0, u32_at(b, p + EVENT_SUB_REVISION_AT) as u32);
+            let (kv, next) = kv_at(b, p + EVENT_KV_AT);
             p = next;
             let prev = has_prev.then(|| {
                 let (kv, next) = kv_at(b, p);
@@ -139,7 +153,7 @@ pub fn events_at(b: &[u8], at: usize) -> Vec<Event> {
 
 /// The events section of a batch result buffer.
 pub fn batch_events(b: &[u8]) -> Vec<Event> {
-    match u32_at(b, 16) {
+    match u32_at(b, RESULTS_EVENTS_OFFSET_AT) {
         0 => vec![],
         at => events_at(b, at),
     }
@@ -147,10 +161,11 @@ pub fn batch_events(b: &[u8]) -> Vec<Event> {
 
 /// Decodes a batch result buffer: (revision after, per-op results).
 pub fn decode(b: &[u8]) -> (i64, Vec<Res>) {
-    assert_eq!(&b[..4], b"MSR\x01");
-    let n = u32_at(b, 4);
-    let rev = i64_at(b, 8);
-    (rev, (0..n).map(|i| result_at(b, u32_at(b, 20 + 4 * i))).collect())
+    assert_eq!(b[RESULTS_MAGIC_AT..][..3], RESULTS_MAGIC);
+    assert_eq!(b[RESULTS_VERSION_AT], RESULTS_VERSION);
+    let n = u32_at(b, RESULTS_COUNT_AT);
+    let rev = i64_at(b, RESULTS_REVISION_AT);
+    (rev, (0..n).map(|i| result_at(b, u32_at(b, RESULTS_RESULT_OFFSETS_AT + 4 * i))).collect())
 }
 
 /// Applies a batch and decodes its results.

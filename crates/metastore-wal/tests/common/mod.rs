@@ -1,23 +1,21 @@
 //! Helpers shared by the integration tests: a fresh temporary directory, small segments, logs
 //! filled with known entries (closed cleanly, or dropped as a crash leaves them), a walker over
-//! the records on disk (40-byte segment header, 24-byte record headers, a COMMIT record after
-//! every append), damage helpers and a tiny PRNG.
+//! the records on disk (by the layout of metastore_wal::layout, a COMMIT record after every
+//! append), damage helpers and a tiny PRNG.
 #![allow(dead_code)]
 
+pub use metastore_wal::layout::{COMMIT_PAYLOAD_BYTES, ENTRIES_COUNT_AT, ENTRIES_FIRST_INDEX_AT, RECORD_ALIGNMENT, RECORD_HEADER, RECORD_LEN_AT, RECORD_TYPE_AT, SEGMENT_HEADER};
+use metastore_wal::layout::{COMMIT_LAST_INDEX_AT, TYPE_COMMIT, TYPE_ENTRIES};
 use metastore_wal::{Entry, Options, Wal, WalError};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 pub const SEGMENT_SIZE: u64 = 4096;
-/// `"MSWAL002" | u64 seq | u64 firstIndex | u64 size | u32 prevCrc | u32 headerCrc`.
-pub const SEGMENT_HEADER: usize = 40;
-/// `u32 len | u8 type | u8 flags | u16 0 | u32 prevCrc | u32 crc | u32 headerCrc | u32 0`.
-pub const RECORD_HEADER: usize = 24;
-pub const ENTRIES: u8 = 1;
-pub const COMMIT: u8 = 2;
+pub const ENTRIES: u8 = TYPE_ENTRIES;
+pub const COMMIT: u8 = TYPE_COMMIT;
 /// Bytes a COMMIT record takes (header and `u64 lastIndex`).
-pub const COMMIT_LEN: usize = RECORD_HEADER + 8;
+pub const COMMIT_LEN: usize = RECORD_HEADER + COMMIT_PAYLOAD_BYTES;
 
 /// A fresh, empty directory name for one test (not created).
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -154,18 +152,18 @@ pub fn records(path: &Path) -> Vec<Rec> {
     let mut at = SEGMENT_HEADER;
     let mut out = Vec::new();
     while at + RECORD_HEADER <= data.len() && data[at..at + RECORD_HEADER].iter().any(|&b| b != 0) {
-        let len = u32_at(&data, at) as usize;
-        let kind = data[at + 4];
+        let len = u32_at(&data, at + RECORD_LEN_AT) as usize;
+        let kind = data[at + RECORD_TYPE_AT];
         let payload = at + RECORD_HEADER;
-        let end = at + (RECORD_HEADER + len).next_multiple_of(8);
+        let end = at + (RECORD_HEADER + len).next_multiple_of(RECORD_ALIGNMENT);
         assert!(end <= data.len(), "record at {at} of {} runs past the end", path.display());
         let (first, last) = match kind {
             ENTRIES => {
-                let first = u64_at(&data, payload);
-                (first, first + u32_at(&data, payload + 16) as u64 - 1)
+                let first = u64_at(&data, payload + ENTRIES_FIRST_INDEX_AT);
+                (first, first + u32_at(&data, payload + ENTRIES_COUNT_AT) as u64 - 1)
             }
             COMMIT => {
-                let k = u64_at(&data, payload);
+                let k = u64_at(&data, payload + COMMIT_LAST_INDEX_AT);
                 (k + 1, k)
             }
             t => panic!("unknown record type {t} at {at} of {}", path.display()),
@@ -200,7 +198,7 @@ pub fn record_offsets(path: &Path) -> Vec<usize> {
 /// First entry index of the ENTRIES record at `offset` (its payload starts with it).
 pub fn record_first_index(path: &Path, offset: usize) -> u64 {
     let data = std::fs::read(path).unwrap();
-    u64_at(&data, offset + RECORD_HEADER)
+    u64_at(&data, offset + RECORD_HEADER + ENTRIES_FIRST_INDEX_AT)
 }
 
 /// Offset after the last non-zero byte of a file.
