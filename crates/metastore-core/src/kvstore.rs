@@ -4,10 +4,10 @@
 
 use crate::codec::{decode_batch, DeleteRangeRef, Limits, OpRef, PutRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
 use crate::error::{BatchError, ErrorNumber};
-use crate::index::{KeyIndex, RangeEnd};
-use crate::index_inserts::PendingInserts;
+use crate::key_index::{KeyIndex, RangeEnd};
+use crate::key_index_inserts::PendingInserts;
 use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
-use crate::lease::Leases;
+use crate::lessor_state::Leases;
 use crate::results::{EventWriter, ResultWriter};
 use crate::shards::{find_mut, hash_key, shard_of, slot, Shard, Shards};
 use hashbrown::hash_table::{Entry, VacantEntry};

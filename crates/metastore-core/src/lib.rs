@@ -5,15 +5,15 @@
 //! Writes arrive as batches in the op codec (docs/codec.md); results leave as one packed buffer.
 
 mod apply;
-mod changes;
 pub mod codec;
 mod compact;
 pub mod error;
-pub mod index;
-mod index_inserts;
+mod events;
+pub mod key_index;
+mod key_index_inserts;
 pub mod kv;
 pub mod kvstore;
-pub mod lease;
+pub mod lessor_state;
 mod range;
 pub mod results;
 pub mod shards;

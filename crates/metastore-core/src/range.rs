@@ -4,7 +4,7 @@
 
 use crate::codec::{RangeRef, SortOrder, SortTarget};
 use crate::error::ErrorNumber;
-use crate::index::{KeyIndex, RangeEnd};
+use crate::key_index::{KeyIndex, RangeEnd};
 use crate::kv::{Key, KeyValue};
 use crate::kvstore::Store;
 use crate::results::ResultWriter;

@@ -22,10 +22,10 @@
 //! key is live when its latest version is not a tombstone, and then belongs to that version's
 //! lease), and key order lets restore build the index without sorting.
 
-use crate::index::KeyIndex;
+use crate::key_index::KeyIndex;
 use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::{Config, Store};
-use crate::lease::{Lease, Leases};
+use crate::lessor_state::{Lease, Leases};
 use crate::shards::{hash_key, insert_new, shard_of, SHARD_COUNT};
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,7 +2,7 @@
 //! revision needs (etcd's watchable store syncing unsynced watchers), lease info and lists.
 
 use crate::error::ErrorNumber;
-use crate::index::RangeEnd;
+use crate::key_index::RangeEnd;
 use crate::kv::KeyValue;
 use crate::kvstore::Store;
 use crate::results::EventWriter;
