@@ -6,19 +6,19 @@
 
 mod apply;
 pub mod codec;
-mod compact;
 pub mod error;
 mod events;
 pub mod key_index;
 mod key_index_inserts;
 pub mod kv;
 pub mod kvstore;
+mod kvstore_txn;
 pub mod lessor_state;
+mod ops;
 mod range;
 pub mod results;
 pub mod shards;
 mod snapshot;
-mod txn;
 mod txn_check;
 
 pub use codec::{BatchBuilder, Limits};

@@ -5,7 +5,7 @@ use crate::codec::{CompareRef, CompareResult, CompareTarget, OpRef, TxnRef, PUT_
 use crate::error::ErrorNumber;
 use crate::key_index::RangeEnd;
 use crate::kv::KeyValue;
-use crate::kvstore::Apply;
+use crate::kvstore_txn::Apply;
 use crate::results::ResultWriter;
 use std::cmp::Ordering;
 
