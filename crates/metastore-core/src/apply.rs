@@ -10,7 +10,7 @@ use crate::kv::{Key, KeyValue, Version};
 use crate::kvstore::{EventsMode, Store};
 use crate::kvstore_txn::{check_put, put_in_shard, Apply};
 use crate::results::{EventWriter, ResultWriter};
-use crate::shards::{find, find_mut, hash_key, shard_of, SHARD_COUNT};
+use crate::shards::{hash_key, shard_of, SHARD_COUNT};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -195,7 +195,7 @@ impl Apply<'_> {
                     let mut live: HashSet<&[u8]> = HashSet::new();
                     for &pos in positions {
                         let op = &ops[pos as usize];
-                        let exists = live.contains(op.key) || find(&shard, buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
+                        let exists = live.contains(op.key) || shard.find(buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
                         match check_put(op, exists, |id| leases.exists(id)) {
                             Ok(()) => {
                                 live.insert(op.key);
@@ -281,7 +281,7 @@ impl Apply<'_> {
                 let mut gone: HashSet<&[u8]> = HashSet::new();
                 for &pos in positions {
                     let key = ops[pos as usize].key;
-                    if !gone.contains(key) && find(&shard, buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
+                    if !gone.contains(key) && shard.find(buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
                         gone.insert(key);
                         hits.push(pos);
                     }
@@ -311,7 +311,7 @@ impl Apply<'_> {
                     if revisions[p] == 0 {
                         continue;
                     }
-                    let entry = find_mut(&mut shard, buckets.hashes[p], ops[p].key).expect("checked live");
+                    let entry = shard.find_mut(buckets.hashes[p], ops[p].key).expect("checked live");
                     let prev = entry.live().expect("checked live").clone();
                     entry.history.push(Version { kv: KeyValue::tombstone(revisions[p]), sub: 0 });
                     removed.push((pos, entry.key.clone(), prev));

@@ -10,7 +10,7 @@ use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::Store;
 use crate::lessor_state::Leases;
 use crate::results::EventWriter;
-use crate::shards::{find_mut, hash_key, shard_of, slot, Shard};
+use crate::shards::{hash_key, shard_of, ShardTable};
 use hashbrown::hash_table::{Entry, VacantEntry};
 use parking_lot::{ArcRwLockWriteGuard, RawRwLock};
 
@@ -42,7 +42,7 @@ pub(crate) struct PutEffect {
 /// Applies a put at (`rev`, `sub`) to a locked shard. The caller checked the op against the
 /// state. `events` receives the event when given.
 pub(crate) fn put_in_shard(
-    shard: &mut Shard,
+    shard: &mut ShardTable,
     hash: u64,
     op: &PutRef<'_>,
     rev: i64,
@@ -50,7 +50,7 @@ pub(crate) fn put_in_shard(
     want_prev: bool,
     events: Option<&mut EventWriter>,
 ) -> PutEffect {
-    match slot(shard, hash, op.key) {
+    match shard.slot(hash, op.key) {
         Entry::Occupied(mut o) => put_existing(o.get_mut(), op, rev, sub, want_prev, events),
         Entry::Vacant(v) => put_new(v, op, rev, sub, events),
     }
@@ -172,7 +172,7 @@ impl Apply<'_> {
         let hash = hash_key(key);
         let store = self.store;
         let mut shard = store.shards.shard(shard_of(hash)).write();
-        let entry = find_mut(&mut shard, hash, key)?;
+        let entry = shard.find_mut(hash, key)?;
         let prev = entry.live()?.clone();
         let tomb = KeyValue::tombstone(rev);
         if let Some(events) = self.events.as_mut() {

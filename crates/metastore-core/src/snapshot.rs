@@ -26,7 +26,7 @@ use crate::key_index::KeyIndex;
 use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::{Config, Store};
 use crate::lessor_state::{Lease, Leases};
-use crate::shards::{hash_key, insert_new, shard_of, SHARD_COUNT};
+use crate::shards::{hash_key, shard_of, SHARD_COUNT};
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -261,7 +261,7 @@ impl Store {
         let per_shard = sections.iter().map(|s| s.entries).sum::<usize>() / SHARD_COUNT;
         if per_shard > 0 {
             for s in 0..SHARD_COUNT {
-                store.shards.shard(s).write().reserve(per_shard, |e| hash_key(&e.key));
+                store.shards.shard(s).write().reserve(per_shard);
             }
         }
         let restored: Vec<Result<SectionKeys<'_>, SnapshotError>> = if sections.len() > 1 {
@@ -435,7 +435,7 @@ impl SnapshotPlan {
             let key = keys.next().ok_or(SnapshotInterrupted)?;
             let hash = hash_key(&key);
             let shard = store.shards.shard(shard_of(hash)).read();
-            let entry = crate::shards::find(&shard, hash, &key).ok_or(SnapshotInterrupted)?;
+            let entry = shard.find(hash, &key).ok_or(SnapshotInterrupted)?;
             let kept = entry.history.partition_point(|v| v.kv.mod_revision <= self.revision);
             if kept == 0 {
                 // Created after the plan (or its history compacted since, which the epoch check
@@ -588,7 +588,7 @@ fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i
         }
         let hash = hash_key(&key);
         // Ascending order already rules out a key appearing twice.
-        insert_new(&mut store.shards.shard(shard_of(hash)).write(), hash, KeyEntry { key, history: Box::new(history) });
+        store.shards.shard(shard_of(hash)).write().insert_new(hash, KeyEntry { key, history: Box::new(history) });
     }
     if r.pos != r.bytes.len() {
         return r.fail_at(r.pos, "section length does not match its entries");

@@ -3,7 +3,7 @@
 use crate::codec::{PutRef, PUT_PREV_KV};
 use crate::kvstore_txn::{put_existing, put_new, Apply};
 use crate::results::ResultWriter;
-use crate::shards::{hash_key, shard_of, slot};
+use crate::shards::{hash_key, shard_of};
 use hashbrown::hash_table::Entry;
 
 impl Apply<'_> {
@@ -13,7 +13,7 @@ impl Apply<'_> {
         let store = self.store;
         let mut shard = store.shards.shard(shard_of(hash)).write();
         let want_prev = op.flags & PUT_PREV_KV != 0;
-        let mut effect = match slot(&mut shard, hash, op.key) {
+        let mut effect = match shard.slot(hash, op.key) {
             Entry::Occupied(mut o) => {
                 if let Err(number) = self.check_put(op, o.get().live().is_some()) {
                     out.error(self.rev, number);
