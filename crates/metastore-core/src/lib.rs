@@ -19,7 +19,6 @@ mod range;
 pub mod results;
 pub mod shards;
 mod snapshot;
-mod txn_check;
 
 pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
