@@ -3,25 +3,31 @@
 //! the binding crate wraps it, `cargo test` covers it alone.
 //!
 //! Writes arrive as batches in the op codec (docs/codec.md); results leave as one packed buffer.
+//! The modules and their dependency direction: docs/architecture.md ("Rust core").
 
-mod apply;
+// The public surface: the op codec (the binding decodes logged batches with it) and the result
+// writer (the binding writes standalone reads with it), and the re-exports below.
 pub mod codec;
-pub mod error;
+pub mod results;
+
+// The engine, private: the store and its reads, the write transaction and the ops, the indexes,
+// the lease table, snapshots.
+mod apply;
+mod error;
 mod events;
-pub mod key_index;
+mod key_index;
 mod key_index_inserts;
-pub mod kv;
-pub mod kvstore;
+mod kv;
+mod kvstore;
 mod kvstore_txn;
-pub mod lessor_state;
+mod lessor_state;
 mod ops;
 mod range;
-pub mod results;
-pub mod shards;
+mod shards;
 mod snapshot;
 
 pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
-pub use kv::KeyValue;
-pub use kvstore::{Config, EventsMode, Store, DEFAULT_PARALLEL_THRESHOLD};
+pub use kv::{Key, KeyValue};
+pub use kvstore::{Config, EventsMode, Store, DEFAULT_BACKGROUND_INDEX_MIN, DEFAULT_PARALLEL_THRESHOLD};
 pub use snapshot::{SnapshotError, SnapshotInterrupted, SnapshotPlan, SnapshotStreamError, SNAPSHOT_FORMAT_VERSION};
