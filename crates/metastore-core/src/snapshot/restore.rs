@@ -248,6 +248,24 @@ fn restore_section<'a>(store: &Store, leases: &BTreeMap<i64, Lease>, revision: i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::{BatchBuilder, PUT_IGNORE_LEASE};
+
+    fn snapshot(store: &Store) -> Vec<u8> {
+        let mut out = Vec::new();
+        store.snapshot_into(&mut out);
+        out
+    }
+
+    /// A small store with every kind of state: history, tombstones, leases, a compaction.
+    fn small_store() -> Store {
+        let store = Store::default();
+        let mut b = BatchBuilder::new();
+        b.lease_grant(0, 10).lease_grant(5, 20);
+        b.put(b"a", b"1", 1, 0).put(b"b", b"2", 0, 0).put(b"c", b"3", 5, 0).put(b"a", b"4", 0, PUT_IGNORE_LEASE);
+        b.delete_range(b"b", &[], false).put(b"d", b"", 0, 0).compact(3).put(b"b", b"5", 5, 0).delete_range(b"d", &[], false);
+        store.apply_batch(&b.finish()).unwrap();
+        store
+    }
 
     #[test]
     fn a_poisoned_store_restores_poisoned() {
@@ -256,5 +274,50 @@ mod tests {
         let mut bytes = Vec::new();
         store.snapshot_into(&mut bytes);
         assert!(Store::from_snapshot(Config::default(), &bytes).unwrap().is_poisoned());
+    }
+
+    #[test]
+    fn every_truncation_is_refused() {
+        let bytes = snapshot(&small_store());
+        for len in 0..bytes.len() {
+            assert!(Store::from_snapshot(Config::default(), &bytes[..len]).is_err(), "prefix of {len} bytes accepted");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Store::from_snapshot(Config::default(), &longer).is_err());
+    }
+
+    #[test]
+    fn wrong_magic_or_version_is_refused() {
+        let bytes = snapshot(&small_store());
+        let mut magic = bytes.clone();
+        magic[0] = b'X';
+        assert_eq!(Store::from_snapshot(Config::default(), &magic).err().map(|e| e.offset), Some(0));
+        let mut version = bytes.clone();
+        version[6..8].copy_from_slice(&(SNAPSHOT_FORMAT_VERSION + 1).to_le_bytes());
+        let err = Store::from_snapshot(Config::default(), &version).err().expect("refused");
+        assert_eq!(err.offset, 6);
+        assert!(err.to_string().contains("version"), "{err}");
+        assert!(Store::from_snapshot(Config::default(), b"").is_err());
+        let _: &dyn std::error::Error = &SnapshotError { reason: "x", offset: 1 };
+    }
+
+    #[test]
+    fn inconsistent_entries_are_refused() {
+        // One key, one version; header 33 bytes, no leases (4), one section (4 + 12).
+        let store = Store::default();
+        store.apply_batch(&BatchBuilder::new().put(b"k", b"v", 0, 0).finish()).unwrap();
+        let bytes = snapshot(&store);
+        let version_at = 33 + 4 + 4 + 12 + 4 + 1 + 4;
+        let corrupt = |at: usize, value: i64| {
+            let mut b = bytes.clone();
+            b[at..at + 8].copy_from_slice(&value.to_le_bytes());
+            Store::from_snapshot(Config::default(), &b).err().map(|e| e.reason)
+        };
+        assert_eq!(corrupt(version_at + 8, 5), Some("inconsistent version"), "mod revision beyond the store's");
+        assert_eq!(corrupt(version_at, 3), Some("inconsistent version"), "created after its change");
+        assert_eq!(corrupt(version_at + 24, 9), Some("live key attached to a lease that does not exist"));
+        assert_eq!(corrupt(9, 0), Some("revision out of range"));
+        assert!(corrupt(version_at + 16, 1).is_none(), "an untouched field restores");
     }
 }

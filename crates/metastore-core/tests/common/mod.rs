@@ -4,6 +4,8 @@
 
 use metastore_core::{BatchBuilder, Store};
 
+pub mod snapshot;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Kv {
     pub key: Vec<u8>,
@@ -169,4 +171,11 @@ pub fn dump(store: &Store) -> Vec<Kv> {
 
 pub fn put(b: &mut BatchBuilder, key: &str, value: &str) {
     b.put(key.as_bytes(), value.as_bytes(), 0, 0);
+}
+
+/// Applies a batch of the ops `f` writes and returns the first op's result.
+pub fn one(store: &Store, f: impl FnOnce(&mut BatchBuilder)) -> Res {
+    let mut b = BatchBuilder::new();
+    f(&mut b);
+    apply(store, &b.finish()).1.remove(0)
 }
