@@ -1,4 +1,5 @@
-//! Test helpers: a decoder of packed results and a state dump.
+//! Test helpers: a decoder of packed results, a state dump and one-op batches; the snapshot
+//! tests' helpers are in snapshot.rs.
 
 #![allow(dead_code)]
 
