@@ -1,14 +1,79 @@
-//! Batched apply. Ops run in batch order; a long run of puts (or of single-key deletes) is
-//! applied shard by shard in parallel. Revisions are fixed in op order before any parallel work,
-//! so the outcome is the same as applying the ops one by one, on any thread count.
+//! Batched apply: the store's entry point for writes (`Store::apply_batch`). A batch decodes,
+//! opens the write transaction (kvstore_txn.rs) and runs its ops in batch order, each through
+//! its file in ops/; a long run of puts (or of single-key deletes) is applied shard by shard in
+//! parallel. Revisions are fixed in op order before any parallel work, so the outcome is the same
+//! as applying the ops one by one, on any thread count.
 
-use crate::codec::{DeleteRangeRef, OpRef, PutRef, OP_DELETE_RANGE, OP_PUT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
-use crate::error::ErrorNumber;
+use crate::codec::{decode_batch, DeleteRangeRef, OpRef, PutRef, OP_DELETE_RANGE, OP_PUT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
+use crate::error::{BatchError, ErrorNumber};
 use crate::kv::{Key, KeyValue, Version};
-use crate::kvstore::{check_put, put_in_shard, Apply};
-use crate::results::ResultWriter;
-use crate::shards::{find, find_mut, hash_key, shard_of, SHARD_COUNT};
+use crate::kvstore::{EventsMode, Store};
+use crate::kvstore_txn::{check_put, put_in_shard, Apply};
+use crate::results::{EventWriter, ResultWriter};
+use crate::shards::{hash_key, shard_of, SHARD_COUNT};
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+impl Store {
+    /// Applies one encoded batch and returns the packed results (docs/codec.md). A batch that
+    /// fails validation is refused whole, before anything is applied.
+    pub fn apply_batch(&self, bytes: &[u8]) -> Result<Vec<u8>, BatchError> {
+        self.apply_batch_into(bytes, Vec::new(), EventsMode::None)
+    }
+
+    /// [`Store::apply_batch`] writing the results into `buf` (cleared first), so a caller can
+    /// reuse one allocation across batches, with the events the mode asks for.
+    pub fn apply_batch_into(&self, bytes: &[u8], buf: Vec<u8>, events: EventsMode) -> Result<Vec<u8>, BatchError> {
+        let _writer = self.writer.lock();
+        let ops = decode_batch(bytes, &self.config.limits)?;
+        // Taken before the check: it waits for the previous batch's index inserts, which may
+        // have failed.
+        self.pending.run_if_queued(&self.poisoned);
+        let index = self.index.write_arc();
+        if self.is_poisoned() {
+            return Err(BatchError::new(ErrorNumber::Internal, -1, "an earlier apply failed midway; reopen the store"));
+        }
+        self.poisoned.store(true, Ordering::Release);
+        let mut apply = Apply {
+            store: self,
+            index,
+            leases: self.leases.write(),
+            rev: self.revision(),
+            compact_rev: self.compact_revision(),
+            events: match events {
+                EventsMode::None => None,
+                EventsMode::Events => Some(EventWriter::new(false)),
+                EventsMode::EventsWithPrev => Some(EventWriter::new(true)),
+            },
+            deferred: Vec::new(),
+        };
+        let out = apply.run(&ops, buf);
+        let (rev, compact_rev) = (apply.rev, apply.compact_rev);
+        let out = out.finish_with_events(rev, apply.events.as_ref());
+        // Published while the batch still holds the index lock, so a reader on another thread
+        // never sees the new data with the old revisions.
+        self.compact_revision.store(compact_rev, Ordering::Release);
+        self.revision.store(rev, Ordering::Release);
+        let Apply { mut index, leases, deferred, .. } = apply;
+        drop(leases);
+        if deferred.is_empty() || deferred.len() < self.config.background_index_min {
+            index.insert_all(deferred);
+            self.poisoned.store(false, Ordering::Release);
+        } else {
+            self.poisoned.store(false, Ordering::Release);
+            // The caller goes on (to hand the batch's events to watchers) while a pool thread
+            // inserts the keys, holding the write lock until it is done: index readers and the
+            // next batch wait for it, or run the inserts themselves if the pool thread has not
+            // started them (on a busy machine it can wait for a core for a scheduler slice).
+            // Point reads use the hash shards and do not wait.
+            self.pending.queue(index, deferred);
+            let (pending, poisoned) = (Arc::clone(&self.pending), Arc::clone(&self.poisoned));
+            self.pool().spawn(move || pending.run_if_queued(&poisoned));
+        }
+        Ok(out)
+    }
+}
 
 /// Op positions of a group bucketed by shard, each bucket in op order.
 struct ShardBuckets {
@@ -130,7 +195,7 @@ impl Apply<'_> {
                     let mut live: HashSet<&[u8]> = HashSet::new();
                     for &pos in positions {
                         let op = &ops[pos as usize];
-                        let exists = live.contains(op.key) || find(&shard, buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
+                        let exists = live.contains(op.key) || shard.find(buckets.hashes[pos as usize], op.key).is_some_and(|e| e.live().is_some());
                         match check_put(op, exists, |id| leases.exists(id)) {
                             Ok(()) => {
                                 live.insert(op.key);
@@ -216,7 +281,7 @@ impl Apply<'_> {
                 let mut gone: HashSet<&[u8]> = HashSet::new();
                 for &pos in positions {
                     let key = ops[pos as usize].key;
-                    if !gone.contains(key) && find(&shard, buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
+                    if !gone.contains(key) && shard.find(buckets.hashes[pos as usize], key).is_some_and(|e| e.live().is_some()) {
                         gone.insert(key);
                         hits.push(pos);
                     }
@@ -246,7 +311,7 @@ impl Apply<'_> {
                     if revisions[p] == 0 {
                         continue;
                     }
-                    let entry = find_mut(&mut shard, buckets.hashes[p], ops[p].key).expect("checked live");
+                    let entry = shard.find_mut(buckets.hashes[p], ops[p].key).expect("checked live");
                     let prev = entry.live().expect("checked live").clone();
                     entry.history.push(Version { kv: KeyValue::tombstone(revisions[p]), sub: 0 });
                     removed.push((pos, entry.key.clone(), prev));

@@ -4,28 +4,33 @@
 //!
 //! Writes arrive as batches in the op codec (docs/codec.md); results leave as one packed buffer.
 //! Every byte layout is declared once in formats/ and generated into `layout` (docs/formats.md).
+//! The modules and their dependency direction: docs/architecture.md ("Rust core").
 
-mod apply;
-mod changes;
+// The public surface: the op codec (the binding decodes logged batches with it) and the result
+// writer (the binding writes standalone reads with it), and the re-exports below.
 pub mod codec;
-mod compact;
-pub mod error;
-pub mod index;
-mod index_inserts;
-pub mod kv;
-pub mod kvstore;
 pub mod layout;
-pub mod lease;
-mod range;
 pub mod results;
-pub mod shards;
+
+// The engine, private: the store and its reads, the write transaction and the ops, the indexes,
+// the lease table, snapshots.
+mod apply;
+mod error;
+mod events;
+mod key_index;
+mod key_index_inserts;
+mod kv;
+mod kvstore;
+mod kvstore_txn;
+mod lessor_state;
+mod ops;
+mod range;
+mod shards;
 mod snapshot;
-mod txn;
-mod txn_check;
 
 pub use codec::{BatchBuilder, Limits};
 pub use error::{BatchError, ErrorNumber};
-pub use kv::KeyValue;
-pub use kvstore::{Config, EventsMode, Store, DEFAULT_PARALLEL_THRESHOLD};
+pub use kv::{Key, KeyValue};
+pub use kvstore::{Config, EventsMode, Store, DEFAULT_BACKGROUND_INDEX_MIN, DEFAULT_PARALLEL_THRESHOLD};
 pub use layout::snapshot::SNAPSHOT_FORMAT_VERSION;
 pub use snapshot::{SnapshotError, SnapshotInterrupted, SnapshotPlan, SnapshotStreamError};

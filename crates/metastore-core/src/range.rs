@@ -1,16 +1,32 @@
-//! Range reads (etcd's RangeRequest): key ranges, count, limit/more, sort, filters.
+//! Range reads (etcd's RangeRequest): key ranges, count, limit/more, sort, filters; standalone
+//! (`Store::range_request`) or as a batch's RANGE op.
 //! The default order walks the ordered index and stops after `limit` keys; count comes from
 //! index ranks, so neither scans the range.
 
-use crate::codec::{RangeRef, SortOrder, SortTarget};
-use crate::error::ErrorNumber;
-use crate::index::{KeyIndex, RangeEnd};
+use crate::codec::{decode_batch, OpRef, RangeRef, SortOrder, SortTarget};
+use crate::error::{BatchError, ErrorNumber};
+use crate::key_index::{KeyIndex, RangeEnd};
 use crate::kv::{Key, KeyValue};
 use crate::kvstore::Store;
 use crate::results::ResultWriter;
 use std::cmp::Ordering;
 
 impl Store {
+    /// Serves a standalone read given as a one-op batch holding a RANGE op. `buf` is reused for
+    /// the result (a bare RANGE result at offset 0).
+    pub fn range_request(&self, bytes: &[u8], buf: Vec<u8>) -> Result<Vec<u8>, BatchError> {
+        let ops = decode_batch(bytes, &self.config.limits)?;
+        let [OpRef::Range(op)] = ops.as_slice() else {
+            return Err(BatchError::new(ErrorNumber::MalformedBatch, -1, "a read request holds exactly one RANGE op"));
+        };
+        let mut out = ResultWriter::bare(buf);
+        let index = self.index_read();
+        self.range_into(&index, op, self.revision(), self.compact_revision(), &mut out)
+            .map_err(|n| BatchError::new(n, 0, ""))?;
+        drop(index);
+        Ok(out.finish(0))
+    }
+
     /// Writes the RANGE result of `op`; the store is at revision `rev`, compacted at `compact_rev`.
     pub(crate) fn range_into(&self, index: &KeyIndex, op: &RangeRef<'_>, rev: i64, compact_rev: i64, out: &mut ResultWriter) -> Result<(), ErrorNumber> {
         if op.revision > rev {

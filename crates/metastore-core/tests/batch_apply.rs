@@ -1,4 +1,6 @@
-//! The seed's seven batch-apply cases, made stronger: every revision and every result checked.
+//! The seed's seven batch-apply cases, made stronger: every revision and every result checked,
+//! on the one-by-one path and the shard-parallel one. Also what a batch leaves for the reads
+//! after it: values across the inline boundary, and every new key in the ordered index.
 
 mod common;
 

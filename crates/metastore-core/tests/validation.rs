@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::put;
 use metastore_core::codec::{BATCH_COUNT_AT, BATCH_HEADER_BYTES, BATCH_MAGIC, BATCH_VERSION_AT, CODEC_VERSION, OP_TXN, OP_TYPE_AT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE};
 use metastore_core::{BatchBuilder, Config, ErrorNumber, Limits, Store};
 
@@ -55,6 +56,40 @@ fn invalid_batches_are_refused_whole() {
         assert_eq!(store.revision(), 1, "{name}: nothing applied");
         assert!(store.is_empty(), "{name}: nothing applied");
     }
+}
+
+#[test]
+fn duplicate_keys_and_too_many_ops_refuse_the_batch() {
+    let s = Store::default();
+    let dup = {
+        let mut b = BatchBuilder::new();
+        b.txn(&[], |w| {
+            put(w, "d", "1");
+            put(w, "d", "2");
+        }, |_| {});
+        b.finish()
+    };
+    assert_eq!(s.apply_batch(&dup).unwrap_err().number, ErrorNumber::DuplicateKey);
+    let nested_ok = {
+        let mut b = BatchBuilder::new();
+        b.txn(&[], |w| {
+            w.txn(&[], |w| put(w, "k", "then"), |w| put(w, "k", "else"));
+            w.delete_range(b"x", b"", false);
+            w.delete_range(b"x", b"y", false);
+        }, |_| {});
+        b.finish()
+    };
+    assert!(s.apply_batch(&nested_ok).is_ok());
+    let too_many = {
+        let mut b = BatchBuilder::new();
+        b.txn(&[], |w| {
+            for i in 0..129 {
+                put(w, &format!("k{i}"), "v");
+            }
+        }, |_| {});
+        b.finish()
+    };
+    assert_eq!(s.apply_batch(&too_many).unwrap_err().number, ErrorNumber::TooManyOps);
 }
 
 #[test]

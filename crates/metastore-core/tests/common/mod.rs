@@ -1,10 +1,13 @@
 //! Test helpers: a decoder of packed results, by the offsets declared in formats/results.mjs (so
-//! every test that decodes results checks the writer against the declaration), and a state dump.
+//! every test that decodes results checks the writer against the declaration), a state dump and
+//! one-op batches; the snapshot tests' helpers are in snapshot.rs.
 
 #![allow(dead_code)]
 
 use metastore_core::layout::results::*;
 use metastore_core::{BatchBuilder, Store};
+
+pub mod snapshot;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Kv {
@@ -184,4 +187,11 @@ pub fn dump(store: &Store) -> Vec<Kv> {
 
 pub fn put(b: &mut BatchBuilder, key: &str, value: &str) {
     b.put(key.as_bytes(), value.as_bytes(), 0, 0);
+}
+
+/// Applies a batch of the ops `f` writes and returns the first op's result.
+pub fn one(store: &Store, f: impl FnOnce(&mut BatchBuilder)) -> Res {
+    let mut b = BatchBuilder::new();
+    f(&mut b);
+    apply(store, &b.finish()).1.remove(0)
 }

@@ -2,7 +2,7 @@
 //! keeping per key the newest version at or below it.
 
 use crate::error::ErrorNumber;
-use crate::kvstore::Apply;
+use crate::kvstore_txn::Apply;
 use crate::results::ResultWriter;
 use crate::shards::SHARD_COUNT;
 

@@ -3,9 +3,9 @@
 
 use crate::codec::{CompareRef, CompareResult, CompareTarget, OpRef, TxnRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE};
 use crate::error::ErrorNumber;
-use crate::index::RangeEnd;
+use crate::key_index::RangeEnd;
 use crate::kv::KeyValue;
-use crate::kvstore::Apply;
+use crate::kvstore_txn::Apply;
 use crate::results::ResultWriter;
 use std::cmp::Ordering;
 

@@ -1,8 +1,9 @@
-//! Reads of history and of the lease table beside batches: the replay a watch with a start
-//! revision needs (etcd's watchable store syncing unsynced watchers), lease info and lists.
+//! Reads of history beside batches: the replay a watch with a start revision needs (etcd's
+//! watchable store syncing unsynced watchers). A batch's own events are written as it applies
+//! (`EventWriter`, results.rs).
 
 use crate::error::ErrorNumber;
-use crate::index::RangeEnd;
+use crate::key_index::RangeEnd;
 use crate::kv::KeyValue;
 use crate::kvstore::Store;
 use crate::results::EventWriter;
@@ -38,15 +39,5 @@ impl Store {
             events.event(&keys[k], kv, sub, before);
         }
         Ok(events.into_section())
-    }
-
-    /// Granted TTL and attached keys (in key order) of a lease.
-    pub fn lease_info(&self, id: i64) -> Option<(i64, Vec<crate::kv::Key>)> {
-        self.leases.read().get(id).map(|l| (l.ttl, l.keys.iter().cloned().collect()))
-    }
-
-    /// Granted lease ids, ascending.
-    pub fn lease_ids(&self) -> Vec<i64> {
-        self.leases.read().ids().collect()
     }
 }

@@ -41,10 +41,6 @@ impl KeyIndex {
         self.keys.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// A key became live (created, or re-created after a deletion).
     pub fn insert(&mut self, key: Key) {
         self.dead.remove(KeyBytes::new(&key));

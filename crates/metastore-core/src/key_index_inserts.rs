@@ -2,7 +2,7 @@
 //! the keys and the batch's write guard on the index, waiting for the first thread that needs
 //! them done.
 
-use crate::index::KeyIndex;
+use crate::key_index::KeyIndex;
 use crate::kv::Key;
 use parking_lot::{ArcRwLockWriteGuard, Mutex, RawRwLock};
 use std::panic::{catch_unwind, AssertUnwindSafe};
