@@ -1,7 +1,7 @@
 // Error numbers: why a batch (or one op of it) was refused, as both engines report it: in an
 // ErrorResult (formats/results.mjs), in a native error's `MSERR:<number>:...` message, and in
 // the TypeScript engine's errors. Stable across engines and versions: a number never changes
-// meaning. Rust: crates/metastore-core/src/error.rs; TypeScript: ts/errors.ts. Which check gives
+// meaning. Rust: crates/metastore-core/src/errors.rs; TypeScript: ts/errors.ts. Which check gives
 // which number: docs/codec.md ("Validation", "Apply"). The shape of this file: formats/README.md.
 export default {
   title: 'Error numbers',

@@ -5,7 +5,7 @@
 //! as applying the ops one by one, on any thread count.
 
 use crate::codec::{decode_batch, DeleteRangeRef, OpRef, PutRef, OP_DELETE_RANGE, OP_PUT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
-use crate::error::{BatchError, ErrorNumber};
+use crate::errors::{BatchError, ErrorNumber};
 use crate::kv::{Key, KeyValue, Version};
 use crate::kvstore::{EventsMode, Store};
 use crate::kvstore_txn::{check_put, put_in_shard, Apply};

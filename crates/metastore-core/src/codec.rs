@@ -1,7 +1,7 @@
 //! Reader of the op codec, version 1 (docs/codec.md). The TypeScript side writes batches; this
 //! module validates a whole batch before anything is applied and then hands out borrowed ops.
 
-use crate::error::{BatchError, ErrorNumber};
+use crate::errors::{BatchError, ErrorNumber};
 
 // The layout (magic, version, op types, flags, sizes and offsets, SortOrder, SortTarget,
 // CompareTarget, CompareResult) is declared in formats/codec.mjs.

@@ -2,7 +2,7 @@
 //! watchable store syncing unsynced watchers). A batch's own events are written as it applies
 //! (`EventWriter`, results.rs).
 
-use crate::error::ErrorNumber;
+use crate::errors::ErrorNumber;
 use crate::key_index::RangeEnd;
 use crate::kv::KeyValue;
 use crate::kvstore::Store;

@@ -4,7 +4,7 @@
 //! table). The ops themselves are in ops/; apply.rs opens the transaction and runs them.
 
 use crate::codec::{DeleteRangeRef, PutRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE, PUT_PREV_KV};
-use crate::error::ErrorNumber;
+use crate::errors::ErrorNumber;
 use crate::key_index::{KeyIndex, RangeEnd};
 use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::Store;

@@ -15,7 +15,7 @@ pub mod results;
 // The engine, private: the store and its reads, the write transaction and the ops, the indexes,
 // the lease table, snapshots.
 mod apply;
-mod error;
+mod errors;
 mod events;
 mod key_index;
 mod key_index_inserts;
@@ -29,7 +29,7 @@ mod shards;
 mod snapshot;
 
 pub use codec::{BatchBuilder, Limits};
-pub use error::{BatchError, ErrorNumber};
+pub use errors::{BatchError, ErrorNumber};
 pub use kv::{Key, KeyValue};
 pub use kvstore::{Config, EventsMode, Store, DEFAULT_BACKGROUND_INDEX_MIN, DEFAULT_PARALLEL_THRESHOLD};
 pub use layout::snapshot::SNAPSHOT_FORMAT_VERSION;

@@ -4,7 +4,7 @@
 //! index ranks, so neither scans the range.
 
 use crate::codec::{decode_batch, OpRef, RangeRef, SortOrder, SortTarget};
-use crate::error::{BatchError, ErrorNumber};
+use crate::errors::{BatchError, ErrorNumber};
 use crate::key_index::{KeyIndex, RangeEnd};
 use crate::kv::{Key, KeyValue};
 use crate::kvstore::Store;

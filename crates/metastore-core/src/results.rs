@@ -1,6 +1,6 @@
 //! Writer of packed result buffers (docs/codec.md, "Results").
 
-use crate::error::ErrorNumber;
+use crate::errors::ErrorNumber;
 use crate::kv::KeyValue;
 
 // The layout (header, result kinds and flags, KVs, events) is declared in formats/results.mjs.

@@ -35,7 +35,7 @@ import { compact } from './compact.js';
 import { changes, EventCapture } from './events.js';
 import { KeyIndex } from './key-index.js';
 import { bytesOf, latin1 } from '../../codec/latin1.js';
-import { LeaseTable } from './lessor-state.js';
+import { Leases } from './lessor-state.js';
 import { liveIn, readRange, revisionError } from './range.js';
 import { executeTxn, planTxn, type TxnHost } from './txn.js';
 
@@ -74,7 +74,7 @@ export class JsEngine implements Engine, TxnHost {
   readonly kind = 'js' as const;
   private state: KeyIndex | null = new KeyIndex();
   /** @internal */
-  readonly leaseTable = new LeaseTable();
+  readonly leaseTable = new Leases();
   private rev = 1;
   private compactRev = -1;
   /** Changes made so far by the request (top-level op) being applied: the next one's sub-revision. */

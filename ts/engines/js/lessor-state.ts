@@ -20,7 +20,7 @@ export class Lease {
   }
 }
 
-export class LeaseTable {
+export class Leases {
   private readonly byId = new Map<number, Lease>();
   /** Next candidate for an engine-picked id: starts at 1, only moves forward. */
   private nextId = 1;

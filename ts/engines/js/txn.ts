@@ -19,13 +19,13 @@ import {
 } from '../../types.js';
 import type { KeyIndex, KeyRecord } from './key-index.js';
 import { latin1 } from '../../codec/latin1.js';
-import type { LeaseTable } from './lessor-state.js';
+import type { Leases } from './lessor-state.js';
 import { FROM_KEY, inRange } from './range.js';
 
 /** What a transaction needs of the store. */
 export interface TxnHost {
   readonly index: KeyIndex;
-  readonly leaseTable: LeaseTable;
+  readonly leaseTable: Leases;
   /** The revision the store shows now (the TXN's new one once it changed something). */
   readonly currentRevision: number;
   readonly compacted: number;

@@ -5,7 +5,7 @@
 //! decoding a TXN call each other; both live here.
 
 use super::*;
-use crate::error::{BatchError, ErrorNumber};
+use crate::errors::{BatchError, ErrorNumber};
 use std::collections::HashSet;
 
 /// Validates a whole batch (docs/codec.md, "Validation") and decodes it into borrowed ops.

@@ -1,7 +1,7 @@
 //! Compaction (etcd's kvstore.compact / key_index.compact): history below a revision goes,
 //! keeping per key the newest version at or below it.
 
-use crate::error::ErrorNumber;
+use crate::errors::ErrorNumber;
 use crate::kvstore_txn::Apply;
 use crate::results::ResultWriter;
 use crate::shards::SHARD_COUNT;

@@ -1,7 +1,7 @@
 //! LEASE_GRANT and LEASE_REVOKE requests (etcd's lessor Grant and Revoke as apply runs them):
 //! the lease table is lessor_state.rs; a revoke deletes the attached keys.
 
-use crate::error::ErrorNumber;
+use crate::errors::ErrorNumber;
 use crate::kvstore_txn::Apply;
 use crate::results::ResultWriter;
 

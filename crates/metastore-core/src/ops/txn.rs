@@ -2,7 +2,7 @@
 //! branches taken; the ops of that path are checked, then executed in order under one revision.
 
 use crate::codec::{CompareRef, CompareResult, CompareTarget, OpRef, TxnRef, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE};
-use crate::error::ErrorNumber;
+use crate::errors::ErrorNumber;
 use crate::key_index::RangeEnd;
 use crate::kv::KeyValue;
 use crate::kvstore_txn::Apply;
