@@ -18,8 +18,9 @@ function declaredExports(): Map<string, string> {
   const declared = new Map<string, string>();
   for (const file of readdirSync(src).filter((f) => f.endsWith('.rs'))) {
     const text = readFileSync(new URL(file, src), 'utf8');
-    // The attribute, then any other attributes and comments, then the function.
-    for (const m of text.matchAll(/^#\[napi(?:\((.*)\))?\]\n(?:\s*(?:#\[.*\]|\/\/.*)\n)*pub fn (\w+)/gm)) {
+    // The attribute (over several lines when rustfmt wraps it), then any other attributes and
+    // comments, then the function.
+    for (const m of text.matchAll(/^#\[napi(?:\(([\s\S]*?)\))?\]\n(?:\s*(?:#\[.*\]|\/\/.*)\n)*pub fn (\w+)/gm)) {
       declared.set(m[2]!.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), m[1] ?? '');
     }
   }

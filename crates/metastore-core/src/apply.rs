@@ -141,8 +141,7 @@ impl Apply<'_> {
                 && group.iter().all(|op| matches!(op, OpRef::DeleteRange(d) if d.range_end.is_empty()))
             {
                 self.flush_index();
-                let dels: Vec<DeleteRangeRef<'_>> =
-                    group.iter().map(|op| if let OpRef::DeleteRange(d) = op { *d } else { unreachable!() }).collect();
+                let dels: Vec<DeleteRangeRef<'_>> = group.iter().map(|op| if let OpRef::DeleteRange(d) = op { *d } else { unreachable!() }).collect();
                 self.delete_group(&dels, &mut out);
             } else {
                 for op in group {

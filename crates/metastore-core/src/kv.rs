@@ -246,10 +246,34 @@ mod tests {
     fn keys_order_as_their_bytes_across_8_byte_words() {
         // Proper prefixes, zero bytes where padding would be, 0xff, and lengths across 8.
         let cases: &[&[u8]] = &[
-            b"", b"\0", b"\0\0", b"a", b"a\0", b"a\x01", b"abcdefg", b"abcdefg\0", b"abcdefgh", b"abcdefgh\0", b"abcdefgh\x01",
-            b"abcdefgi", b"abcdefg\xff", b"\xff\xff\xff\xff\xff\xff\xff\xff", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff", b"key-1", b"key-10",
-            b"key-100", b"key-2", b"k000000000123456", b"k000000000123457", b"k000000000123456\0", b"k00000000012345",
-            b"w/0001/0000001", b"w/0001/0000001/a", b"w/0001/0000001/a\0", b"w/0001/0000001/b", b"w/0001/0000001\xff\xff\xff",
+            b"",
+            b"\0",
+            b"\0\0",
+            b"a",
+            b"a\0",
+            b"a\x01",
+            b"abcdefg",
+            b"abcdefg\0",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgh\x01",
+            b"abcdefgi",
+            b"abcdefg\xff",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"key-1",
+            b"key-10",
+            b"key-100",
+            b"key-2",
+            b"k000000000123456",
+            b"k000000000123457",
+            b"k000000000123456\0",
+            b"k00000000012345",
+            b"w/0001/0000001",
+            b"w/0001/0000001/a",
+            b"w/0001/0000001/a\0",
+            b"w/0001/0000001/b",
+            b"w/0001/0000001\xff\xff\xff",
         ];
         for a in cases {
             for b in cases {

@@ -21,8 +21,7 @@ impl Store {
         };
         let mut out = ResultWriter::bare(buf);
         let index = self.index_read();
-        self.range_into(&index, op, self.revision(), self.compact_revision(), &mut out)
-            .map_err(|n| BatchError::new(n, 0, ""))?;
+        self.range_into(&index, op, self.revision(), self.compact_revision(), &mut out).map_err(|n| BatchError::new(n, 0, ""))?;
         drop(index);
         Ok(out.finish(0))
     }

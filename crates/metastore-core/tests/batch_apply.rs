@@ -180,11 +180,7 @@ pub fn split_ops(batch: &[u8]) -> Vec<Vec<u8>> {
 #[test]
 fn values_read_back_across_the_inline_boundary() {
     let lengths = [0usize, 1, 14, 15, 16, 17, 100, 4096];
-    let value = |n: usize, salt: u8| {
-        (0..n)
-            .map(|i| (i as u8).wrapping_mul(31) ^ salt)
-            .collect::<Vec<u8>>()
-    };
+    let value = |n: usize, salt: u8| (0..n).map(|i| (i as u8).wrapping_mul(31) ^ salt).collect::<Vec<u8>>();
     for (name, store) in stores() {
         let mut b = BatchBuilder::new();
         for (i, &n) in lengths.iter().enumerate() {
@@ -193,26 +189,11 @@ fn values_read_back_across_the_inline_boundary() {
         }
         store.apply_batch(&b.finish()).unwrap();
         for (i, &n) in lengths.iter().enumerate() {
-            assert_eq!(
-                &*store.get(format!("k{i}").as_bytes()).unwrap().value,
-                &value(n, 1)[..],
-                "{name} k{i}"
-            );
+            assert_eq!(&*store.get(format!("k{i}").as_bytes()).unwrap().value, &value(n, 1)[..], "{name} k{i}");
         }
-        assert_eq!(
-            &*store.get(b"switch").unwrap().value,
-            &value(4096, 2)[..],
-            "{name}"
-        );
-        let history: Vec<Vec<u8>> = events_at(&store.changes(1, b"switch", &[], false).unwrap(), 0)
-            .into_iter()
-            .map(|e| e.kv.value)
-            .collect();
-        assert_eq!(
-            history,
-            lengths.iter().map(|&n| value(n, 2)).collect::<Vec<_>>(),
-            "{name}: every version of the switching key"
-        );
+        assert_eq!(&*store.get(b"switch").unwrap().value, &value(4096, 2)[..], "{name}");
+        let history: Vec<Vec<u8>> = events_at(&store.changes(1, b"switch", &[], false).unwrap(), 0).into_iter().map(|e| e.kv.value).collect();
+        assert_eq!(history, lengths.iter().map(|&n| value(n, 2)).collect::<Vec<_>>(), "{name}: every version of the switching key");
         let mut snapshot = Vec::new();
         store.snapshot_into(&mut snapshot);
         let restored = Store::from_snapshot(Config::default(), &snapshot).unwrap();

@@ -11,14 +11,41 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum TestOp {
-    Put { key: u8, value: Vec<u8>, flags: u8, lease: i64 },
-    Delete { key: u8, end: Option<u8>, prev: bool },
-    Range { key: u8, end: u8, limit: i64, order: u8, target: u8, flags: u8, revision: i64 },
-    Grant { id: i64 },
-    Revoke { id: i64 },
-    Compact { back: i64 },
+    Put {
+        key: u8,
+        value: Vec<u8>,
+        flags: u8,
+        lease: i64,
+    },
+    Delete {
+        key: u8,
+        end: Option<u8>,
+        prev: bool,
+    },
+    Range {
+        key: u8,
+        end: u8,
+        limit: i64,
+        order: u8,
+        target: u8,
+        flags: u8,
+        revision: i64,
+    },
+    Grant {
+        id: i64,
+    },
+    Revoke {
+        id: i64,
+    },
+    Compact {
+        back: i64,
+    },
     /// if version(key) > n then put key2 else delete key2
-    Txn { key: u8, n: i64, key2: u8 },
+    Txn {
+        key: u8,
+        n: i64,
+        key2: u8,
+    },
 }
 
 fn key(k: u8) -> Vec<u8> {
@@ -52,15 +79,21 @@ fn encode(ops: &[TestOp]) -> Vec<u8> {
         match op {
             TestOp::Put { key: k, value, flags, lease } => b.put(&key(*k), value, *lease, *flags),
             TestOp::Delete { key: k, end, prev } => b.delete_range(&key(*k), &end.map(key).unwrap_or_default(), *prev),
-            TestOp::Range { key: k, end, limit, order, target, flags, revision } => b.range(&key(*k), &key(*end), *flags, *order, *target, [*limit, *revision, 0, 0, 0, 0]),
+            TestOp::Range { key: k, end, limit, order, target, flags, revision } => {
+                b.range(&key(*k), &key(*end), *flags, *order, *target, [*limit, *revision, 0, 0, 0, 0])
+            }
             TestOp::Grant { id } => b.lease_grant(*id, 60),
             TestOp::Revoke { id } => b.lease_revoke(*id),
             TestOp::Compact { back } => b.compact(*back),
-            TestOp::Txn { key: k, n, key2 } => b.txn(&[(0, 1, *n, &key(*k), &[], &[])], |w| {
-                w.put(&key(*key2), b"t", 0, 0);
-            }, |w| {
-                w.delete_range(&key(*key2), &[], true);
-            }),
+            TestOp::Txn { key: k, n, key2 } => b.txn(
+                &[(0, 1, *n, &key(*k), &[], &[])],
+                |w| {
+                    w.put(&key(*key2), b"t", 0, 0);
+                },
+                |w| {
+                    w.delete_range(&key(*key2), &[], true);
+                },
+            ),
         };
     }
     b.finish()

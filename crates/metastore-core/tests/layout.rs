@@ -60,7 +60,8 @@ fn a_batch_has_its_fields_at_the_declared_offsets() {
 
     assert_eq!((u8_at(&bytes, p + RANGE_TYPE_AT), u8_at(&bytes, p + RANGE_FLAGS_AT)), (OP_RANGE, RANGE_KEYS_ONLY));
     assert_eq!((u8_at(&bytes, p + RANGE_SORT_ORDER_AT), u8_at(&bytes, p + RANGE_SORT_TARGET_AT)), (SortOrder::Descend as u8, SortTarget::Mod as u8));
-    let ints = [RANGE_LIMIT_AT, RANGE_REVISION_AT, RANGE_MIN_MOD_REVISION_AT, RANGE_MAX_MOD_REVISION_AT, RANGE_MIN_CREATE_REVISION_AT, RANGE_MAX_CREATE_REVISION_AT];
+    let ints =
+        [RANGE_LIMIT_AT, RANGE_REVISION_AT, RANGE_MIN_MOD_REVISION_AT, RANGE_MAX_MOD_REVISION_AT, RANGE_MIN_CREATE_REVISION_AT, RANGE_MAX_CREATE_REVISION_AT];
     assert_eq!(ints.map(|at| i64_at(&bytes, p + at)), [1, 2, 3, 4, 5, 6]);
     assert_eq!((u32_at(&bytes, p + RANGE_KEY_LEN_AT), u32_at(&bytes, p + RANGE_END_LEN_AT)), (1, 2));
     assert_eq!(&bytes[p + RANGE_KEY_AT..][..3], b"rrz");

@@ -68,17 +68,27 @@ fn txn_compares_missing_keys_and_ranges_like_etcd() {
 fn txn_failing_its_taken_branch_checks_applies_nothing() {
     let s = Store::default();
     let r = one(&s, |b| {
-        b.txn(&[], |w| {
-            put(w, "a", "1");
-            w.put(b"b", b"2", 42, 0);
-        }, |w| {
-            w.put(b"c", b"3", 99, 0); // untaken: its missing lease does not matter
-        });
+        b.txn(
+            &[],
+            |w| {
+                put(w, "a", "1");
+                w.put(b"b", b"2", 42, 0);
+            },
+            |w| {
+                w.put(b"c", b"3", 99, 0); // untaken: its missing lease does not matter
+            },
+        );
     });
     assert_eq!(r, Res::Error { rev: 1, number: ErrorNumber::LeaseNotFound as u16 });
     assert!(s.is_empty());
     let r = one(&s, |b| {
-        b.txn(&[(VALUE, EQUAL, 0, b"nope", b"", b"x")], |w| { w.put(b"c", b"3", 99, 0); }, |w| put(w, "d", "4"));
+        b.txn(
+            &[(VALUE, EQUAL, 0, b"nope", b"", b"x")],
+            |w| {
+                w.put(b"c", b"3", 99, 0);
+            },
+            |w| put(w, "d", "4"),
+        );
     });
     assert!(matches!(r, Res::Txn { succeeded: false, rev: 2, .. }));
 }

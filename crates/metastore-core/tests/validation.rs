@@ -4,7 +4,9 @@
 mod common;
 
 use common::put;
-use metastore_core::codec::{BATCH_COUNT_AT, BATCH_HEADER_BYTES, BATCH_MAGIC, BATCH_VERSION_AT, CODEC_VERSION, OP_TXN, OP_TYPE_AT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE};
+use metastore_core::codec::{
+    BATCH_COUNT_AT, BATCH_HEADER_BYTES, BATCH_MAGIC, BATCH_VERSION_AT, CODEC_VERSION, OP_TXN, OP_TYPE_AT, PUT_IGNORE_LEASE, PUT_IGNORE_VALUE,
+};
 use metastore_core::{BatchBuilder, Config, ErrorNumber, Limits, Store};
 
 fn good_then(bad: impl FnOnce(&mut BatchBuilder)) -> Vec<u8> {
@@ -20,16 +22,86 @@ fn invalid_batches_are_refused_whole() {
     let limits = Limits { max_key_bytes: 8, max_value_bytes: 16, ..Limits::default() };
     let valid = good_then(|_| {});
     let mut cases: Vec<(&str, Vec<u8>, ErrorNumber, i64)> = vec![
-        ("empty key", good_then(|b| { b.put(b"", b"x", 0, 0); }), ErrorNumber::KeyNotProvided, 1),
-        ("empty delete key", good_then(|b| { b.delete_range(b"", b"", false); }), ErrorNumber::KeyNotProvided, 1),
-        ("key too large", good_then(|b| { b.put(b"123456789", b"x", 0, 0); }), ErrorNumber::KeyTooLarge, 1),
-        ("value too large", good_then(|b| { b.put(b"k", &[7; 17], 0, 0); }), ErrorNumber::ValueTooLarge, 1),
-        ("ignoreValue with a value", good_then(|b| { b.put(b"k", b"x", 0, PUT_IGNORE_VALUE); }), ErrorNumber::ValueProvided, 1),
-        ("ignoreLease with a lease", good_then(|b| { b.put(b"k", b"", 5, PUT_IGNORE_LEASE); }), ErrorNumber::LeaseProvided, 1),
-        ("bad sort order", good_then(|b| { b.range(b"k", b"", 0, 3, 0, [0; 6]); }), ErrorNumber::InvalidSort, 1),
-        ("bad sort target", good_then(|b| { b.range(b"k", b"", 0, 0, 5, [0; 6]); }), ErrorNumber::InvalidSort, 1),
-        ("unsafe integer", good_then(|b| { b.put(b"k", b"x", 1 << 60, 0); }), ErrorNumber::MalformedBatch, 1),
-        ("undefined flag", good_then(|b| { b.put(b"k", b"x", 0, 0x80); }), ErrorNumber::MalformedBatch, 1),
+        (
+            "empty key",
+            good_then(|b| {
+                b.put(b"", b"x", 0, 0);
+            }),
+            ErrorNumber::KeyNotProvided,
+            1,
+        ),
+        (
+            "empty delete key",
+            good_then(|b| {
+                b.delete_range(b"", b"", false);
+            }),
+            ErrorNumber::KeyNotProvided,
+            1,
+        ),
+        (
+            "key too large",
+            good_then(|b| {
+                b.put(b"123456789", b"x", 0, 0);
+            }),
+            ErrorNumber::KeyTooLarge,
+            1,
+        ),
+        (
+            "value too large",
+            good_then(|b| {
+                b.put(b"k", &[7; 17], 0, 0);
+            }),
+            ErrorNumber::ValueTooLarge,
+            1,
+        ),
+        (
+            "ignoreValue with a value",
+            good_then(|b| {
+                b.put(b"k", b"x", 0, PUT_IGNORE_VALUE);
+            }),
+            ErrorNumber::ValueProvided,
+            1,
+        ),
+        (
+            "ignoreLease with a lease",
+            good_then(|b| {
+                b.put(b"k", b"", 5, PUT_IGNORE_LEASE);
+            }),
+            ErrorNumber::LeaseProvided,
+            1,
+        ),
+        (
+            "bad sort order",
+            good_then(|b| {
+                b.range(b"k", b"", 0, 3, 0, [0; 6]);
+            }),
+            ErrorNumber::InvalidSort,
+            1,
+        ),
+        (
+            "bad sort target",
+            good_then(|b| {
+                b.range(b"k", b"", 0, 0, 5, [0; 6]);
+            }),
+            ErrorNumber::InvalidSort,
+            1,
+        ),
+        (
+            "unsafe integer",
+            good_then(|b| {
+                b.put(b"k", b"x", 1 << 60, 0);
+            }),
+            ErrorNumber::MalformedBatch,
+            1,
+        ),
+        (
+            "undefined flag",
+            good_then(|b| {
+                b.put(b"k", b"x", 0, 0x80);
+            }),
+            ErrorNumber::MalformedBatch,
+            1,
+        ),
     ];
     let mut bad_magic = valid.clone();
     bad_magic[0] = b'X';
@@ -63,30 +135,42 @@ fn duplicate_keys_and_too_many_ops_refuse_the_batch() {
     let s = Store::default();
     let dup = {
         let mut b = BatchBuilder::new();
-        b.txn(&[], |w| {
-            put(w, "d", "1");
-            put(w, "d", "2");
-        }, |_| {});
+        b.txn(
+            &[],
+            |w| {
+                put(w, "d", "1");
+                put(w, "d", "2");
+            },
+            |_| {},
+        );
         b.finish()
     };
     assert_eq!(s.apply_batch(&dup).unwrap_err().number, ErrorNumber::DuplicateKey);
     let nested_ok = {
         let mut b = BatchBuilder::new();
-        b.txn(&[], |w| {
-            w.txn(&[], |w| put(w, "k", "then"), |w| put(w, "k", "else"));
-            w.delete_range(b"x", b"", false);
-            w.delete_range(b"x", b"y", false);
-        }, |_| {});
+        b.txn(
+            &[],
+            |w| {
+                w.txn(&[], |w| put(w, "k", "then"), |w| put(w, "k", "else"));
+                w.delete_range(b"x", b"", false);
+                w.delete_range(b"x", b"y", false);
+            },
+            |_| {},
+        );
         b.finish()
     };
     assert!(s.apply_batch(&nested_ok).is_ok());
     let too_many = {
         let mut b = BatchBuilder::new();
-        b.txn(&[], |w| {
-            for i in 0..129 {
-                put(w, &format!("k{i}"), "v");
-            }
-        }, |_| {});
+        b.txn(
+            &[],
+            |w| {
+                for i in 0..129 {
+                    put(w, &format!("k{i}"), "v");
+                }
+            },
+            |_| {},
+        );
         b.finish()
     };
     assert_eq!(s.apply_batch(&too_many).unwrap_err().number, ErrorNumber::TooManyOps);

@@ -11,11 +11,11 @@
 
 use crate::errors::{fail, io_error, wal_error};
 use crate::panics::GuardedTask;
+use crate::wal_writer::{SharedWal, WalWriter};
 use crate::Engine;
 use metastore_core::codec::{decode_batch, Limits, OpRef};
 use metastore_core::{SnapshotPlan, SnapshotStreamError, Store};
 use metastore_wal::{DirLock, Entry, Options, WalError};
-use crate::wal_writer::{SharedWal, WalWriter};
 use napi::bindgen_prelude::{AsyncTask, Buffer, External, FnArgs, Function};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
@@ -81,7 +81,10 @@ pub struct Durable {
 /// `onAppended(appends, firstIndex, error)` is called after each sync of the log: it settles the
 /// `appends` oldest pending `durableAppend` calls, in call order; the first of them starts at
 /// `firstIndex`, and with `error` (an errors.rs message) they all failed and the log has stopped.
-#[napi(catch_unwind, ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void")]
+#[napi(
+    catch_unwind,
+    ts_args_type = "path: string, engine: ExternalObject<Engine>, options: DurableOpenOptions | undefined | null, onAppended: (appends: number, firstIndex: number, error: string | null) => void"
+)]
 pub fn durable_open(
     path: String,
     engine: &mut External<Engine>,
@@ -143,7 +146,6 @@ pub fn durable_open(
 pub fn durable_recovered(durable: &mut External<Durable>) -> Result<Recovered> {
     durable.recovered.take().ok_or_else(|| fail("ERR_INTERNAL", "recovery info already taken"))
 }
-
 
 /// Queues entries as one group for the log's writer thread (one record; it is synced with the
 /// other groups queued meanwhile). Its outcome comes through `onAppended`. The entries are
@@ -283,11 +285,13 @@ pub fn durable_verify(path: String) -> Result<VerifyReport> {
 #[napi(catch_unwind)]
 pub fn durable_repair(path: String) -> Result<String> {
     let dir = PathBuf::from(&path);
-    let repaired = metastore_wal::repair_store(&dir, Options::default(), &mut |s| Store::from_snapshot(metastore_core::Config::default(), &s.payload).map(drop).map_err(|e| e.to_string()))
-        .map_err(|e| match e {
-            WalError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => fail("ERR_INVALID_OPTION", io),
-            e => wal_error(e),
-        })?;
+    let repaired = metastore_wal::repair_store(&dir, Options::default(), &mut |s| {
+        Store::from_snapshot(metastore_core::Config::default(), &s.payload).map(drop).map_err(|e| e.to_string())
+    })
+    .map_err(|e| match e {
+        WalError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => fail("ERR_INVALID_OPTION", io),
+        e => wal_error(e),
+    })?;
     let mut text = repaired.log.to_string();
     if !repaired.log.dropped.is_empty() {
         text.push_str(&format!("\n{}", describe_dropped(&repaired.log.dropped)));

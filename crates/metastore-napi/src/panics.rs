@@ -14,11 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The panic's message, as napi-rs's `catch_unwind` reports it.
 pub(crate) fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_string())
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".to_string())
 }
 
 /// Runs `f`, turning a panic into an error with its message.
@@ -101,9 +97,16 @@ mod tests {
                 if !line.starts_with("#[napi") {
                     continue;
                 }
+                // An attribute may span lines (rustfmt wraps long ones): read it to its closing `]`.
+                let mut attr = line.to_string();
+                let mut next = i + 1;
+                while !attr.ends_with(']') && next < lines.len() {
+                    attr.push_str(lines[next]);
+                    next += 1;
+                }
                 // The item is the first line after it that is not another attribute or a comment.
-                let item = lines[i + 1..].iter().find(|l| !l.starts_with("#[") && !l.starts_with("//")).unwrap_or(&"");
-                items.push((file.clone(), line.to_string(), item.to_string()));
+                let item = lines[next..].iter().find(|l| !l.starts_with("#[") && !l.starts_with("//")).unwrap_or(&"");
+                items.push((file.clone(), attr, item.to_string()));
             }
         }
         items
@@ -117,11 +120,8 @@ mod tests {
         for name in ["fn engine_new(", "fn engine_get(", "fn durable_open(", "fn durable_snapshot(", "fn durable_close("] {
             assert!(exports.iter().any(|(_, _, item)| item.contains(name)), "no #[napi] export `{name}` found: the scan is broken");
         }
-        let unguarded: Vec<String> = exports
-            .iter()
-            .filter(|(_, attr, _)| !attr.contains("catch_unwind"))
-            .map(|(file, attr, item)| format!("{file}: {attr} {item}"))
-            .collect();
+        let unguarded: Vec<String> =
+            exports.iter().filter(|(_, attr, _)| !attr.contains("catch_unwind")).map(|(file, attr, item)| format!("{file}: {attr} {item}")).collect();
         assert!(unguarded.is_empty(), "exports without #[napi(catch_unwind)] (a panic in them aborts the process):\n{}", unguarded.join("\n"));
         // Anything else the macro marks is a plain object, converted inside a guarded export.
         for (file, attr, item) in items.iter().filter(|(_, _, item)| !item.contains("fn ")) {

@@ -42,14 +42,13 @@ impl WalWriter {
         // The callback needs the function's own handle, known only once it is made.
         let handle = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
         let own = handle.clone();
-        let report: ReportFn = on_report.build_threadsafe_function().weak::<true>().callee_handled::<false>().build_callback(
-            move |ctx: ThreadsafeCallContext<Report>| {
+        let report: ReportFn =
+            on_report.build_threadsafe_function().weak::<true>().callee_handled::<false>().build_callback(move |ctx: ThreadsafeCallContext<Report>| {
                 if seen.fetch_sub(ctx.value.0, Ordering::AcqRel) == ctx.value.0 {
                     set_loop_ref(&ctx.env, own.load(Ordering::Acquire), false);
                 }
                 Ok(FnArgs { data: ctx.value })
-            },
-        )?;
+            })?;
         handle.store(report.raw(), Ordering::Release);
         let report = Arc::new(report);
         let (queue, appends) = channel();

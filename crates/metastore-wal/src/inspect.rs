@@ -50,14 +50,24 @@ impl fmt::Display for LogInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} segment(s), entries {}..={}", self.segments.len(), self.first_index, self.last_index)?;
         for s in &self.segments {
-            writeln!(f, "  {}: seq {}, first index {}, {} record(s), {} entries, {} bytes used", s.name, s.seq, s.first_index, s.records, s.entries, s.bytes_used)?;
+            writeln!(
+                f,
+                "  {}: seq {}, first index {}, {} record(s), {} entries, {} bytes used",
+                s.name, s.seq, s.first_index, s.records, s.entries, s.bytes_used
+            )?;
         }
         match self.closed_at {
             Some(at) => writeln!(f, "closed cleanly at index {at}")?,
             None => writeln!(f, "not closed cleanly (open now, or the last process stopped without closing)")?,
         }
         for d in &self.covered_damage {
-            writeln!(f, "harmless damage in {} at offset {} ({}): everything there is in the snapshot; the next purge removes it", d.segment.display(), d.offset, d.reason)?;
+            writeln!(
+                f,
+                "harmless damage in {} at offset {} ({}): everything there is in the snapshot; the next purge removes it",
+                d.segment.display(),
+                d.offset,
+                d.reason
+            )?;
         }
         if let Some((segment, offset)) = &self.torn_tail {
             writeln!(f, "torn tail in {} at offset {offset}: opening cuts it off", segment.display())?;

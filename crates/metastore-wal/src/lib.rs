@@ -67,7 +67,11 @@ pub enum WalError {
     Io(io::Error),
     /// Damage that is not a torn tail: the log refuses to open. Repair by truncating the log at
     /// this point on purpose (losing what follows), never silently.
-    Corrupt { segment: PathBuf, offset: u64, reason: String },
+    Corrupt {
+        segment: PathBuf,
+        offset: u64,
+        reason: String,
+    },
     /// The directory's lock file is held: another process, or another `Wal` in this one, has
     /// the log open.
     Locked(PathBuf),
@@ -151,7 +155,12 @@ pub struct Wal {
 /// closed, and the scan's own verdict. `Ok(None)`: there is no log yet (it may be created);
 /// `Ok(Some(m))`: the log opens (a torn tail is in `scan.stop`); `Err`: where and why it is
 /// damaged. Shared by open, inspect and repair, so they never disagree.
-pub(crate) fn check(dir: &Path, scan: &scan::Scan, manifest: Result<Option<Manifest>, &'static str>, must_exist: bool) -> Result<Option<Manifest>, (PathBuf, u64, String)> {
+pub(crate) fn check(
+    dir: &Path,
+    scan: &scan::Scan,
+    manifest: Result<Option<Manifest>, &'static str>,
+    must_exist: bool,
+) -> Result<Option<Manifest>, (PathBuf, u64, String)> {
     let manifest = manifest.map_err(|reason| (dir.join(MANIFEST_FILE), 0, reason.to_string()))?;
     let Some(last_path) = scan.paths.last() else {
         return match manifest {
@@ -180,7 +189,8 @@ pub(crate) fn check(dir: &Path, scan: &scan::Scan, manifest: Result<Option<Manif
     };
     if let (Some(closed_at), Some(last)) = (manifest.closed_at, scan.segments.last()) {
         if scan.next_index - 1 != closed_at {
-            let reason = format!("the log ends at index {} but was closed at index {closed_at}: records acknowledged before the close are missing", scan.next_index - 1);
+            let reason =
+                format!("the log ends at index {} but was closed at index {closed_at}: records acknowledged before the close are missing", scan.next_index - 1);
             return Err((last.path.clone(), torn.unwrap_or(last.end), reason));
         }
     }
@@ -210,7 +220,13 @@ impl Wal {
     /// back to just after `after_index` (the snapshot restored, 0: none), and when there is a
     /// snapshot (`snapshot`) it must exist and reach at least up to it; otherwise it is refused
     /// before anything is written.
-    pub(crate) fn open_in(dir: &Path, options: Options, after_index: u64, snapshot: bool, lock: Option<DirLock>) -> Result<(Wal, Vec<Entry>, Recovery), WalError> {
+    pub(crate) fn open_in(
+        dir: &Path,
+        options: Options,
+        after_index: u64,
+        snapshot: bool,
+        lock: Option<DirLock>,
+    ) -> Result<(Wal, Vec<Entry>, Recovery), WalError> {
         let must_exist = snapshot;
         std::fs::create_dir_all(dir)?;
         remove_temp_segments(dir)?;
@@ -229,14 +245,16 @@ impl Wal {
         if for_store {
             let first = scan.paths.first().and_then(|p| segment::parse_segment_name(p)).map_or(1, |n| n.1);
             if first > after_index.saturating_add(1) {
-                return Err(WalError::corrupt(dir, 0, format!("the log starts at index {first} but the newest usable snapshot is at {after_index}: entries in between are missing")));
+                return Err(WalError::corrupt(
+                    dir,
+                    0,
+                    format!("the log starts at index {first} but the newest usable snapshot is at {after_index}: entries in between are missing"),
+                ));
             }
         }
-        if snapshot {
-            if scan.next_index - 1 < after_index {
-                let reason = format!("the log ends at index {}, before the snapshot at {after_index}: the newest records are missing", scan.next_index - 1);
-                return Err(WalError::corrupt(dir, 0, reason));
-            }
+        if snapshot && scan.next_index - 1 < after_index {
+            let reason = format!("the log ends at index {}, before the snapshot at {after_index}: the newest records are missing", scan.next_index - 1);
+            return Err(WalError::corrupt(dir, 0, reason));
         }
         let mut recovery = Recovery { truncated: None, covered_damage: scan.covered.clone() };
         let torn = match scan.stop {
@@ -303,8 +321,35 @@ impl Wal {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn at(dir: &Path, options: Options, file: File, seq: u64, offset: u64, last_crc: u32, next_index: u64, segments: Vec<Segment>, manifest: Manifest, lock: Option<DirLock>) -> Wal {
-        Wal { dir: dir.to_path_buf(), size: options.segment_size, options, file, seq, offset, zeroed_to: offset, last_crc, next_index, segments, failed: false, manifest, payload: Vec::new(), scratch: Vec::new(), _lock: lock }
+    fn at(
+        dir: &Path,
+        options: Options,
+        file: File,
+        seq: u64,
+        offset: u64,
+        last_crc: u32,
+        next_index: u64,
+        segments: Vec<Segment>,
+        manifest: Manifest,
+        lock: Option<DirLock>,
+    ) -> Wal {
+        Wal {
+            dir: dir.to_path_buf(),
+            size: options.segment_size,
+            options,
+            file,
+            seq,
+            offset,
+            zeroed_to: offset,
+            last_crc,
+            next_index,
+            segments,
+            failed: false,
+            manifest,
+            payload: Vec::new(),
+            scratch: Vec::new(),
+            _lock: lock,
+        }
     }
 
     /// Index the next appended entry gets.

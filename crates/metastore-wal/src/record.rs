@@ -20,7 +20,7 @@ pub use crate::layout::{RECORD_HEADER, TYPE_COMMIT, TYPE_ENTRIES};
 /// Bytes a COMMIT record takes.
 pub const COMMIT_LEN: usize = RECORD_HEADER + COMMIT_PAYLOAD_BYTES;
 // A COMMIT needs no padding: the space a segment keeps for one is exactly COMMIT_LEN.
-const _: () = assert!(COMMIT_LEN % RECORD_ALIGNMENT == 0);
+const _: () = assert!(COMMIT_LEN.is_multiple_of(RECORD_ALIGNMENT));
 
 /// Encodes a group of entries as an ENTRIES payload into `out` (cleared first).
 pub fn encode_entries(out: &mut Vec<u8>, first_index: u64, term: u64, group: &[&[u8]]) {
@@ -109,7 +109,10 @@ pub enum Read<'a> {
     BadHeader,
     /// A sound header whose payload fails its CRC or runs past the end of the segment: the record
     /// is known to take `len` bytes.
-    BadPayload { len: usize, reason: &'static str },
+    BadPayload {
+        len: usize,
+        reason: &'static str,
+    },
 }
 
 fn le_u32(b: &[u8]) -> u32 {

@@ -155,7 +155,11 @@ pub(crate) fn repair_in(dir: &Path, after_index: u64, segment_size: u64) -> Resu
             remove_if_present(path)?;
         }
         start_after(dir, after_index, newest, segment_size)?;
-        report.actions.push(format!("the log ended at index {} before the snapshot at {after_index}: started it again at index {}", report.last_index, after_index + 1));
+        report.actions.push(format!(
+            "the log ended at index {} before the snapshot at {after_index}: started it again at index {}",
+            report.last_index,
+            after_index + 1
+        ));
         report.last_index = after_index;
     }
     if !report.actions.is_empty() {

@@ -172,7 +172,15 @@ fn check_header(out: &mut Scan, i: usize, data: &[u8], names: &[(u64, u64)], cha
 }
 
 /// Reads the records of segment `i` (header already checked), extending the chain in `out`.
-fn read_records(out: &mut Scan, i: usize, data: &[u8], seg: &mut ScannedSegment, next_first: Option<u64>, after_index: u64, entries: &mut Vec<Entry>) -> SegmentEnd {
+fn read_records(
+    out: &mut Scan,
+    i: usize,
+    data: &[u8],
+    seg: &mut ScannedSegment,
+    next_first: Option<u64>,
+    after_index: u64,
+    entries: &mut Vec<Entry>,
+) -> SegmentEnd {
     let last = next_first.is_none();
     let mut at = SEGMENT_HEADER;
     loop {
@@ -211,11 +219,8 @@ fn read_records(out: &mut Scan, i: usize, data: &[u8], seg: &mut ScannedSegment,
             at = p;
             continue;
         }
-        out.stop = if last && !commit_follows(data, resume) {
-            Stop::Torn { offset: at as u64 }
-        } else {
-            Stop::Corrupt { segment: i, offset: at as u64, reason }
-        };
+        out.stop =
+            if last && !commit_follows(data, resume) { Stop::Torn { offset: at as u64 } } else { Stop::Corrupt { segment: i, offset: at as u64, reason } };
         return SegmentEnd::Stopped;
     }
     SegmentEnd::Chained

@@ -79,10 +79,7 @@ pub fn parse_segment_name(path: &Path) -> Option<(u64, u64)> {
 
 /// Segment files of `dir`, in sequence order.
 pub fn list_segments(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| parse_segment_name(p).is_some())
-        .collect();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| parse_segment_name(p).is_some()).collect();
     names.sort();
     Ok(names)
 }

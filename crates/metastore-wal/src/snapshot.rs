@@ -132,12 +132,7 @@ pub fn write_snapshot(dir: &Path, index: u64, term: u64, payload: &[u8]) -> io::
 /// length and CRC taken on the way, the header filled in at the end), so it never has to be in
 /// memory whole. `write` returning `Ok(false)` abandons the snapshot: the temporary file goes and
 /// the result is `Ok(None)`. Otherwise returns the path and the payload's length.
-pub fn write_snapshot_with(
-    dir: &Path,
-    index: u64,
-    term: u64,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<bool>,
-) -> io::Result<Option<(PathBuf, u64)>> {
+pub fn write_snapshot_with(dir: &Path, index: u64, term: u64, write: impl FnOnce(&mut dyn Write) -> io::Result<bool>) -> io::Result<Option<(PathBuf, u64)>> {
     let name = snapshot_name(index);
     let path = dir.join(&name);
     let temp = dir.join(format!("{name}.tmp"));

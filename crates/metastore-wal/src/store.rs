@@ -95,7 +95,10 @@ pub fn verify_store(dir: &Path, decode: &mut dyn FnMut(&Snapshot) -> Result<Stri
     let loaded = load_newest_snapshot(&snapshot_dir(dir))?;
     let had_snapshots = loaded.snapshot.is_some() || !loaded.skipped.is_empty();
     if !wal_dir.is_dir() && !had_snapshots {
-        return Err(WalError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not a MetaStore directory (no wal/ and no snapshots)", dir.display()))));
+        return Err(WalError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not a MetaStore directory (no wal/ and no snapshots)", dir.display()),
+        )));
     }
     let locked = DirLock::is_held(dir)?;
     let mut text = String::new();
@@ -132,7 +135,11 @@ pub fn verify_store(dir: &Path, decode: &mut dyn FnMut(&Snapshot) -> Result<Stri
             text.push_str("the log is missing (no segments and no MANIFEST) but snapshots exist\n");
         } else if !info.segments.is_empty() && info.first_index > snapshot_index + 1 {
             ok = false;
-            let _ = writeln!(text, "the log starts at index {} but the newest usable snapshot is at {snapshot_index}: entries in between are missing", info.first_index);
+            let _ = writeln!(
+                text,
+                "the log starts at index {} but the newest usable snapshot is at {snapshot_index}: entries in between are missing",
+                info.first_index
+            );
         } else if had_snapshots && info.last_index < snapshot_index {
             ok = false;
             let _ = writeln!(text, "the log ends at index {}, before the snapshot at {snapshot_index}: the newest records are missing", info.last_index);
@@ -157,13 +164,18 @@ pub fn repair_store(dir: &Path, options: Options, decode: RestoreFn<'_>) -> Resu
     let wal_dir = log_dir(dir);
     let snap_dir = snapshot_dir(dir);
     if !wal_dir.is_dir() && !snap_dir.is_dir() {
-        return Err(WalError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not a MetaStore directory (no wal/ and no snap/)", dir.display()))));
+        return Err(WalError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not a MetaStore directory (no wal/ and no snap/)", dir.display()),
+        )));
     }
     let _lock = DirLock::acquire(dir)?;
     let loaded = load_newest_snapshot(&snap_dir)?;
     let snapshot_index = match &loaded.snapshot {
         Some(s) => {
-            decode(s).map_err(|e| WalError::corrupt(&s.path, 0, format!("snapshot does not decode: {e}; move it away and repair again to fall back to an older one")))?;
+            decode(s).map_err(|e| {
+                WalError::corrupt(&s.path, 0, format!("snapshot does not decode: {e}; move it away and repair again to fall back to an older one"))
+            })?;
             s.index
         }
         None => 0,

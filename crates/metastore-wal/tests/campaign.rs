@@ -38,7 +38,8 @@ enum Kind {
     DuplicatedSegment,
 }
 
-const KINDS: [Kind; 7] = [Kind::BitFlip, Kind::ZeroedRange, Kind::Truncation, Kind::DeletedSegment, Kind::DeletedManifest, Kind::SwappedNames, Kind::DuplicatedSegment];
+const KINDS: [Kind; 7] =
+    [Kind::BitFlip, Kind::ZeroedRange, Kind::Truncation, Kind::DeletedSegment, Kind::DeletedManifest, Kind::SwappedNames, Kind::DuplicatedSegment];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Outcome {
@@ -168,7 +169,8 @@ fn judge(dir: &Path, after: u64) -> (Outcome, Option<String>) {
         Ok(Ok((wal, entries, _))) => {
             let (first, last) = (wal.first_index(), wal.last_index());
             let from = (after + 1).max(first);
-            let exact = indexes(&entries) == (from..=TOTAL).collect::<Vec<_>>() && entries.iter().all(|e| e.term == 1 && e.data == entry(e.index)) && last == TOTAL;
+            let exact =
+                indexes(&entries) == (from..=TOTAL).collect::<Vec<_>>() && entries.iter().all(|e| e.term == 1 && e.data == entry(e.index)) && last == TOTAL;
             drop(wal);
             match (exact, from > after + 1) {
                 (true, false) => (Outcome::Whole, None),
@@ -176,7 +178,15 @@ fn judge(dir: &Path, after: u64) -> (Outcome, Option<String>) {
                 (false, _) => {
                     let distinct = entries.iter().map(|e| e.index).collect::<std::collections::BTreeSet<_>>().len();
                     let span = (entries.first().map(|e| e.index), entries.last().map(|e| e.index));
-                    (Outcome::Bad, Some(format!("opened with {} entries ({distinct} distinct, first {:?}, last {:?}), first_index {first}, last_index {last}", entries.len(), span.0, span.1)))
+                    (
+                        Outcome::Bad,
+                        Some(format!(
+                            "opened with {} entries ({distinct} distinct, first {:?}, last {:?}), first_index {first}, last_index {last}",
+                            entries.len(),
+                            span.0,
+                            span.1
+                        )),
+                    )
                 }
             }
         }

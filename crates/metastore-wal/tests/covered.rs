@@ -38,7 +38,13 @@ fn cases(segs: &[PathBuf]) -> Vec<Case> {
     let flip_in = |s: usize, r: usize, byte: usize| -> Case {
         let rec = recs(s)[r].clone();
         let n = name(s);
-        Case { what: "", damage: Box::new(move |d| flip_bit(&d.join(&n), rec.offset + byte)), at: (s, rec.offset as u64), holds_up_to: rec.last, refused_at: None }
+        Case {
+            what: "",
+            damage: Box::new(move |d| flip_bit(&d.join(&n), rec.offset + byte)),
+            at: (s, rec.offset as u64),
+            holds_up_to: rec.last,
+            refused_at: None,
+        }
     };
     out.push(Case { what: "flipped bit in the log's first record", ..flip_in(0, 0, RECORD_HEADER + 2) });
     out.push(Case { what: "flipped bit in an ENTRIES payload, first segment", ..flip_in(0, 8, RECORD_HEADER + 30) });
@@ -56,8 +62,20 @@ fn cases(segs: &[PathBuf]) -> Vec<Case> {
         holds_up_to: rec.last,
         refused_at: None,
     });
-    out.push(Case { what: "damaged segment header, middle segment", damage: in_seg(2, |p| flip_bit(p, 17)), at: (2, 0), holds_up_to: first(3) - 1, refused_at: None });
-    out.push(Case { what: "damaged segment header, first segment", damage: in_seg(0, |p| flip_bit(p, 30)), at: (0, 0), holds_up_to: first(1) - 1, refused_at: None });
+    out.push(Case {
+        what: "damaged segment header, middle segment",
+        damage: in_seg(2, |p| flip_bit(p, 17)),
+        at: (2, 0),
+        holds_up_to: first(3) - 1,
+        refused_at: None,
+    });
+    out.push(Case {
+        what: "damaged segment header, first segment",
+        damage: in_seg(0, |p| flip_bit(p, 30)),
+        at: (0, 0),
+        holds_up_to: first(1) - 1,
+        refused_at: None,
+    });
     out.push(Case {
         what: "every record of a middle segment zeroed",
         damage: in_seg(2, |p| zero_range(p, SEGMENT_HEADER, SEGMENT_SIZE as usize)),
@@ -65,7 +83,13 @@ fn cases(segs: &[PathBuf]) -> Vec<Case> {
         holds_up_to: first(3) - 1,
         refused_at: None,
     });
-    out.push(Case { what: "middle segment deleted", damage: in_seg(2, |p| std::fs::remove_file(p).unwrap()), at: (3, 0), holds_up_to: first(3) - 1, refused_at: None });
+    out.push(Case {
+        what: "middle segment deleted",
+        damage: in_seg(2, |p| std::fs::remove_file(p).unwrap()),
+        at: (3, 0),
+        holds_up_to: first(3) - 1,
+        refused_at: None,
+    });
     out.push(Case { what: "middle segment cut short", damage: in_seg(2, |p| truncate(p, 2000)), at: (2, 2000), holds_up_to: first(3) - 1, refused_at: None });
     let (a, b, c) = (recs(0)[2].clone(), recs(0)[10].clone(), recs(1)[5].clone());
     let (n0, n1) = (name(0), name(1));

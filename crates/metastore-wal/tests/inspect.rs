@@ -171,7 +171,8 @@ fn agreement_cases(segs: &[PathBuf]) -> Vec<(&'static str, bool, u64, Damage, Op
     use Verdict::*;
     let last = segs.len() - 1;
     let last_recs = records(&segs[last]);
-    let (entries_at, commit_at, commit_end) = (last_recs[last_recs.len() - 2].offset, last_recs[last_recs.len() - 1].offset, last_recs[last_recs.len() - 1].end);
+    let (entries_at, commit_at, commit_end) =
+        (last_recs[last_recs.len() - 2].offset, last_recs[last_recs.len() - 1].offset, last_recs[last_recs.len() - 1].end);
     let mid = records(&segs[0])[6].clone();
     let (mid_at, mid_last) = (mid.offset, mid.last);
     let mid_of_last = last_recs[4].offset;
@@ -213,9 +214,15 @@ fn agreement_cases(segs: &[PathBuf]) -> Vec<(&'static str, bool, u64, Damage, Op
         ("closed log, last append zeroed", true, 0, dmg(move |_, ds| zero_range(&ds[last], entries_at, size)), Some(Corrupt)),
         ("segment cut short", false, 0, dmg(|_, ds| truncate(&ds[1], 1000)), Some(Corrupt)),
         ("last segment cut short", true, 0, dmg(|_, ds| truncate(ds.last().unwrap(), SEGMENT_SIZE - 8)), Some(Corrupt)),
-        ("first segment copied beside itself", false, 0, dmg(|d, ds| {
-            std::fs::copy(&ds[0], d.join(segment_name(1, 2))).unwrap();
-        }), None),
+        (
+            "first segment copied beside itself",
+            false,
+            0,
+            dmg(|d, ds| {
+                std::fs::copy(&ds[0], d.join(segment_name(1, 2))).unwrap();
+            }),
+            None,
+        ),
         (
             "two segments' names swapped",
             false,
@@ -233,15 +240,18 @@ fn agreement_cases(segs: &[PathBuf]) -> Vec<(&'static str, bool, u64, Damage, Op
 
 #[test]
 fn inspect_and_open_agree_on_every_kind_of_damage() {
-    let pristine: Vec<PathBuf> = [false, true].iter().map(|&closed| {
-        let dir = temp_dir(&format!("agree-pristine-{closed}"));
-        if closed {
-            fill_closed(&dir, GROUPS);
-        } else {
-            fill(&dir, GROUPS);
-        }
-        dir
-    }).collect();
+    let pristine: Vec<PathBuf> = [false, true]
+        .iter()
+        .map(|&closed| {
+            let dir = temp_dir(&format!("agree-pristine-{closed}"));
+            if closed {
+                fill_closed(&dir, GROUPS);
+            } else {
+                fill(&dir, GROUPS);
+            }
+            dir
+        })
+        .collect();
     let segs = segments(&pristine[0]);
     assert_eq!(segs.iter().map(|p| p.file_name()).collect::<Vec<_>>(), segments(&pristine[1]).iter().map(|p| p.file_name()).collect::<Vec<_>>());
     let dir = temp_dir("agree");

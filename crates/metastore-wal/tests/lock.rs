@@ -20,11 +20,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn attempts() -> [(&'static str, Attempt); 3] {
-    [
-        ("open", |d| Wal::open(d, small()).map(drop)),
-        ("open_after", |d| Wal::open_after(d, small(), 2).map(drop)),
-        ("repair", |d| repair(d, 0).map(drop)),
-    ]
+    [("open", |d| Wal::open(d, small()).map(drop)), ("open_after", |d| Wal::open_after(d, small(), 2).map(drop)), ("repair", |d| repair(d, 0).map(drop))]
 }
 
 fn assert_locked(result: Result<(), WalError>, dir: &Path, what: &str) {

@@ -31,7 +31,12 @@ fn missing_files_are_corruption() {
     // (case, damage, where the error points: a segment's index or None for the MANIFEST / the
     // directory, the reason's gist)
     let cases: [(&str, Damage, Option<usize>, &str); 5] = [
-        ("newest segment deleted", |_, s| std::fs::remove_file(s.last().unwrap()).unwrap(), Some(4), "the newest segment (seq 6, named in the MANIFEST) is missing"),
+        (
+            "newest segment deleted",
+            |_, s| std::fs::remove_file(s.last().unwrap()).unwrap(),
+            Some(4),
+            "the newest segment (seq 6, named in the MANIFEST) is missing",
+        ),
         ("every segment deleted", |_, s| s.iter().for_each(|p| std::fs::remove_file(p).unwrap()), None, "every segment of the log is missing"),
         ("MANIFEST deleted", |d, _| std::fs::remove_file(d.join("MANIFEST")).unwrap(), None, "the log's MANIFEST is missing"),
         ("middle segment deleted", |_, s| std::fs::remove_file(&s[2]).unwrap(), Some(3), "the segment before this one is missing"),
@@ -118,7 +123,11 @@ fn a_segment_under_another_name_is_never_replayed_out_of_place() {
         ("middle and last segments' names swapped", |_, s| swap(&s[2], &s[5]), |_| 0),
         ("first segment copied beside itself, after a snapshot past it", |d, s| copy_as(&s[0], d, segment_name(1, 2)), |s| first_index_of(&s[1]) + 5),
         ("first and last segments swapped, after a snapshot at the last segment's start", |_, s| swap(&s[0], &s[5]), |s| first_index_of(&s[5]) - 1),
-        ("last segment copied under a second segment's name, after a snapshot near the end", |d, s| copy_as(&s[5], d, segment_name(2, first_index_of(&s[5]) - 9)), |_| TOTAL - 8),
+        (
+            "last segment copied under a second segment's name, after a snapshot near the end",
+            |d, s| copy_as(&s[5], d, segment_name(2, first_index_of(&s[5]) - 9)),
+            |_| TOTAL - 8,
+        ),
     ];
     let mut failures = Vec::new();
     for closed in [false, true] {

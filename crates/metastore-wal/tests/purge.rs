@@ -17,15 +17,7 @@ fn purge_deletes_whole_segments_at_or_below_the_index_and_the_log_reopens_from_w
     std::fs::remove_dir_all(&probe).unwrap();
     // (purge through, segments expected to go): just below a boundary keeps that segment, the
     // boundary's last index removes it, and the active segment always stays.
-    let cases = [
-        (0, 0),
-        (firsts[1] - 2, 0),
-        (firsts[1] - 1, 1),
-        (firsts[2], 2),
-        (firsts[3] - 1, 3),
-        (TOTAL, firsts.len() - 1),
-        (u64::MAX, firsts.len() - 1),
-    ];
+    let cases = [(0, 0), (firsts[1] - 2, 0), (firsts[1] - 1, 1), (firsts[2], 2), (firsts[3] - 1, 3), (TOTAL, firsts.len() - 1), (u64::MAX, firsts.len() - 1)];
     for (i, &(through, removed)) in cases.iter().enumerate() {
         let dir = temp_dir(&format!("purge-{i}"));
         fill(&dir, GROUPS);

@@ -184,7 +184,8 @@ fn a_zeroed_record_header_with_records_after_it_is_corruption_at_that_offset() {
         let mut cases: Vec<(PathBuf, Rec)> = recs[..recs.len() - 1].iter().map(|r| (last.clone(), r.clone())).collect();
         cases.extend(records(&segs[0]).into_iter().step_by(7).map(|r| (segs[0].clone(), r)));
         for (seg, rec) in cases {
-            let what = format!("closed {closed}: header of {} record at {} of {}", if rec.kind == ENTRIES { "ENTRIES" } else { "COMMIT" }, rec.offset, seg.display());
+            let what =
+                format!("closed {closed}: header of {} record at {} of {}", if rec.kind == ENTRIES { "ENTRIES" } else { "COMMIT" }, rec.offset, seg.display());
             zero_range(&seg, rec.offset, rec.offset + RECORD_HEADER);
             let (segment, offset, reason) = corrupt(Wal::open(&dir, small()), &what);
             assert_eq!((segment, offset), (seg.clone(), rec.offset as u64), "{what}");
@@ -241,7 +242,7 @@ fn a_flipped_byte_in_the_last_acknowledged_record_is_corruption_and_in_the_final
             let mut opened_whole = 0;
             // Every byte after a crash; after a clean close (the same scan, then the MANIFEST's
             // check) the header, the padding and every 3rd byte of the payload.
-            let sample = |at: usize| !closed || at < rec.offset + RECORD_HEADER + 24 || at >= rec.payload_end - 8 || at % 3 == 0;
+            let sample = |at: usize| !closed || at < rec.offset + RECORD_HEADER + 24 || at >= rec.payload_end - 8 || at.is_multiple_of(3);
             for at in (rec.offset..rec.end).filter(|&at| sample(at)) {
                 // A different bit at each position, all eight over any 8 bytes.
                 let mask = 1u8 << (at % 8);

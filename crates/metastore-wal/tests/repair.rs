@@ -54,15 +54,33 @@ fn cases(segs: &[PathBuf]) -> Vec<Case> {
         drop_from: rec.last + 1,
     });
     let n = name(2);
-    out.push(Case { what: "header of a middle segment", damage: Box::new(move |d| flip_bit(&d.join(&n), 12)), at: (2, 0), kept: first(2) - 1, drop_from: first(2) });
+    out.push(Case {
+        what: "header of a middle segment",
+        damage: Box::new(move |d| flip_bit(&d.join(&n), 12)),
+        at: (2, 0),
+        kept: first(2) - 1,
+        drop_from: first(2),
+    });
     let n = name(0);
     out.push(Case { what: "header of the first segment", damage: Box::new(move |d| flip_bit(&d.join(&n), 12)), at: (0, 0), kept: 0, drop_from: 1 });
     let n = name(2);
-    out.push(Case { what: "middle segment missing", damage: Box::new(move |d| std::fs::remove_file(d.join(&n)).unwrap()), at: (3, 0), kept: first(2) - 1, drop_from: first(3) });
+    out.push(Case {
+        what: "middle segment missing",
+        damage: Box::new(move |d| std::fs::remove_file(d.join(&n)).unwrap()),
+        at: (3, 0),
+        kept: first(2) - 1,
+        drop_from: first(3),
+    });
     let cut_at = recs(2)[6].offset;
     let kept = recs(2)[5].last;
     let n = name(2);
-    out.push(Case { what: "middle segment cut short", damage: Box::new(move |d| truncate(&d.join(&n), cut_at as u64)), at: (2, cut_at as u64), kept, drop_from: first(3) });
+    out.push(Case {
+        what: "middle segment cut short",
+        damage: Box::new(move |d| truncate(&d.join(&n), cut_at as u64)),
+        at: (2, cut_at as u64),
+        kept,
+        drop_from: first(3),
+    });
     out
 }
 
@@ -100,7 +118,8 @@ fn repair_cuts_at_the_damage_reports_the_dropped_entries_and_marks_the_log_close
             let s = segs.iter().position(|p| p.file_name() == seg.file_name()).unwrap();
             let whole = offset == 0 && s > 0;
             let from = if whole { s } else { s + 1 };
-            let removed: Vec<PathBuf> = there_before.iter().filter(|p| segs.iter().position(|q| q.file_name() == p.file_name()).unwrap() >= from).cloned().collect();
+            let removed: Vec<PathBuf> =
+                there_before.iter().filter(|p| segs.iter().position(|q| q.file_name() == p.file_name()).unwrap() >= from).cloned().collect();
             assert_eq!(cut.segments_removed, removed, "{what}");
             let left: Vec<PathBuf> = segments(&dir);
             assert!(left.iter().all(|p| !removed.contains(p)) && left.last().map(|p| first_index_of(p)) <= Some(case.kept + 1), "{what}: {left:?}");
@@ -264,9 +283,24 @@ fn repair_accepts_the_loss_of_what_cannot_be_read_and_the_log_opens() {
     type Damage = fn(&Path, &[PathBuf]);
     // (case, damage, entries left, the first action's gist)
     let cases: [(&str, Damage, fn(&[PathBuf]) -> u64, &str); 3] = [
-        ("newest segment missing", |_, s| std::fs::remove_file(s.last().unwrap()).unwrap(), |s| first_index_of(s.last().unwrap()) - 1, "accepted the loss: the newest segment"),
-        ("every segment missing", |_, s| s.iter().for_each(|p| std::fs::remove_file(p).unwrap()), |_| 0, "accepted the loss: every segment of the log is missing"),
-        ("closed log with its last segment's records zeroed", |_, s| zero_range(s.last().unwrap(), SEGMENT_HEADER, SEGMENT_SIZE as usize), |s| first_index_of(s.last().unwrap()) - 1, "accepted the loss: the log ends at index"),
+        (
+            "newest segment missing",
+            |_, s| std::fs::remove_file(s.last().unwrap()).unwrap(),
+            |s| first_index_of(s.last().unwrap()) - 1,
+            "accepted the loss: the newest segment",
+        ),
+        (
+            "every segment missing",
+            |_, s| s.iter().for_each(|p| std::fs::remove_file(p).unwrap()),
+            |_| 0,
+            "accepted the loss: every segment of the log is missing",
+        ),
+        (
+            "closed log with its last segment's records zeroed",
+            |_, s| zero_range(s.last().unwrap(), SEGMENT_HEADER, SEGMENT_SIZE as usize),
+            |s| first_index_of(s.last().unwrap()) - 1,
+            "accepted the loss: the log ends at index",
+        ),
     ];
     for (i, (what, damage, left, gist)) in cases.iter().enumerate() {
         let dir = temp_dir(&format!("repair-loss-{i}"));

@@ -59,7 +59,11 @@ fn a_streamed_snapshot_is_the_file_a_whole_one_is_and_an_abandoned_one_leaves_no
     let streamed_bytes = std::fs::read(&path).unwrap();
     // Same header (but for the index) and the same payload.
     assert_eq!(streamed_bytes.len(), whole_bytes.len());
-    assert_eq!(streamed_bytes[SNAPSHOT_FILE_PAYLOAD_LEN_AT..SNAPSHOT_FILE_HEADER_CRC_AT], whole_bytes[SNAPSHOT_FILE_PAYLOAD_LEN_AT..SNAPSHOT_FILE_HEADER_CRC_AT], "length and payload CRC");
+    assert_eq!(
+        streamed_bytes[SNAPSHOT_FILE_PAYLOAD_LEN_AT..SNAPSHOT_FILE_HEADER_CRC_AT],
+        whole_bytes[SNAPSHOT_FILE_PAYLOAD_LEN_AT..SNAPSHOT_FILE_HEADER_CRC_AT],
+        "length and payload CRC"
+    );
     assert!(streamed_bytes[HEADER..] == whole_bytes[HEADER..]);
     let snap = load_newest_snapshot(&dir).unwrap().snapshot.expect("a snapshot");
     assert_eq!((snap.index, snap.term), (11, 2));

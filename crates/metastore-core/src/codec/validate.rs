@@ -123,7 +123,8 @@ fn decode_op<'a>(b: &'a [u8], pos: &mut usize, index: i64, limits: &Limits, budg
         }
         OP_DELETE_RANGE => Ok(OpRef::DeleteRange(DeleteRangeRef { key, range_end: data, prev_kv: flags & DELETE_PREV_KV != 0 })),
         _ => {
-            let (Some(sort_order), Some(sort_target)) = (SortOrder::from_repr(b[p + RANGE_SORT_ORDER_AT]), SortTarget::from_repr(b[p + RANGE_SORT_TARGET_AT])) else {
+            let (Some(sort_order), Some(sort_target)) = (SortOrder::from_repr(b[p + RANGE_SORT_ORDER_AT]), SortTarget::from_repr(b[p + RANGE_SORT_TARGET_AT]))
+            else {
                 return fail(ErrorNumber::InvalidSort, String::new());
             };
             Ok(OpRef::Range(RangeRef {

@@ -2,9 +2,9 @@
 //! plan's revision, section by section (the format is in snapshot.rs).
 
 use super::{PlanKeys, SnapshotInterrupted, SnapshotPlan, SnapshotStreamError, SECTION_ENTRIES};
-use crate::layout::snapshot::*;
 use crate::kv::{Key, Version};
 use crate::kvstore::Store;
+use crate::layout::snapshot::*;
 use crate::shards::{hash_key, shard_of};
 use std::sync::atomic::Ordering;
 

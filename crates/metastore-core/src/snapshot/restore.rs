@@ -2,10 +2,10 @@
 //! into the shards, then the ordered index and the lease table rebuilt from the entries.
 
 use super::{SnapshotError, MAX_COUNTER};
-use crate::layout::snapshot::*;
 use crate::key_index::KeyIndex;
 use crate::kv::{Key, KeyEntry, KeyValue, Value, Version};
 use crate::kvstore::{Config, Store};
+use crate::layout::snapshot::*;
 use crate::lessor_state::{Lease, Leases};
 use crate::shards::{hash_key, shard_of, SHARD_COUNT};
 use smallvec::SmallVec;

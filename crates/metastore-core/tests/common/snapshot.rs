@@ -7,16 +7,41 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 pub enum TestOp {
-    Put { key: u8, value: Vec<u8>, flags: u8, lease: i64 },
-    Delete { key: u8, end: Option<u8>, prev: bool },
-    Range { key: u8, end: u8, revision_back: i64 },
+    Put {
+        key: u8,
+        value: Vec<u8>,
+        flags: u8,
+        lease: i64,
+    },
+    Delete {
+        key: u8,
+        end: Option<u8>,
+        prev: bool,
+    },
+    Range {
+        key: u8,
+        end: u8,
+        revision_back: i64,
+    },
     /// if version(key) > n then put key2 (with a lease) else delete key2
-    Txn { key: u8, n: i64, key2: u8, lease: i64 },
+    Txn {
+        key: u8,
+        n: i64,
+        key2: u8,
+        lease: i64,
+    },
     /// id 0 picks the next free id.
-    Grant { id: i64, ttl: i64 },
-    Revoke { id: i64 },
+    Grant {
+        id: i64,
+        ttl: i64,
+    },
+    Revoke {
+        id: i64,
+    },
     /// Compacts at the batch's starting revision minus `back`.
-    Compact { back: i64 },
+    Compact {
+        back: i64,
+    },
 }
 
 pub fn key(k: u8) -> Vec<u8> {

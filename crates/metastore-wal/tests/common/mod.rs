@@ -4,8 +4,10 @@
 //! append), damage helpers and a tiny PRNG.
 #![allow(dead_code)]
 
-pub use metastore_wal::layout::{COMMIT_PAYLOAD_BYTES, ENTRIES_COUNT_AT, ENTRIES_FIRST_INDEX_AT, RECORD_ALIGNMENT, RECORD_HEADER, RECORD_LEN_AT, RECORD_TYPE_AT, SEGMENT_HEADER};
 use metastore_wal::layout::{COMMIT_LAST_INDEX_AT, TYPE_COMMIT, TYPE_ENTRIES};
+pub use metastore_wal::layout::{
+    COMMIT_PAYLOAD_BYTES, ENTRIES_COUNT_AT, ENTRIES_FIRST_INDEX_AT, RECORD_ALIGNMENT, RECORD_HEADER, RECORD_LEN_AT, RECORD_TYPE_AT, SEGMENT_HEADER,
+};
 use metastore_wal::{Entry, Options, Wal, WalError};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -67,11 +69,8 @@ pub fn segments(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().ends_with(suffix))
-        .collect();
+    let mut out: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_str().unwrap().ends_with(suffix)).collect();
     out.sort();
     out
 }
