@@ -130,9 +130,12 @@ export const FROM_KEY: Uint8Array = Uint8Array.of(0);
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {
     if (prefix[i]! < 0xff) {
-      // A copy, never `prefix.slice()`: on a Buffer that is a view of the caller's memory.
-      const end = new Uint8Array(prefix.subarray(0, i + 1));
-      end[i]! += 1;
+      // A copy, never `prefix.slice()`: on a Buffer that is a view of the caller's memory. Copied
+      // by a loop: `new Uint8Array(prefix.subarray(..))` cost ~230 ns a call here (a view, then
+      // the generic typed-array copy), the loop a few ns for a prefix of a few bytes.
+      const end = new Uint8Array(i + 1);
+      for (let j = 0; j < i; j++) end[j] = prefix[j]!;
+      end[i] = prefix[i]! + 1;
       return end;
     }
   }
