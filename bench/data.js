@@ -14,9 +14,9 @@ export function nativeBinding() {
 }
 
 /** A batch of `n` puts, encoded once. */
-export function batchOf(n, keyOf, valueOf) {
+export function batchOf(n, keyOf, valueAt) {
   const w = new BatchWriter(64 * n + 64);
-  for (let i = 0; i < n; i++) w.put(keyOf(i), valueOf(i));
+  for (let i = 0; i < n; i++) w.put(keyOf(i), valueAt(i));
   return w.finish();
 }
 

@@ -309,7 +309,7 @@ export function withUpkeep(fn, upkeep, every = 1) {
   let calls = 0;
   return function* () {
     yield {
-      [0]() {
+      0() {
         if (++calls >= every) {
           calls = 0;
           upkeep();

@@ -495,7 +495,7 @@ function mdItem(item) {
   }
 }
 
-function md(output, formats) {
+function md(_output, formats) {
   const intro = `Every byte layout MetaStore writes, in one place. These tables, the Rust constants and the TypeScript offsets are generated from one declaration per format in \`formats/\` (described in formats/README.md) by \`${SELF}\`; CI fails when a generated file differs from what its declaration gives. All integers are little-endian, \`i64\` two's complement; there is no alignment and no padding unless a table says so. The rules (what the fields mean to the engines, the log and recovery) are in the documents each section links.`;
   let out = `${header('md', ['*'])}
 # Binary formats

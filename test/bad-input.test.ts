@@ -14,6 +14,7 @@ import { ENGINE_KINDS, newEngine } from './engines.js';
 import { applyOps, catchAsync, dump, nkv, putOp, rangeOp, results } from './helpers.js';
 
 /** Bad input on purpose. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests hand the API values its types forbid.
 type Any = any;
 
 interface Row {
@@ -42,6 +43,7 @@ function batch(middle: (w: BatchWriter) => void = (w) => w.deleteRange('a')): { 
 }
 
 /** The valid batch (with `middle` as op 2, if given) after `f` changed its bytes. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a mutation may return new bytes or nothing (changed in place).
 function mutated(f: (bytes: Uint8Array, view: DataView, at: number[]) => Uint8Array | void, middle?: (w: BatchWriter) => void): Uint8Array {
   const { bytes, at } = batch(middle);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

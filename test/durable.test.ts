@@ -175,7 +175,7 @@ describe('durable store (native engine)', () => {
     const s = await open(path);
     for (let i = 0; i < 50; i++) await s.put(`k${i}`, `value-${i}`);
     await s.close();
-    const [segment, bytes] = flipMidLog(path, 0x10);
+    const [segment, _bytes] = flipMidLog(path, 0x10);
     const e = await open(path).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(MetaStoreError);
     expect((e as MetaStoreError).code).toBe('ERR_CORRUPT');

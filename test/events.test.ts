@@ -7,7 +7,6 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
-import type { EngineKind } from '../ts/engines/create-engine.js';
 import { EventsMode, type Engine } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, kv, nevent, results, tomb, type NEvent } from './helpers.js';

@@ -45,7 +45,7 @@ import {
   TxnOffsets,
 } from '../ts/codec/layout.js';
 import { ERROR_INFO, ErrorNumber } from '../ts/codec/error-numbers.js';
-import { errorFromNumber, MetaStoreError } from '../ts/errors.js';
+import { errorFromNumber, type MetaStoreError } from '../ts/errors.js';
 import { EntryBuilder, readEntry } from '../ts/log/entry.js';
 import { ENTRY_HEADER_BYTES, ENTRY_MAGIC, ENTRY_VERSION, EntryOffsets, PROPOSAL_BYTES, ProposalOffsets } from '../ts/log/entry-layout.js';
 import {

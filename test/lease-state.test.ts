@@ -7,9 +7,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
-import type { EngineKind } from '../ts/engines/create-engine.js';
 import type { ErrorCode } from '../ts/errors.js';
-import { CompareResult, CompareTarget, EventsMode, MAX_LEASE_TTL, type Engine, type EngineOptions } from '../ts/types.js';
+import { CompareResult, CompareTarget, EventsMode, MAX_LEASE_TTL, type Engine, } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, results, show, tomb, type NResult } from './helpers.js';
 

@@ -142,7 +142,7 @@ describe('recovery refuses what would lose acknowledged writes (native, durable)
     const newest = parseInt(snapshots[snapshots.length - 1]!, 16);
     const segs = segments(path);
     const firstOf = (f: string) => parseInt(f.split('/').pop()!.split('-')[1]!, 16);
-    const covered = segs.filter((f, i) => i + 1 < segs.length && firstOf(segs[i + 1]!) <= newest + 1);
+    const covered = segs.filter((_f, i) => i + 1 < segs.length && firstOf(segs[i + 1]!) <= newest + 1);
     expect(covered.length, 'a segment the newest snapshot covers is kept as the fallback').toBeGreaterThan(0);
     const damaged = covered[0]!;
     const mid = records(damaged)[3]!;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BatchWriter, type CompareFields } from '../ts/codec.js';
 import type { EngineKind } from '../ts/engines/create-engine.js';
 import type { ErrorCode } from '../ts/errors.js';
-import { CompareResult as R, CompareTarget as T, EventsMode, type Engine, type EngineOptions } from '../ts/types.js';
+import { CompareResult as R, CompareTarget as T, EventsMode, type Engine, } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, rangeOp, results, tomb, type NResult } from './helpers.js';
 

@@ -11,7 +11,7 @@ import { FROM_KEY, prefixEnd, toBytes } from '../ts/codec/bytes.js';
 import { op } from '../ts/facade/txn.js';
 import type { WatchEvent } from '../ts/types.js';
 import { WatchableStore } from '../ts/watch/watchable-store.js';
-import { Watcher, type WatchCancel, type WatchResponse } from '../ts/watch/watcher.js';
+import type { Watcher, WatchCancel, WatchResponse } from '../ts/watch/watcher.js';
 import { ENGINE_KINDS, storeFactory } from './engines.js';
 import { catchAsync, show } from './helpers.js';
 

@@ -22,21 +22,21 @@ import { autoCompactionDone, compactResponseOf, deleteResponseOf, opResultOf, pu
 import { WriteBatch } from './facade/write-batch.js';
 import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './facade/selectors.js';
 import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './facade/txn.js';
-import {
-  EventsMode,
-  type BatchResult,
-  type CompactOptions,
-  type CompactResponse,
-  type DeleteOptions,
-  type DeleteResponse,
-  type Engine,
-  type EngineKind,
-  type KeyValue,
-  type OpenOptions,
-  type OpResult,
-  type PutOptions,
-  type PutResponse,
-  type RangeResponse,
+import type {
+  BatchResult,
+  CompactOptions,
+  CompactResponse,
+  DeleteOptions,
+  DeleteResponse,
+  Engine,
+  EngineKind,
+  KeyValue,
+  OpenOptions,
+  OpResult,
+  PutOptions,
+  PutResponse,
+  RangeResponse,
+  WatchEvent,
 } from './types.js';
 
 export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './types.js';
@@ -332,7 +332,7 @@ export class MetaStore implements AsyncDisposable {
       minRevision: start > 0 ? start : current + 1,
     });
     if (start > 0 && start <= current) {
-      let history;
+      let history: WatchEvent[];
       try {
         history = engine.changes(start, settings.key, settings.rangeEnd, settings.prevKv);
       } catch (e) {

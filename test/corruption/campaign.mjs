@@ -201,7 +201,7 @@ export async function runCampaign({ MetaStore, binding, pristine, expected, revi
     let verifyOk;
     try {
       verifyOk = binding.durableVerify(dir).ok;
-    } catch (e) {
+    } catch (_e) {
       verifyOk = false;
     }
     let outcome;

@@ -10,6 +10,7 @@
  */
 
 import { createEngine, type EngineKind } from '../../ts/engines/create-engine.js';
+import type { Engine } from '../../ts/types.js';
 import { UNKNOWN_LEASE, type LeaseRef } from './normalize.js';
 import type { CompareStep, RangeStep, Step, TxnOpStep } from './script.js';
 import { EngineRunner } from './script.js';
@@ -347,7 +348,7 @@ class Generator {
 export function generateScript(seed: number, options: GenOptions = {}): Step[] {
   const n = options.steps ?? 60;
   const oracleKind = options.oracle ?? 'native';
-  let engine;
+  let engine: Engine;
   try {
     engine = createEngine(oracleKind);
   } catch {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetaStoreError } from '../../ts/errors.js';
 import { ENGINE_KINDS, newEngine } from '../engines.js';
 import { ANY, DEBIAN_ETCD, GOLDEN, kv, type Expected, type GoldenCase } from './cases.js';
-import { describeEtcd, EtcdPool, EtcdServer } from './harness.js';
+import { describeEtcd, EtcdPool, type EtcdServer } from './harness.js';
 import { bytes, type NRes } from './normalize.js';
 import { EngineRunner, EtcdRunner, formatStep, type Step } from './script.js';
 

@@ -2,7 +2,7 @@
 
 import { MetaStoreError } from '../errors.js';
 import { JsEngine } from './js/kvstore.js';
-import { loadNative } from '../load-native.js';
+import { loadNative, type NativeBinding } from '../load-native.js';
 import { NativeEngine } from './native-engine.js';
 import { resolveEngineOptions, type ResolvedEngineOptions } from '../facade/open-options.js';
 import type { Engine, EngineOptions } from '../types.js';
@@ -24,7 +24,7 @@ export function createEngine(kind: EngineKind, options?: EngineOptions | null): 
 /** @internal {@link createEngine} with options resolved already (`MetaStore.open` resolves all of its own first). */
 export function constructEngine(kind: EngineKind, options: ResolvedEngineOptions): Engine {
   if (kind === 'js') return new JsEngine(options);
-  let binding;
+  let binding: NativeBinding;
   try {
     binding = loadNative();
   } catch (e) {

@@ -140,14 +140,17 @@ export interface Watcher {
   /** Adds a listener for a watcher event (see {@link WatcherEvents}); a `'data'`, `'put'` or `'delete'` listener starts delivery. */
   on<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this;
   /** Adds a listener for any EventEmitter event. */
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, which this overloads.
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   /** Adds a one-time listener for a watcher event (see {@link WatcherEvents}); a `'data'`, `'put'` or `'delete'` listener starts delivery. */
   once<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this;
   /** Adds a one-time listener for any EventEmitter event. */
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, which this overloads.
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   /** Removes a listener added with `on` or `once`; the watcher keeps running (stop it with `cancel()`). */
   off<E extends keyof WatcherEvents>(event: E, listener: WatcherEvents[E]): this;
   /** Removes a listener for any EventEmitter event. */
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, which this overloads.
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -160,6 +163,7 @@ export interface Watcher {
  * Delivery starts once a consumer exists: a `'data'`/`'put'`/`'delete'` listener or an iterator.
  * Until then events wait in the bounded queue.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above only types the class's EventEmitter methods.
 export class Watcher extends EventEmitter implements AsyncIterable<WatchResponse> {
   /** Store-unique id, from 0 upward (etcd's watch_id). */
   readonly id: number;

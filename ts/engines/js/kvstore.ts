@@ -41,6 +41,7 @@ import { executeTxn, planTxn, type TxnHost } from './txn.js';
 
 const IGNORE_ANY = PutFlag.IGNORE_VALUE | PutFlag.IGNORE_LEASE;
 const NO_EVENTS: WatchEvent[] = [];
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class is every ASCII char, controls included.
 const ASCII = /^[\x00-\x7f]*$/;
 /** A text key as the engine keeps keys: one char per UTF-8 byte (a lone surrogate is refused, as by the native engine). */
 function latin1OfText(text: string): string {
