@@ -127,7 +127,7 @@ export class Responses<T = any> {
   error: grpc.ServiceError | undefined;
   ended = false;
 
-  constructor(readonly call: grpc.ClientDuplexStream<any, any> | grpc.ClientReadableStream<any>) {
+  constructor(readonly call: grpc.ClientDuplexStream<any, any>) {
     call.on('data', (r: T) => {
       this.queue.push(r);
       this.waiter?.();

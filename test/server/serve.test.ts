@@ -183,7 +183,7 @@ describe('Maintenance, Cluster, Auth, health', () => {
   });
 
   it('snapshot: data padded to 512, then its SHA-256; it reads back as the state', async () => {
-    const stream = new Responses(c.serverStream('Maintenance', 'Snapshot', {}));
+    const stream = new Responses(c.serverStream('Maintenance', 'Snapshot', {}) as never);
     const blobs: Buffer[] = [];
     for (;;) {
       const r = await stream.next(5_000);
