@@ -6,7 +6,8 @@
 
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { MetaStore } from '../index.js';
-import { ETCD, serviceError, toWireError } from './errors.js';
+import { status } from '@grpc/grpc-js';
+import { ETCD, serviceError, toWireError, WireError } from './errors.js';
 import type { Headers } from './header.js';
 
 /** Levels of the server's log, as etcd's `--log-level`. */
@@ -27,6 +28,10 @@ export interface ServerLimits {
   watchStreamBufferBytes: number;
   /** Most watches open on one Watch stream. */
   maxWatchersPerStream: number;
+  /** Most watches open on the whole server. */
+  maxWatchers: number;
+  /** Most streaming calls (watch, keep-alive, snapshot, health watch) open on one connection. */
+  maxStreamsPerConnection: number;
 }
 
 /** What handlers report to the metrics (./health-metrics.ts implements it). */
@@ -41,6 +46,8 @@ export interface HandlerMetrics {
   watchStreams(delta: number): void;
   /** Events sent to watch clients. */
   eventsSent(n: number): void;
+  /** Bytes written to watch streams and not yet taken by the transport (delta). */
+  watchPendingBytes(delta: number): void;
 }
 
 /** The shared state of one server. */
@@ -58,6 +65,10 @@ export interface ServerContext {
   closing: boolean;
   /** Open streams (watch, keep-alive), ended by close(). */
   readonly streams: Set<{ close(): void }>;
+  /** Streaming calls open per connection (by peer address). */
+  readonly streamsByPeer: Map<string, number>;
+  /** Watches open on the server. */
+  openWatchers: number;
 }
 
 /** Marks a decoded request with the size of its bytes on the wire (set by the server's deserializers). */
@@ -66,6 +77,32 @@ export const REQUEST_BYTES: unique symbol = Symbol('metastore.requestBytes');
 /** The wire size of a request, when known. */
 export function requestBytes(req: unknown): number {
   return (req as { [REQUEST_BYTES]?: number } | null)?.[REQUEST_BYTES] ?? 0;
+}
+
+/** Refusal of a stream over the per-connection bound (etcd's "too many requests", with the reason). */
+export function tooManyStreams(ctx: ServerContext): WireError {
+  return new WireError(status.RESOURCE_EXHAUSTED, `${ETCD.tooManyRequests.details} (metastore: at most ${ctx.limits.maxStreamsPerConnection} streams per connection)`);
+}
+
+/**
+ * Counts a streaming call against its connection's bound: returns its release (idempotent, also
+ * run when the call closes), or undefined when the connection already has the most it may.
+ */
+export function admitStream(ctx: ServerContext, call: { getPeer(): string; once(event: string, fn: () => void): unknown }): (() => void) | undefined {
+  const peer = call.getPeer();
+  const n = ctx.streamsByPeer.get(peer) ?? 0;
+  if (n >= ctx.limits.maxStreamsPerConnection) return undefined;
+  ctx.streamsByPeer.set(peer, n + 1);
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    const left = (ctx.streamsByPeer.get(peer) ?? 1) - 1;
+    if (left <= 0) ctx.streamsByPeer.delete(peer);
+    else ctx.streamsByPeer.set(peer, left);
+  };
+  for (const event of ['close', 'finish', 'cancelled', 'error']) call.once(event, release);
+  return release;
 }
 
 /** etcd refuses a write whose request is larger than --max-request-bytes ("request is too large"). */

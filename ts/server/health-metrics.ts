@@ -18,7 +18,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import prom from 'prom-client';
-import type { HandlerMetrics, ServerContext } from './context.js';
+import { admitStream, tooManyStreams, type HandlerMetrics, type ServerContext } from './context.js';
+import { endStream } from './errors.js';
 import { dbSize } from './maintenance.js';
 
 const STREAMS: Record<string, 'bidi_stream' | 'server_stream'> = {
@@ -63,6 +64,7 @@ export class ServerMetrics implements HandlerMetrics {
   private readonly events: prom.Counter;
   private watcherCount = 0;
   private streamCount = 0;
+  private pendingBytes = 0;
 
   constructor(ctx: () => ServerContext | undefined) {
     const r = this.registry;
@@ -128,6 +130,7 @@ export class ServerMetrics implements HandlerMetrics {
     this.receivedBytes = new prom.Counter({ name: 'etcd_network_client_grpc_received_bytes_total', help: 'Bytes of gRPC messages received from clients.', registers: [r] });
     this.sentBytes = new prom.Counter({ name: 'etcd_network_client_grpc_sent_bytes_total', help: 'Bytes of gRPC messages sent to clients.', registers: [r] });
     this.events = new prom.Counter({ name: 'etcd_debugging_mvcc_events_total', help: 'Watch events sent to clients.', registers: [r] });
+    gauge('metastore_watch_pending_bytes', 'Bytes written to watch streams and not yet sent (bounded per stream: a stream over its bound pauses its watches).', () => this.pendingBytes);
     prom.collectDefaultMetrics({ register: r });
   }
 
@@ -168,6 +171,10 @@ export class ServerMetrics implements HandlerMetrics {
     this.events.inc(n);
   }
 
+  watchPendingBytes(delta: number): void {
+    this.pendingBytes += delta;
+  }
+
   /** The Prometheus text exposition. */
   text(): Promise<string> {
     return this.registry.metrics();
@@ -192,6 +199,10 @@ export function healthService(ctx: ServerContext): UntypedServiceImplementation 
       callback(null, { status: state() });
     },
     Watch: (call: ServerWritableStream<{ service: string }, unknown>) => {
+      if (admitStream(ctx, call) === undefined) {
+        endStream(call, tooManyStreams(ctx));
+        return;
+      }
       if (call.request.service !== '') {
         call.write({ status: 3 }); // SERVICE_UNKNOWN
         return;

@@ -10,7 +10,7 @@
 
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { MetaStoreError } from '../index.js';
-import { unary, type ServerContext } from './context.js';
+import { admitStream, tooManyStreams, unary, type ServerContext } from './context.js';
 import { endStream, ETCD, toWireError, WireError } from './errors.js';
 import type { PbHeader } from './header.js';
 import { clamped, exact, type Int64 } from './wire.js';
@@ -91,6 +91,12 @@ export function leaseLeases(ctx: ServerContext): { header: PbHeader; leases: Arr
 function leaseKeepAlive(ctx: ServerContext, call: ServerDuplexStream<IdRequest, unknown>): void {
   const started = performance.now();
   ctx.metrics.started('Lease', 'LeaseKeepAlive');
+  if (admitStream(ctx, call) === undefined) {
+    const w = tooManyStreams(ctx);
+    ctx.metrics.handled('Lease', 'LeaseKeepAlive', w.code, 0);
+    endStream(call, w);
+    return;
+  }
   let chain = Promise.resolve();
   let finished = false;
   const finish = (code: number): void => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { MetaStoreError } from '../index.js';
-import { unary, type ServerContext } from './context.js';
+import { admitStream, tooManyStreams, unary, type ServerContext } from './context.js';
 import { endStream, ETCD, toWireError, WireError } from './errors.js';
 import { RAFT_TERM, type PbHeader } from './header.js';
 import { hashAll, hashKV, planSnapshot } from './snapshot.js';
@@ -101,6 +101,7 @@ async function snapshot(ctx: ServerContext, call: ServerWritableStream<unknown, 
   };
   try {
     if (ctx.closing) throw ETCD.stopped;
+    if (admitStream(ctx, call) === undefined) throw tooManyStreams(ctx);
     const plan = planSnapshot(ctx.store);
     const header = ctx.headers.at(plan.head.revision);
     const sha = createHash('sha256');

@@ -70,12 +70,18 @@ export interface ServeOptions {
   watchProgressNotifyIntervalMs?: number;
   /** Bytes a watch stream may hold written but unsent before its watches pause (they resume from history, no gap). Default 4 MiB. */
   watchStreamBufferBytes?: number;
-  /** Most watches on one Watch stream (more are refused as created + canceled). Default 100,000. */
+  /** Most watches on one Watch stream (more are refused as created + canceled, "etcdserver: too many requests"). Default 10,000. */
   maxWatchersPerStream?: number;
+  /** Most watches on the whole server (likewise). Default 100,000. */
+  maxWatchers?: number;
+  /**
+   * Most streaming calls (watch, lease keep-alive, snapshot) open on one connection; more end at
+   * once with RESOURCE_EXHAUSTED "etcdserver: too many requests". Unary calls keep 128 more HTTP/2
+   * streams. Default 1000.
+   */
+  maxStreamsPerConnection?: number;
   /** Most client connections open at once (more are closed at accept). Default 4096. */
   maxConnections?: number;
-  /** Most concurrent streams (calls) per HTTP/2 connection. Default 1000. */
-  maxConcurrentStreams?: number;
   /** The durable store's directory: its size on disk is reported as the db size (Status, metrics). */
   dataDir?: string;
   /** The cluster token the member and cluster IDs are derived from (etcd's --initial-cluster-token). Default `'etcd-cluster'`. */
@@ -189,10 +195,11 @@ export async function serve(store: MetaStore, options: ServeOptions = {}): Promi
     maxTxnOps: positive('maxTxnOps', options.maxTxnOps, 128),
     watchProgressNotifyIntervalMs: positive('watchProgressNotifyIntervalMs', options.watchProgressNotifyIntervalMs, 10 * 60 * 1000, 2 ** 31 - 1),
     watchStreamBufferBytes: positive('watchStreamBufferBytes', options.watchStreamBufferBytes, 4 * 1024 * 1024),
-    maxWatchersPerStream: positive('maxWatchersPerStream', options.maxWatchersPerStream, 100_000),
+    maxWatchersPerStream: positive('maxWatchersPerStream', options.maxWatchersPerStream, 10_000),
+    maxWatchers: positive('maxWatchers', options.maxWatchers, 100_000),
+    maxStreamsPerConnection: positive('maxStreamsPerConnection', options.maxStreamsPerConnection, 1000, 2 ** 30),
   };
   const maxConnections = positive('maxConnections', options.maxConnections, 4096);
-  const maxConcurrentStreams = positive('maxConcurrentStreams', options.maxConcurrentStreams, 1000, 2 ** 31 - 1);
   const log: ServerLogger = options.logger ?? (() => undefined);
 
   // Listeners first (their ports are part of the identity when advertise is not given).
@@ -202,7 +209,7 @@ export async function serve(store: MetaStore, options: ServeOptions = {}): Promi
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': maxRequestBytes + 512 * 1024,
     'grpc.max_send_message_length': -1,
-    'grpc.max_concurrent_streams': maxConcurrentStreams,
+    'grpc.max_concurrent_streams': limits.maxStreamsPerConnection + 128,
     'grpc-node.max_session_memory': 64,
     'grpc.keepalive_time_ms': 2 * 60 * 60 * 1000,
     'grpc.keepalive_timeout_ms': 20_000,
@@ -300,6 +307,8 @@ export async function serve(store: MetaStore, options: ServeOptions = {}): Promi
     dataDir: options.dataDir,
     closing: false,
     streams: new Set(),
+    streamsByPeer: new Map(),
+    openWatchers: 0,
   };
   metrics.setVersion(ETCD_API_VERSION);
 

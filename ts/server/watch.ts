@@ -30,7 +30,7 @@
 
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Watcher, WatchCancel, WatchFilter, WatchOptions, WatchResponse } from '../index.js';
-import type { ServerContext } from './context.js';
+import { admitStream, tooManyStreams, type ServerContext } from './context.js';
 import { endStream, ETCD, MVCC_WATCH, toWireError, type WireError } from './errors.js';
 import type { PbHeader } from './header.js';
 import { isInverted } from './kv.js';
@@ -236,7 +236,10 @@ class WatchSession {
       return this.refuse(MVCC_WATCH.duplicateId);
     }
     if (this.watches.size >= this.ctx.limits.maxWatchersPerStream) {
-      return this.refuse(`metastore: too many watches on one stream (at most ${this.ctx.limits.maxWatchersPerStream})`);
+      return this.refuse(`${ETCD.tooManyRequests.details} (metastore: at most ${this.ctx.limits.maxWatchersPerStream} watches on one stream)`);
+    }
+    if (this.ctx.openWatchers >= this.ctx.limits.maxWatchers) {
+      return this.refuse(`${ETCD.tooManyRequests.details} (metastore: at most ${this.ctx.limits.maxWatchers} watches on this server)`);
     }
     const filters: WatchFilter[] = [];
     if (c.filters.includes(0)) filters.push('noPut');
@@ -247,6 +250,7 @@ class WatchSession {
     const current = store.revision;
     const w = new ServerWatch(id, options, c.progress_notify, c.fragment, start > 0 ? start : current + 1);
     this.watches.set(id, w);
+    this.ctx.openWatchers++;
     this.send(this.response(id, current, { created: true }), RESPONSE_FIXED);
     if (!this.paused) this.startStore(w);
   }
@@ -286,7 +290,7 @@ class WatchSession {
     switch (info.reason) {
       case 'compacted':
         // The next revision is gone: etcd cancels the watch with the compacted revision.
-        this.watches.delete(w.id);
+        this.remove(w);
         this.send(this.response(w.id, 0, { canceled: true, compact_revision: info.compactRevision ?? 0 }), RESPONSE_FIXED);
         this.tryProgress();
         return;
@@ -338,10 +342,16 @@ class WatchSession {
   private cancel(id: bigint): void {
     const w = this.watches.get(id);
     if (w === undefined) return; // etcd answers nothing
-    this.watches.delete(id);
+    this.remove(w);
     this.stopStore(w);
     this.send(this.response(id, this.ctx.store.revision, { canceled: true }), RESPONSE_FIXED);
     this.tryProgress();
+  }
+
+  private remove(w: ServerWatch): void {
+    if (this.watches.get(w.id) !== w) return;
+    this.watches.delete(w.id);
+    this.ctx.openWatchers--;
   }
 
   /** Answers a pending progress request once every watch has delivered everything applied so far. */
@@ -357,8 +367,10 @@ class WatchSession {
   private send(msg: PbWatchResponse, bytes: number): void {
     if (this.closed) return;
     this.pendingBytes += bytes;
+    this.ctx.metrics.watchPendingBytes(bytes);
     this.call.write(msg, () => {
       this.pendingBytes -= bytes;
+      this.ctx.metrics.watchPendingBytes(-bytes);
       if (this.paused && this.pendingBytes <= this.low) this.resume();
     });
     if (!this.paused && this.pendingBytes > this.high) this.pause();
@@ -397,8 +409,10 @@ class WatchSession {
   private finish(code: number): void {
     if (this.closed) return;
     this.closed = true;
-    for (const w of this.watches.values()) this.stopStore(w);
-    this.watches.clear();
+    for (const w of [...this.watches.values()]) {
+      this.stopStore(w);
+      this.remove(w);
+    }
     this.ctx.streams.delete(this);
     this.ctx.metrics.watchStreams(-1);
     this.ctx.metrics.handled('Watch', 'Watch', code, (performance.now() - this.started) / 1000);
@@ -411,6 +425,10 @@ export function watchService(ctx: ServerContext): UntypedServiceImplementation {
     Watch: (call: ServerDuplexStream<PbWatchRequest, PbWatchResponse>) => {
       if (ctx.closing) {
         endStream(call, ETCD.stopped);
+        return;
+      }
+      if (admitStream(ctx, call) === undefined) {
+        endStream(call, tooManyStreams(ctx));
         return;
       }
       new WatchSession(ctx, call);
