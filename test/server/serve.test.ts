@@ -234,6 +234,19 @@ describe('Maintenance, Cluster, Auth, health', () => {
       expect(text, name).toContain(name);
     }
     expect(text).toMatch(/grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK"\} \d+/);
+    expect(text).toContain('etcd_server_version{server_version="3.5.0"} 1');
+    expect(text).toContain(`etcd_debugging_mvcc_keys_total ${s.store.size}`);
+    expect(text).toContain(`etcd_debugging_mvcc_current_revision ${s.store.revision}`);
+    expect(text).toContain(`etcd_server_proposals_committed_total ${s.store.appliedIndex}`);
+    // Watchers and streams are counted while open.
+    const w = new Responses(c.stream('Watch', 'Watch'));
+    w.call.write({ create_request: { key: b('m/a') } });
+    await w.until((r) => r.created);
+    const open = await (await fetch(`${s.url}/metrics`)).text();
+    expect(open).toContain('etcd_debugging_mvcc_watcher_total 1');
+    expect(open).toContain('etcd_debugging_mvcc_watch_stream_total 1');
+    expect(open).toMatch(/grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="InvalidArgument"\} \d+/);
+    w.call.cancel();
     expect((await fetch(`${s.url}/nope`)).status).toBe(404);
   });
 });

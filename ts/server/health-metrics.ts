@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import prom from 'prom-client';
 import { admitStream, tooManyStreams, type HandlerMetrics, type ServerContext } from './context.js';
-import { endStream } from './errors.js';
+import { endStream, ETCD } from './errors.js';
 import { dbSize } from './maintenance.js';
 
 const STREAMS: Record<string, 'bidi_stream' | 'server_stream'> = {
@@ -62,18 +62,18 @@ export class ServerMetrics implements HandlerMetrics {
   private readonly receivedBytes: prom.Counter;
   private readonly sentBytes: prom.Counter;
   private readonly events: prom.Counter;
+  private readonly version: prom.Gauge<'server_version'>;
   private watcherCount = 0;
   private streamCount = 0;
   private pendingBytes = 0;
 
   constructor(ctx: () => ServerContext | undefined) {
     const r = this.registry;
-    const gauge = (name: string, help: string, value: (c: ServerContext) => number, labels?: Record<string, string>): void => {
+    const gauge = (name: string, help: string, value: (c: ServerContext) => number): void => {
       new prom.Gauge({
         name,
         help,
         registers: [r],
-        labelNames: labels === undefined ? [] : Object.keys(labels),
         collect() {
           const c = ctx();
           if (c === undefined) return;
@@ -83,8 +83,7 @@ export class ServerMetrics implements HandlerMetrics {
           } catch {
             return; // the store is closed: keep the last value
           }
-          if (labels === undefined) this.set(v);
-          else this.set(labels, v);
+          this.set(v);
         },
       });
     };
@@ -99,7 +98,7 @@ export class ServerMetrics implements HandlerMetrics {
     gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction (-1: none).', (c) => c.store.compactRevision);
     gauge('etcd_debugging_mvcc_watcher_total', 'Watchers open on the server.', () => this.watcherCount);
     gauge('etcd_debugging_mvcc_watch_stream_total', 'Watch streams open on the server.', () => this.streamCount);
-    gauge('etcd_server_version', 'Which etcd version the server speaks (label server_version).', () => 1, { server_version: '' });
+    this.version = new prom.Gauge({ name: 'etcd_server_version', help: 'Which etcd version the server speaks (label server_version).', labelNames: ['server_version'], registers: [r] });
     const stats = (pick: (s: ReturnType<ServerContext['store']['writeStats']>) => number) => (c: ServerContext) => pick(c.store.writeStats());
     gauge('metastore_log_proposals_total', 'Write proposals made to the log since the store opened.', stats((s) => s.proposals));
     gauge('metastore_log_ops_total', 'Ops in those proposals.', stats((s) => s.ops));
@@ -136,9 +135,8 @@ export class ServerMetrics implements HandlerMetrics {
 
   /** Sets the etcd version label (once known). */
   setVersion(version: string): void {
-    const g = this.registry.getSingleMetric('etcd_server_version') as prom.Gauge<string> | undefined;
-    g?.reset();
-    g?.set({ server_version: version }, 1);
+    this.version.reset();
+    this.version.set({ server_version: version }, 1);
   }
 
   started(service: string, method: string): void {
@@ -217,7 +215,12 @@ export function healthService(ctx: ServerContext): UntypedServiceImplementation 
         }
       }, 1000);
       timer.unref();
-      const stop = (): void => clearInterval(timer);
+      const closer = { close: () => endStream(call, ETCD.stopped) };
+      ctx.streams.add(closer);
+      const stop = (): void => {
+        clearInterval(timer);
+        ctx.streams.delete(closer);
+      };
       call.on('cancelled', stop);
       call.on('close', stop);
       call.on('error', stop);

@@ -99,9 +99,17 @@ function leaseKeepAlive(ctx: ServerContext, call: ServerDuplexStream<IdRequest, 
   }
   let chain = Promise.resolve();
   let finished = false;
+  const closer = {
+    close: () => {
+      finish(ETCD.stopped.code);
+      endStream(call, ETCD.stopped);
+    },
+  };
+  ctx.streams.add(closer);
   const finish = (code: number): void => {
     if (finished) return;
     finished = true;
+    ctx.streams.delete(closer);
     ctx.metrics.handled('Lease', 'LeaseKeepAlive', code, (performance.now() - started) / 1000);
   };
   call.on('data', (req: IdRequest) => {
