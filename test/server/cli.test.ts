@@ -58,6 +58,7 @@ describe('flags', () => {
     expect(c.name).toBe('f');
     expect(c.warnings).toEqual(['environment variable ETCD_NAME is shadowed by the flag --name']);
     expect(parseServeArgs([], { ETCD_CLIENT_CERT_AUTH: 'true' }).clientCertAuth).toBe(true);
+    expect(parseServeArgs([], { ETCD_QUOTA_BACKEND_BYTES: '1', ETCDCTL_API: '3' }).warnings).toEqual(['unrecognized environment variable ETCD_QUOTA_BACKEND_BYTES']);
   });
 
   it('bad input is a FlagError that names the flag', () => {

@@ -161,6 +161,11 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     return spec.def;
   };
   const values = new Map(FLAGS.map((f) => [f.name, raw(f)]));
+  // As etcd does: a variable with the prefix that names no flag is reported, not fatal.
+  const known = new Set(FLAGS.flatMap((f) => [envName('ETCD', f.name), envName('METASTORE', f.name)]));
+  for (const name of Object.keys(env).sort()) {
+    if ((name.startsWith('ETCD_') || name.startsWith('METASTORE_')) && !known.has(name)) warnings.push(`unrecognized environment variable ${name}`);
+  }
   const str = (n: string): string => values.get(n)!;
   const opt = (n: string): string | undefined => (str(n) === '' ? undefined : str(n));
   for (const f of FLAGS) {
