@@ -286,4 +286,30 @@ describe('slow clients', () => {
       await t.close();
     }
   });
+
+  it('a paused stream: a watch that missed compacted history is cancelled as compacted, a quiet one on the same stream lives on', async () => {
+    const t = await startServer({ serve: { watchStreamBufferBytes: 32 * 1024 } });
+    const rc = new RawClient(t.endpoint);
+    try {
+      const call = rc.stream('Watch', 'Watch');
+      const w = new Responses(call);
+      call.write({ create_request: { key: b('quiet'), watch_id: 1 } });
+      call.write({ create_request: { key: b('busy/'), range_end: b('busy0'), watch_id: 2 } });
+      await w.until((r) => r.watch_id === '2' && r.created);
+      call.pause();
+      const value = 'v'.repeat(2000);
+      for (let i = 0; i < 300; i++) await t.store.put(`busy/${i % 10}`, value);
+      await t.store.compact(t.store.revision);
+      call.resume();
+      const rs = await w.until((r) => r.watch_id === '2' && r.canceled, 10_000);
+      expect(Number(rs[rs.length - 1].compact_revision)).toBe(t.store.compactRevision);
+      await t.store.put('quiet', 'still watched');
+      const [ev] = await w.until((r) => r.watch_id === '1' && r.events.length > 0);
+      expect(ev.events[0].kv.value.toString()).toBe('still watched');
+      call.cancel();
+    } finally {
+      rc.close();
+      await t.close();
+    }
+  });
 });

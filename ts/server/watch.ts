@@ -20,10 +20,10 @@
  *   + 512 KiB is split, every piece but the last flagged `fragment`.
  *
  * Slow clients never get a gap and never make the server buffer without bound: when the bytes
- * written to a stream and not yet sent pass a bound (`watchStreamBufferBytes`), the stream's
- * store watchers are stopped, each remembering the first revision it has not delivered, and
- * the stream stops reading requests; once the client has read enough, the watchers start again
- * from those revisions (the history fills the gap). A store watcher that overflows (one revision
+ * written to a stream and not yet sent pass a bound (`watchStreamBufferBytes`), the stream stops
+ * reading requests and each of its store watchers is stopped at its next event, remembering
+ * that revision (a watch with no events meanwhile keeps running); once the client has read
+ * enough, the stopped watchers start again from those revisions (the history fills the gap). A store watcher that overflows (one revision
  * of more events than its queue holds) is restarted the same way. A watch whose next revision
  * has been compacted meanwhile is cancelled with compact_revision, as etcd does.
  */
@@ -265,7 +265,7 @@ class WatchSession {
       if (w.watcher === watcher) this.deliver(w, r);
     });
     watcher.on('progress', (revision: number) => {
-      if (w.watcher === watcher) this.send(this.response(w.id, revision, {}), RESPONSE_FIXED);
+      if (w.watcher === watcher && !this.paused) this.send(this.response(w.id, revision, {}), RESPONSE_FIXED);
     });
     watcher.on('cancel', (info: WatchCancel) => {
       if (w.watcher !== watcher) return; // stopped by this session
@@ -313,6 +313,13 @@ class WatchSession {
   private deliver(w: ServerWatch, r: WatchResponse): void {
     const events = r.events;
     if (events.length === 0) return;
+    if (this.paused) {
+      // The client is not reading: this watch stops here and starts again from these events
+      // once it does (a watch without events meanwhile keeps running, as etcd's synced ones).
+      w.next = events[0]!.kv.modRevision;
+      this.stopStore(w);
+      return;
+    }
     w.next = events[events.length - 1]!.kv.modRevision + 1;
     const withPrev = w.options.prevKv === true;
     const out = events.map((ev) => eventOut(ev, withPrev));
@@ -376,11 +383,13 @@ class WatchSession {
     if (!this.paused && this.pendingBytes > this.high) this.pause();
   }
 
-  /** The client is not reading: stop the store watchers and stop reading requests. */
+  /**
+   * The client is not reading: stop reading its requests; each watch stops at its next event
+   * (see {@link deliver}) and remembers where to start again.
+   */
   private pause(): void {
     this.paused = true;
     this.call.pause();
-    for (const w of this.watches.values()) this.stopStore(w);
   }
 
   private resume(): void {
