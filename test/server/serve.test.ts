@@ -298,6 +298,24 @@ describe('lifecycle', () => {
     }
   });
 
+  it('the store closed under a running server: streams end and calls fail with "etcdserver: server stopped"', async () => {
+    const t = await startServer();
+    const rc = new RawClient(t.endpoint);
+    try {
+      const w = new Responses(rc.stream('Watch', 'Watch'));
+      w.call.write({ create_request: { key: b('a') } });
+      expect((await w.next())?.created).toBe(true);
+      await t.store.close();
+      await w.next(3_000);
+      expect([w.error?.code, w.error?.details]).toEqual([14, 'etcdserver: server stopped']);
+      expect(await err(rc.call('KV', 'Put', { key: b('a'), value: b('1') }))).toEqual({ code: 14, details: 'etcdserver: server stopped' });
+      expect(await err(rc.call('KV', 'Range', { key: b('a') }))).toEqual({ code: 14, details: 'etcdserver: server stopped' });
+    } finally {
+      rc.close();
+      await t.server.close();
+    }
+  });
+
   it('refuses bad options with ERR_INVALID_OPTION', async () => {
     const t = await startServer();
     try {

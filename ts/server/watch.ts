@@ -258,7 +258,13 @@ class WatchSession {
   /** Starts (again) a store watcher for `w` from the first revision it has not delivered. */
   private startStore(w: ServerWatch): void {
     const interval = w.progressNotify ? this.ctx.limits.watchProgressNotifyIntervalMs : 0;
-    const watcher = this.ctx.store.watch({ ...w.options, startRevision: w.next, progressNotifyMs: interval });
+    let watcher: Watcher;
+    try {
+      watcher = this.ctx.store.watch({ ...w.options, startRevision: w.next, progressNotifyMs: interval });
+    } catch (e) {
+      this.fail(toWireError(e)); // the store closed under the stream
+      return;
+    }
     w.watcher = watcher;
     this.ctx.metrics.watchers(1);
     watcher.on('data', (r: WatchResponse) => {
