@@ -3,7 +3,7 @@
  * importing @metastore/core never loads @grpc/grpc-js or prom-client.
  */
 
-import type { MetaStore } from '../store.js';
+import type { MetaStore } from '../index.js';
 import type { MetaStoreServer, ServeOptions } from './serve.js';
 
 /**
