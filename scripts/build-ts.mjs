@@ -39,8 +39,9 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // The napi-rs loader stays a separate file: it is required at run time, by path.
-  external: ['../native/index.cjs'],
+  // The napi-rs loader stays a separate file: it is required at run time, by path. The
+  // server's dependencies stay packages (required only when `serve` is first called).
+  external: ['../native/index.cjs', '@grpc/grpc-js', '@grpc/proto-loader', 'prom-client'],
   define: { 'import.meta.url': '__metastoreModuleUrl' },
   banner: { js: '"use strict";\nconst __metastoreModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   legalComments: 'none',

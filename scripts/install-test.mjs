@@ -140,7 +140,7 @@ try {
   const [raw] = JSON.parse(npm(['pack', '--dry-run', '--ignore-scripts', '--json'], { cwd: root, env: npmEnv }).stdout);
   const rawFiles = raw.files.map((f) => slashes(f.path));
   check(!rawFiles.some((f) => f.endsWith('.node')), `the main package ships a .node file: ${rawFiles.filter((f) => f.endsWith('.node'))}`);
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/cli.js', 'native/index.cjs', 'native/index.d.cts']) {
+  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/cli.js', 'native/index.cjs', 'native/index.d.cts', 'proto/etcdserverpb/rpc.proto', 'proto/mvccpb/kv.proto', 'proto/authpb/auth.proto', 'proto/grpc/health/v1/health.proto']) {
     check(rawFiles.includes(f), `the main package lacks ${f}`);
   }
   check(!rawFiles.some((f) => /^(ts|crates|test|bench|scripts|npm)\//.test(f) || f.endsWith('.map')), `the main package ships sources or maps: ${rawFiles.join(', ')}`);
@@ -212,9 +212,20 @@ try {
     for (const f of readdirSync(smokeDir)) copyFileSync(join(smokeDir, f), join(dir, f));
     return dir;
   };
+  // The package's runtime dependencies (the server's: @grpc/grpc-js, @grpc/proto-loader,
+  // prom-client, and theirs), packed from the lockfile's install: npm gets every one of them as a
+  // tarball, so the install stays offline.
+  mkdirSync(join(tmp, 'deps'));
+  const depDirs = npm(['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, env: npmEnv, allow: [0, 1] })
+    .stdout.split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && l !== root);
+  for (const d of depDirs) npm(['pack', '--ignore-scripts', '--pack-destination', join(tmp, 'deps')], { cwd: d, env: npmEnv });
+  const depTgzs = readdirSync(join(tmp, 'deps')).map((f) => join(tmp, 'deps', f));
+  log(`packed ${depTgzs.length} runtime dependency tarballs from node_modules`);
   const installOffline = (dir, tarballs) => {
     const t0 = performance.now();
-    npm(['install', '--offline', '--no-audit', '--no-fund', '--registry', 'http://127.0.0.1:9', ...tarballs], { cwd: dir, env: npmEnv });
+    npm(['install', '--offline', '--no-audit', '--no-fund', '--registry', 'http://127.0.0.1:9', ...tarballs, ...depTgzs], { cwd: dir, env: npmEnv });
     return ((performance.now() - t0) / 1000).toFixed(1);
   };
   // The bin link npm made (on Windows a .cmd shim, so there the file it points at).
@@ -260,7 +271,21 @@ try {
   check(/ok: the store opens/.test(verified), `metastore verify:\n${verified}`);
   const notStore = cli(app, ['verify', join(tmp, 'no-store')], [1]);
   check(/not a MetaStore directory/.test(notStore.stderr), `metastore verify of a non-store: ${notStore.stderr}`);
-  log('native case: ESM + CJS smoke, engine native; CLI info, bench --quick; a durable store reopened, inspect and verify');
+  // The server, loaded only when used: `serve --help` from the bin, and serve() over the wire.
+  check(/--listen-client-urls/.test(cli(app, ['serve', '--help']).stdout), 'metastore serve --help lists no flags');
+  writeFileSync(
+    join(app, 'serve.mjs'),
+    `import { MetaStore, serve } from '${pkg.name}';\n` +
+      `import { createRequire } from 'node:module';\n` +
+      `const cache = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@grpc/grpc-js'));\n` +
+      `if (cache()) throw new Error('importing the package loaded gRPC');\n` +
+      `const s = await MetaStore.open(); const server = await serve(s, { listen: 'http://127.0.0.1:0' });\n` +
+      `const health = await (await fetch(server.address + '/health')).json();\n` +
+      `if (health.health !== 'true' || !cache()) throw new Error('serve: ' + JSON.stringify(health));\n` +
+      `await server.close(); await s.close(); console.log('serve: /health answered over ' + server.address.split(':')[0]);\n`,
+  );
+  process.stdout.write(run(process.execPath, ['serve.mjs'], { cwd: app }).stdout);
+  log('native case: ESM + CJS smoke, engine native; CLI info, bench --quick, serve --help; serve() answering; a durable store reopened, inspect and verify');
 
   // The declarations, as a TypeScript user compiles against them.
   const typeRoots = [join(root, 'node_modules/@types')];

@@ -14,7 +14,6 @@ import { ENGINE_KINDS, newEngine } from './engines.js';
 import { applyOps, catchAsync, dump, nkv, putOp, rangeOp, results } from './helpers.js';
 
 /** Bad input on purpose. */
-// biome-ignore lint/suspicious/noExplicitAny: the tests hand the API values its types forbid.
 type Any = any;
 
 interface Row {

@@ -27,7 +27,6 @@ const GiB = 1024 ** 3;
 const TiB = 1024 ** 4;
 const MAX_U32 = 2 ** 32 - 1;
 const DAY_MS = 86_400_000;
-// biome-ignore lint/suspicious/noExplicitAny: the tests hand the API values its types forbid.
 type Any = any;
 
 /** Opens with `options` on `engine`, closes, and says 'ok' or the error's code and message. */

@@ -7,6 +7,7 @@
  *   metastore inspect <path>    snapshots and log segments of a durable store (read-only)
  *   metastore verify <path>     checks a durable store; exit 3 when it would not open
  *   metastore repair <path>     truncates a corrupt log at the damage (with --yes)
+ *   metastore serve [flags]     an etcd v3 API server over a store (ts/server/)
  *
  * The bench is self-contained (the repository's mitata suites in bench/ are not shipped): it
  * times the public API on both engines, in this process, with progress on stderr.
@@ -36,6 +37,8 @@ usage:
   metastore repair <path> --yes        make a store that refuses to open open again, keeping every record
                                        the snapshot and the rest of the log hold; says what it dropped
                                        (without --yes: say what is wrong)
+  metastore serve [flags]              an etcd v3 API server (gRPC) over a store: etcdctl and etcd clients
+                                       work against it; etcd's flags (metastore serve --help lists them)
   metastore help | --help | --version
 
 exit codes: 0 ok, 1 error or bad usage, 2 command not available here (no native addon),
@@ -377,6 +380,9 @@ async function main(argv: string[]): Promise<number> {
     case 'verify':
     case 'repair':
       return await durable(command, args);
+    case 'serve':
+      // Loaded only here: the rest of the CLI (and the package) never loads gRPC.
+      return (await import('./server/cli-serve.js')).runServe(args);
     default:
       throw new UsageError(`unknown command ${command}`);
   }

@@ -20,6 +20,8 @@ export type { WriteStats } from './log/write-path.js';
 export { Watcher, DEFAULT_MAX_QUEUED_EVENTS } from './watch/watcher.js';
 export type { WatchResponse, WatchCancel, WatchCancelReason } from './watch/watcher.js';
 export { MetaStoreError } from './errors.js';
+export { serve } from './server/lazy.js';
+export type { ServeOptions, ServeTlsOptions, MetaStoreServer, ServerLogger, LogLevel, MemberIdentity } from './server/serve.js';
 export type { ErrorCode, ErrorCategory } from './errors.js';
 export { createEngine } from './engines/create-engine.js';
 export type { EngineKind } from './engines/create-engine.js';

@@ -8,13 +8,17 @@ import { createEngine, type EngineKind } from '../../ts/engines/create-engine.js
 import type { EtcdPool } from './harness.js';
 import type { NRes } from './normalize.js';
 import { EngineRunner, EtcdRunner, formatScript, formatStep, type Step, type TxnOpStep } from './script.js';
+import { runOnServer } from './server-target.js';
 
-export type TargetName = 'etcd' | EngineKind;
+/** Where a script runs: Debian's etcd, an engine directly, or `metastore serve` through the wire. */
+export type TargetName = 'etcd' | EngineKind | 'server';
 
 export interface Outcome {
   etcd?: NRes[];
   native?: NRes[];
   js?: NRes[];
+  /** `metastore serve` through the wire (./server-target.ts). */
+  server?: NRes[];
 }
 
 export interface Mismatch {
@@ -110,8 +114,12 @@ export function firstMismatch(steps: readonly Step[], out: Outcome, from = 0): M
     if (out.native && out.js && !same(out.native[i], out.js[i])) {
       return { index: i, a: 'native', b: 'js', resultA: out.native[i], resultB: out.js[i] };
     }
+    // Through the wire the server must answer as the engine it serves (etcd's normalization on one side, ours on the other).
+    if (out.server && out.native && !same(out.native[i], out.server[i])) {
+      return { index: i, a: 'native', b: 'server', resultA: out.native[i], resultB: out.server[i] };
+    }
     if (out.etcd) {
-      for (const kind of ['native', 'js'] as const) {
+      for (const kind of ['native', 'js', 'server'] as const) {
         const ours = out[kind];
         if (!ours) continue;
         const [e, o] = whitelist(steps[i]!, compact[i]!, out.etcd[i]!, ours[i]!);
@@ -127,6 +135,7 @@ export async function runAll(pool: EtcdPool | undefined, steps: readonly Step[],
   if (targets.includes('native')) out.native = runOnEngine('native', steps);
   if (targets.includes('js')) out.js = runOnEngine('js', steps);
   if (targets.includes('etcd') && pool) out.etcd = await runOnEtcd(pool, steps);
+  if (targets.includes('server')) out.server = await runOnServer(steps);
   return out;
 }
 
@@ -184,7 +193,7 @@ export async function shrink(
   first: Mismatch,
   options: { maxRuns?: number; deadlineMs?: number } = {},
 ): Promise<ShrinkResult> {
-  const targets: TargetName[] = first.a === 'etcd' ? ['etcd', first.b] : ['native', 'js'];
+  const targets: TargetName[] = first.a === 'etcd' ? ['etcd', first.b] : [first.a, first.b];
   const maxRuns = options.maxRuns ?? 400;
   const deadline = Date.now() + (options.deadlineMs ?? 120_000);
   let runs = 0;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_KINDS } from '../engines.js';
 import { firstMismatch, KNOWN_ETCD_BUGS, report, runAll, runOnEngine, shrink, whitelistHits, type Outcome } from './diff.js';
 import { generateScript } from './gen.js';
-import { describeEtcd, EtcdPool } from './harness.js';
+import { describeEtcd, etcdInfo, EtcdPool } from './harness.js';
 
 /** The CI seed set: fixed, so a CI failure always reproduces. */
 const CI_SEEDS = Array.from({ length: 48 }, (_, i) => i + 1);
@@ -50,7 +50,19 @@ describe('differential scripts: native vs js (no etcd needed)', () => {
   });
 });
 
-describeEtcd('differential scripts: Debian etcd vs native vs js', () => {
+// Without etcd the wire run still compares \`metastore serve\` with the engine it serves.
+describe.skipIf(etcdInfo().available)('differential scripts through the wire (no etcd here): metastore serve vs native', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}`, { timeout: 120_000 }, async () => {
+      const steps = generateScript(seed, { steps: STEPS });
+      const out = await runAll(undefined, steps, ['native', 'server']);
+      const m = firstMismatch(steps, out);
+      if (m) expect.fail(report(`seed ${seed}: server and engine differ`, steps, m));
+    });
+  }
+});
+
+describeEtcd('differential scripts: Debian etcd vs native vs js vs metastore serve', () => {
   let pool: EtcdPool;
   beforeAll(() => {
     pool = new EtcdPool(3);
@@ -68,7 +80,8 @@ describeEtcd('differential scripts: Debian etcd vs native vs js', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}`, { timeout: 240_000 }, async () => {
       const steps = generateScript(seed, { steps: STEPS });
-      const out = await runAll(pool, steps, ['etcd', 'native', 'js']);
+      // The third run goes through the wire: \`metastore serve\` answers as etcd and as the engine.
+      const out = await runAll(pool, steps, ['etcd', 'native', 'js', 'server']);
       stats.seeds++;
       stats.steps += steps.length;
       const m = firstMismatch(steps, out);

@@ -13,7 +13,8 @@ import { ENGINE_KINDS, newEngine } from '../engines.js';
 import { ANY, DEBIAN_ETCD, GOLDEN, kv, type Expected, type GoldenCase } from './cases.js';
 import { describeEtcd, EtcdPool, type EtcdServer } from './harness.js';
 import { bytes, type NRes } from './normalize.js';
-import { EngineRunner, EtcdRunner, formatStep, type Step } from './script.js';
+import { EngineRunner, EtcdRunner, formatStep, NotExpressible, type Step } from './script.js';
+import { withMetaStoreServer } from './server-target.js';
 
 /** Step-labelled rows, so a failing diff names the step and its op. */
 function labelled(steps: readonly Step[], results: ReadonlyArray<NRes | Expected>): Array<{ step: string; result: unknown }> {
@@ -63,6 +64,37 @@ describe.each(ENGINE_KINDS)('golden cases on the %s engine', (kind) => {
     } finally {
       engine.close();
     }
+  });
+});
+
+// The same expectations through the wire: \`metastore serve\` sent each case by the runner that talks
+// to etcd. The cases etcd 3.4.23 gets wrong hold here too (the server is current etcd), and the
+// empty RequestOp the op codec cannot carry is the server's to answer.
+describe('golden cases through the wire (metastore serve)', () => {
+  for (const g of GOLDEN) {
+    it(g.name, async () => {
+      try {
+        const actual = await withMetaStoreServer((target) => new EtcdRunner(target).runAll(g.steps));
+        expectGolden(g, actual);
+      } catch (e) {
+        if (!(e instanceof NotExpressible)) throw e;
+        // A bad sort enum: the runner never sends one (etcd 3.4.23 would crash); test/server covers it.
+      }
+    });
+  }
+
+  it('9 KeepAlive through the wire: unknown lease -> TTL 0 (no error), granted -> its TTL', async () => {
+    await withMetaStoreServer(async (server) => {
+      const c = server.client;
+      expect(Number((await c.leaseKeepAliveOnce(999)).TTL)).toBe(0);
+      const g = await c.leaseGrant(60, 1001);
+      expect(Number(g.TTL)).toBe(60);
+      const k = await c.leaseKeepAliveOnce(1001);
+      expect([k.ID, Number(k.TTL)]).toEqual(['1001', 60]);
+      const t = await c.leaseTimeToLive(1001);
+      expect(Number(t.TTL)).toBeGreaterThanOrEqual(58);
+      expect(Number(t.grantedTTL)).toBe(60);
+    });
   });
 });
 
