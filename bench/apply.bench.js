@@ -51,30 +51,41 @@ await suite.time(
 // Where the JS engine's time goes: its validation pass alone, and a plain Map doing the same
 // 10,000 sets from already-decoded strings (the floor any JS engine pays).
 const { validateBatch } = await import('../dist/index.js');
-await suite.time({ id: 'js-validate', w: 2, name: 'part of the JS apply: validateBatch(bytes) alone', ops: STRESS_OPS }, {
-  js: () => keep(validateBatch(bytes)),
-});
+await suite.time(
+  { id: 'js-validate', w: 2, name: 'part of the JS apply: validateBatch(bytes) alone', ops: STRESS_OPS },
+  {
+    js: () => keep(validateBatch(bytes)),
+  },
+);
 const keys = Array.from({ length: STRESS_OPS }, (_, i) => stressKey(i));
 const values = Array.from({ length: STRESS_OPS }, (_, i) => stressValue(i));
 const map = new Map();
-await suite.time({ id: 'js-map-floor', w: 2, name: 'floor: plain JS Map.set of the 10,000 decoded pairs', ops: STRESS_OPS }, {
-  js: () => {
-    for (let i = 0; i < STRESS_OPS; i++) map.set(keys[i], values[i]);
-    keep(map);
+await suite.time(
+  { id: 'js-map-floor', w: 2, name: 'floor: plain JS Map.set of the 10,000 decoded pairs', ops: STRESS_OPS },
+  {
+    js: () => {
+      for (let i = 0; i < STRESS_OPS; i++) map.set(keys[i], values[i]);
+      keep(map);
+    },
   },
-});
+);
 
 // The same puts built by the caller (encode + apply), for the cost of encoding.
 const w = new BatchWriter(1 << 20);
-await suite.time({ id: 'stress-encode', w: 2, name: 'encode the stress batch (BatchWriter, strings)', ops: STRESS_OPS }, {
-  js: () => {
-    w.reset();
-    for (let i = 0; i < STRESS_OPS; i++) w.put(stressKey(i), stressValue(i));
-    keep(w.peek());
+await suite.time(
+  { id: 'stress-encode', w: 2, name: 'encode the stress batch (BatchWriter, strings)', ops: STRESS_OPS },
+  {
+    js: () => {
+      w.reset();
+      for (let i = 0; i < STRESS_OPS; i++) w.put(stressKey(i), stressValue(i));
+      keep(w.peek());
+    },
   },
-});
+);
 
 suite.note('Goal: native ≥ 15M ops/s and ≥ 2× JS. References on this machine: a Rust loop over 512 std HashMaps ≈ 35 ns/op, a plain JS Map loop ≈ 45 ns/op.');
-suite.note('The 10,000-put batch is above the default parallel threshold (4,096), so the native engine applies it shard-parallel: the calling thread and the pool (by default one thread per core but one, here 1); see the sweep suite for pools of 1 and 2.');
+suite.note(
+  'The 10,000-put batch is above the default parallel threshold (4,096), so the native engine applies it shard-parallel: the calling thread and the pool (by default one thread per core but one, here 1); see the sweep suite for pools of 1 and 2.',
+);
 for (const e of Object.values(engines)) e.close();
 await suite.finish();

@@ -42,7 +42,8 @@ function color(col, columns) {
 export function renderChart(sections, { title = 'MetaStore benchmarks', subtitle = '' } = {}) {
   const allCols = [...new Set(sections.flatMap((s) => s.columns.filter((c) => s.rows.some((r) => r.results[c]))))];
   const rates = [];
-  for (const s of sections) for (const r of s.rows) if (r.metric !== 'bytes') for (const c of Object.values(r.results)) if (c?.opsPerSec > 0) rates.push(c.opsPerSec);
+  for (const s of sections)
+    for (const r of s.rows) if (r.metric !== 'bytes') for (const c of Object.values(r.results)) if (c?.opsPerSec > 0) rates.push(c.opsPerSec);
   const lo = Math.floor(Math.log10(Math.min(...rates, 1e6)));
   const hi = Math.ceil(Math.log10(Math.max(...rates, 10)));
   const xRate = (v) => BAR_X + (BAR_W * (Math.log10(v) - lo)) / (hi - lo);
@@ -96,12 +97,18 @@ export function renderChart(sections, { title = 'MetaStore benchmarks', subtitle
         const step = maxBytes > 4 * 2 ** 30 ? 2 ** 30 : maxBytes > 2 ** 30 ? 2 ** 29 : 2 ** 27;
         for (let v = 0; v <= maxBytes * 1.05; v += step) {
           const x = xBytes(v);
-          grid.push(`<line x1="${x}" y1="${top - 2}" x2="${x}" y2="${y - 4}" stroke="#e3e3e3"/>`, `<text x="${x}" y="${y + 6}" font-size="9" fill="#777" text-anchor="middle">${esc(format.bytes(v))}</text>`);
+          grid.push(
+            `<line x1="${x}" y1="${top - 2}" x2="${x}" y2="${y - 4}" stroke="#e3e3e3"/>`,
+            `<text x="${x}" y="${y + 6}" font-size="9" fill="#777" text-anchor="middle">${esc(format.bytes(v))}</text>`,
+          );
         }
       } else {
         for (let e = lo; e <= hi; e++) {
           const x = xRate(10 ** e);
-          grid.push(`<line x1="${x}" y1="${top - 2}" x2="${x}" y2="${y - 4}" stroke="#e3e3e3"/>`, `<text x="${x}" y="${y + 6}" font-size="9" fill="#777" text-anchor="middle">${esc(format.rate(10 ** e))}</text>`);
+          grid.push(
+            `<line x1="${x}" y1="${top - 2}" x2="${x}" y2="${y - 4}" stroke="#e3e3e3"/>`,
+            `<text x="${x}" y="${y + 6}" font-size="9" fill="#777" text-anchor="middle">${esc(format.rate(10 ** e))}</text>`,
+          );
         }
       }
       out.push(...grid, ...blocks);

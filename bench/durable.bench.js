@@ -103,7 +103,15 @@ for (const { writers, keys, keyOf } of shapes) {
     }
   }
   const what = keys === 'append' ? 'new keys in order' : 'updates of random keys among 100K';
-  suite.record({ id: `durable-${writers}${keys === 'append' ? '' : `-${keys}`}`, w: 7, name: `awaited durable puts, ${writers} writer${writers === 1 ? '' : 's'}, ${what}`, metric: 'rate' }, results);
+  suite.record(
+    {
+      id: `durable-${writers}${keys === 'append' ? '' : `-${keys}`}`,
+      w: 7,
+      name: `awaited durable puts, ${writers} writer${writers === 1 ? '' : 's'}, ${what}`,
+      metric: 'rate',
+    },
+    results,
+  );
 }
 
 await store.close();
@@ -139,7 +147,12 @@ await lmdb.close();
   suite.record(
     { id: 'restart-1m', w: 7, name: `restart of a durable store of ${keys / 1e6}M keys + a ${tail / 1e3}K-put tail (open until ready)`, metric: 'time' },
     {
-      native: { opsPerSec: 1000 / best.ms, nsPerOp: best.ms * 1e6, seconds: +(best.ms / 1000).toFixed(3), details: `best of ${runs.length}: ${runs.map((r) => (r.ms / 1000).toFixed(2)).join(' / ')} s` },
+      native: {
+        opsPerSec: 1000 / best.ms,
+        nsPerOp: best.ms * 1e6,
+        seconds: +(best.ms / 1000).toFixed(3),
+        details: `best of ${runs.length}: ${runs.map((r) => (r.ms / 1000).toFixed(2)).join(' / ')} s`,
+      },
       js: { na: 'no durable mode' },
       lmdb: { na: 'lmdb-js opens its file without replay' },
     },
@@ -147,7 +160,13 @@ await lmdb.close();
 }
 rmSync(storeDir, { recursive: true, force: true });
 
-suite.note('A durable MetaStore acknowledges a put once the group holding it is fdatasynced to its write-ahead log and applied; groups form while the previous append is in flight, split at 128 ops, two appends in flight; the log\'s writer thread syncs appends that queued meanwhile together.');
-suite.note('lmdb-js default durability: a commit fsyncs; in-flight puts share a transaction. Ops per commit = puts / fsyncs (MetaStore: writeStats().fsyncs; lmdb-js: its lastTxnId). Each put: a 16-byte key, a 100-byte value.');
-suite.note('The machine\'s fdatasync of a small append takes ~0.15–2 ms and varies with the other work on the shared disk; the 256-writer figures move with it.');
+suite.note(
+  "A durable MetaStore acknowledges a put once the group holding it is fdatasynced to its write-ahead log and applied; groups form while the previous append is in flight, split at 128 ops, two appends in flight; the log's writer thread syncs appends that queued meanwhile together.",
+);
+suite.note(
+  'lmdb-js default durability: a commit fsyncs; in-flight puts share a transaction. Ops per commit = puts / fsyncs (MetaStore: writeStats().fsyncs; lmdb-js: its lastTxnId). Each put: a 16-byte key, a 100-byte value.',
+);
+suite.note(
+  "The machine's fdatasync of a small append takes ~0.15–2 ms and varies with the other work on the shared disk; the 256-writer figures move with it.",
+);
 await suite.finish();

@@ -213,7 +213,19 @@ function statsOf(stats, ops) {
  */
 export class Suite {
   constructor(name, { title, short, about, columns = ['native', 'js', 'lmdb'], base = 'native' }) {
-    this.data = { suite: name, title, short: short ?? title, about, quick, date: today(), startedAt: new Date().toISOString(), columns, base, rows: [], notes: [] };
+    this.data = {
+      suite: name,
+      title,
+      short: short ?? title,
+      about,
+      quick,
+      date: today(),
+      startedAt: new Date().toISOString(),
+      columns,
+      base,
+      rows: [],
+      notes: [],
+    };
     this.loadBefore = os.loadavg();
     this.t0 = performance.now();
     console.log(`# ${title}${quick ? '  (quick smoke run: figures are not measurements)' : ''}`);
@@ -273,7 +285,13 @@ export class Suite {
   record(row, results) {
     this.push({ metric: 'time', ...row }, results);
     for (const [col, r] of Object.entries(results)) {
-      const what = r.na ? `n/a (${r.na})` : r.error ? `FAILED: ${r.error.split('\n')[0]}` : row.metric === 'bytes' ? `${fmtBytes(r.bytes)}` : `${fmtRate(r.opsPerSec)} ops/s ${fmtNs(r.nsPerOp)}/op`;
+      const what = r.na
+        ? `n/a (${r.na})`
+        : r.error
+          ? `FAILED: ${r.error.split('\n')[0]}`
+          : row.metric === 'bytes'
+            ? `${fmtBytes(r.bytes)}`
+            : `${fmtRate(r.opsPerSec)} ops/s ${fmtNs(r.nsPerOp)}/op`;
       console.log(`  ${row.id.padEnd(28)} ${label(col).padEnd(16)} ${what}`);
     }
   }
@@ -295,7 +313,8 @@ export class Suite {
     const file = join(outDir(), `${this.data.date}-${this.data.suite}.json`);
     writeFileSync(file, `${JSON.stringify(this.data, null, 2)}\n`);
     console.log(`\n${renderTable(this.data)}\n`);
-    for (const t of this.data.targets) console.log(`target ${t.status.padEnd(7)} ${t.text}: ${t.measuredText ?? '–'} (goal ${t.goalText})${t.byText ? `, ${t.byText}` : ''}`);
+    for (const t of this.data.targets)
+      console.log(`target ${t.status.padEnd(7)} ${t.text}: ${t.measuredText ?? '–'} (goal ${t.goalText})${t.byText ? `, ${t.byText}` : ''}`);
     console.log(`\n${this.data.suite}: ${this.data.seconds} s, results in ${file}`);
   }
 }

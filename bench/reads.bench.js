@@ -45,48 +45,66 @@ for (const n of sizes) {
   const eng = (f) => ({ native: f(engines.native), js: f(engines.js) });
   const T = tag(n);
 
-  await suite.time({ id: `get-api-${T}`, w: 4, name: `get, ${T} keys: store.get(key)` }, {
-    ...api((s) => {
-      const next = cycle(keyStrings);
-      return () => keep(s.get(next()));
+  await suite.time(
+    { id: `get-api-${T}`, w: 4, name: `get, ${T} keys: store.get(key)` },
+    {
+      ...api((s) => {
+        const next = cycle(keyStrings);
+        return () => keep(s.get(next()));
+      }),
+      lmdb: (() => {
+        const next = cycle(keyStrings);
+        return () => keep(db.get(next()));
+      })(),
+    },
+  );
+  await suite.time(
+    { id: `get-engine-${T}`, w: 4, name: `get, ${T} keys: engine.get(bytes)` },
+    eng((e) => {
+      const next = cycle(keyBytes);
+      return () => keep(e.get(next()));
     }),
-    lmdb: (() => {
-      const next = cycle(keyStrings);
-      return () => keep(db.get(next()));
-    })(),
-  });
-  await suite.time({ id: `get-engine-${T}`, w: 4, name: `get, ${T} keys: engine.get(bytes)` }, eng((e) => {
-    const next = cycle(keyBytes);
-    return () => keep(e.get(next()));
-  }));
-  await suite.time({ id: `range10-api-${T}`, w: 4, name: `range limit 10, ${T} keys: store.range({ fromKey, limit: 10 })` }, {
-    ...api((s) => {
-      const next = cycle(keyStrings);
-      return () => keep(s.range({ fromKey: next(), limit: 10 }));
+  );
+  await suite.time(
+    { id: `range10-api-${T}`, w: 4, name: `range limit 10, ${T} keys: store.range({ fromKey, limit: 10 })` },
+    {
+      ...api((s) => {
+        const next = cycle(keyStrings);
+        return () => keep(s.range({ fromKey: next(), limit: 10 }));
+      }),
+      lmdb: (() => {
+        const next = cycle(keyStrings);
+        return () => keep(db.getRange({ start: next(), limit: 10 }).asArray);
+      })(),
+    },
+  );
+  await suite.time(
+    { id: `range10-engine-${T}`, w: 4, name: `range limit 10, ${T} keys: engine.range(request)` },
+    eng((e) => {
+      const next = cycle(rangeOps);
+      return () => keep(e.range(next()));
     }),
-    lmdb: (() => {
-      const next = cycle(keyStrings);
-      return () => keep(db.getRange({ start: next(), limit: 10 }).asArray);
-    })(),
-  });
-  await suite.time({ id: `range10-engine-${T}`, w: 4, name: `range limit 10, ${T} keys: engine.range(request)` }, eng((e) => {
-    const next = cycle(rangeOps);
-    return () => keep(e.range(next()));
-  }));
+  );
 
   // A prefix holding 1% of the keys: key16 pads to 15 digits, so indices below 10^d share
   // 'k' + (15 − d) zeros.
   const d = Math.round(Math.log10(n)) - 2;
   const prefix = `k${'0'.repeat(15 - d)}`;
   const prefixEnd = `k${'0'.repeat(14 - d)}1`;
-  await suite.time({ id: `count-1pct-${T}`, w: 4, name: `prefix count (1% = ${(n / 100).toLocaleString('en')} keys), ${T} keys` }, {
-    ...api((s) => () => keep(s.range({ prefix, countOnly: true }))),
-    lmdb: () => keep(db.getKeysCount({ start: prefix, end: prefixEnd })),
-  });
-  await suite.time({ id: `count-all-${T}`, w: 4, name: `prefix count (all keys), ${T} keys` }, {
-    ...api((s) => () => keep(s.range({ prefix: 'k', countOnly: true }))),
-    lmdb: () => keep(db.getKeysCount()),
-  });
+  await suite.time(
+    { id: `count-1pct-${T}`, w: 4, name: `prefix count (1% = ${(n / 100).toLocaleString('en')} keys), ${T} keys` },
+    {
+      ...api((s) => () => keep(s.range({ prefix, countOnly: true }))),
+      lmdb: () => keep(db.getKeysCount({ start: prefix, end: prefixEnd })),
+    },
+  );
+  await suite.time(
+    { id: `count-all-${T}`, w: 4, name: `prefix count (all keys), ${T} keys` },
+    {
+      ...api((s) => () => keep(s.range({ prefix: 'k', countOnly: true }))),
+      lmdb: () => keep(db.getKeysCount()),
+    },
+  );
 
   // Sanity: every engine holds the same data.
   for (const s of Object.values(stores)) if (s.range({ prefix, countOnly: true }).count !== n / 100 || s.size !== n) throw new Error('dataset mismatch');
@@ -98,5 +116,5 @@ for (const n of sizes) {
 }
 
 suite.note('Ratios > 1: native is that many times faster. lmdb-js reads copy the value out of the memory map (encoding "binary").');
-suite.note('The native count is O(log n) (order-statistic index) and so is the JS engine\'s; lmdb-js counts by walking the keys.');
+suite.note("The native count is O(log n) (order-statistic index) and so is the JS engine's; lmdb-js counts by walking the keys.");
 await suite.finish();

@@ -41,7 +41,9 @@ const SERVER = ['metastore', 'etcd'];
 /** The newest results of each suite in `dir`, in suite order. */
 export function loadResults(dir) {
   const newest = new Map();
-  for (const f of readdirSync(dir).filter((f) => /^\d{4}-\d\d-\d\d-.+\.json$/.test(f)).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((f) => /^\d{4}-\d\d-\d\d-.+\.json$/.test(f))
+    .sort()) {
     const data = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     newest.set(data.suite, { ...data, file: f });
   }
@@ -145,7 +147,7 @@ export function writeReport(dir = outDir()) {
     '',
     `Load average (1 min) before → after each suite: ${results.map((r) => `${r.suite} ${r.machine.loadavgBefore[0]}→${r.machine.loadavgAfter[0]}`).join(', ')}. The machine is shared, so figures are noisy; compare ratios within one run.`,
     '',
-    'Ratios are "how many times better the first is": time ratios are the other\'s ns/op over native\'s, memory ratios the other\'s RSS over native\'s; above 1 native wins.',
+    "Ratios are \"how many times better the first is\": time ratios are the other's ns/op over native's, memory ratios the other's RSS over native's; above 1 native wins.",
     '',
     '![all workloads](latest.svg)',
     '',
@@ -161,17 +163,26 @@ export function writeReport(dir = outDir()) {
   const sections = results.map((r) => ({ title: r.short ?? r.title, columns: r.columns, rows: r.rows }));
   const svgPath = join(dir, 'latest.svg');
   const m = results[0]?.machine;
-  const sub = m ? `${results[0].date} · ${m.cpu}, ${m.cores} cores · Node ${m.node} · ${(m.rustc ?? '').split(' (')[0]} · lmdb-js ${m.lmdb} · commit ${m.commit}${quickRun ? ' · QUICK SMOKE RUN, not measurements' : ''}` : '';
+  const sub = m
+    ? `${results[0].date} · ${m.cpu}, ${m.cores} cores · Node ${m.node} · ${(m.rustc ?? '').split(' (')[0]} · lmdb-js ${m.lmdb} · commit ${m.commit}${quickRun ? ' · QUICK SMOKE RUN, not measurements' : ''}`
+    : '';
   writeFileSync(svgPath, renderChart(sections, { title: 'MetaStore benchmarks: native vs JS engine vs lmdb-js; metastore serve vs etcd', subtitle: sub }));
 
   const headline = [];
   for (const { suite, row } of headlineRows(results)) {
     const data = results.find((r) => r.suite === suite);
     let s = headline.find((h) => h.suite === suite);
-    if (!s) headline.push((s = { suite, title: data.short ?? data.title, columns: data.columns.filter((c) => [...EMBEDDED, ...SERVER].includes(c)), rows: [] }));
+    if (!s)
+      headline.push((s = { suite, title: data.short ?? data.title, columns: data.columns.filter((c) => [...EMBEDDED, ...SERVER].includes(c)), rows: [] }));
     s.rows.push(row);
   }
-  writeFileSync(join(dir, 'latest-headline.svg'), renderChart(headline, { title: 'MetaStore: native vs JS engine vs lmdb-js, metastore serve vs etcd (headline workloads)', subtitle: `${sub} · ops/s on a log scale, longer is faster` }));
+  writeFileSync(
+    join(dir, 'latest-headline.svg'),
+    renderChart(headline, {
+      title: 'MetaStore: native vs JS engine vs lmdb-js, metastore serve vs etcd (headline workloads)',
+      subtitle: `${sub} · ops/s on a log scale, longer is faster`,
+    }),
+  );
   return { md: mdPath, svg: svgPath, results, targets };
 }
 

@@ -28,7 +28,7 @@ if (kind === 'map-limit') {
   const map = new Map();
   let i = 0;
   try {
-    for (;; i++) map.set(i, i);
+    for (; ; i++) map.set(i, i);
   } catch (e) {
     console.log(JSON.stringify({ entries: i, error: `${e.constructor.name}: ${e.message}`, log2: Math.log2(i) }));
   }

@@ -43,7 +43,9 @@ let mapLimit = null;
 if (!quick) {
   mapLimit = child(['map-limit']);
   console.log(`  a JS Map holds at most ${mapLimit.entries?.toLocaleString('en')} entries (${mapLimit.error})`);
-  suite.note(`JS engine limit: its key index is a JS Map, and a Map holds at most ${mapLimit.entries?.toLocaleString('en')} entries (2^${mapLimit.log2}; V8: "${mapLimit.error}"), so the JS engine cannot hold more keys than that, whatever the heap size. The native engine has no such limit (memory only).`);
+  suite.note(
+    `JS engine limit: its key index is a JS Map, and a Map holds at most ${mapLimit.entries?.toLocaleString('en')} entries (2^${mapLimit.log2}; V8: "${mapLimit.error}"), so the JS engine cannot hold more keys than that, whatever the heap size. The native engine has no such limit (memory only).`,
+  );
 }
 
 for (const n of sizes) {
@@ -73,10 +75,16 @@ for (const n of sizes) {
       encodeSeconds: +r.encodeSeconds.toFixed(2),
       applySeconds: +r.applySeconds.toFixed(2),
     };
-    reads.apply[kind] = { nsPerOp: (r.applySeconds * 1e9) / n, opsPerSec: n / r.applySeconds, details: `encode ${r.encodeSeconds.toFixed(1)} s + apply ${r.applySeconds.toFixed(1)} s` };
+    reads.apply[kind] = {
+      nsPerOp: (r.applySeconds * 1e9) / n,
+      opsPerSec: n / r.applySeconds,
+      details: `encode ${r.encodeSeconds.toFixed(1)} s + apply ${r.applySeconds.toFixed(1)} s`,
+    };
     reads.get[kind] = { nsPerOp: r.getNs, opsPerSec: 1e9 / r.getNs };
     reads.range[kind] = { nsPerOp: r.range10Ns, opsPerSec: 1e9 / r.range10Ns };
-    console.log(`    ${kind} ${tag(n)}: RSS ${fmtBytes(r.after.rss)} (peak ${fmtBytes(r.peakRss)}), JS heap ${fmtBytes(r.after.heapUsed)}, load ${r.loadSeconds.toFixed(1)} s`);
+    console.log(
+      `    ${kind} ${tag(n)}: RSS ${fmtBytes(r.after.rss)} (peak ${fmtBytes(r.peakRss)}), JS heap ${fmtBytes(r.after.heapUsed)}, load ${r.loadSeconds.toFixed(1)} s`,
+    );
   }
   suite.record({ id: `load-${tag(n)}`, w: 8, name: `memory after loading ${tag(n)} keys (RSS)`, metric: 'bytes' }, mem);
   suite.record({ id: `apply-${tag(n)}`, w: 8, name: `apply while loading ${tag(n)} keys (batches of 10,000 new keys; encoding excluded)` }, reads.apply);
@@ -84,5 +92,7 @@ for (const n of sizes) {
   suite.record({ id: `range10-${tag(n)}`, w: 8, name: `engine.range limit 10 at ${tag(n)} keys (plain loop)` }, reads.range);
 }
 if (mapLimit) suite.data.mapLimit = mapLimit;
-suite.note('Payload is 116 B a key (16 + 100). The JS engine runs with --max-old-space-size=16384; its keys and values are V8 one-byte strings on the JS heap.');
+suite.note(
+  'Payload is 116 B a key (16 + 100). The JS engine runs with --max-old-space-size=16384; its keys and values are V8 one-byte strings on the JS heap.',
+);
 await suite.finish();

@@ -14,8 +14,18 @@ const suite = new Suite('seed', {
   about: 'ops = puts; engine-level rows apply pre-encoded bytes, façade rows start from strings',
 });
 
-const hundred = batchOf(100, (i) => `key-${i}`, () => 'value');
-const singles = Array.from({ length: 100 }, (_, i) => batchOf(1, () => `key-${i}`, () => 'value'));
+const hundred = batchOf(
+  100,
+  (i) => `key-${i}`,
+  () => 'value',
+);
+const singles = Array.from({ length: 100 }, (_, i) =>
+  batchOf(
+    1,
+    () => `key-${i}`,
+    () => 'value',
+  ),
+);
 
 const stores = await openStores();
 // Engine level: the apply itself, synchronous, as the apply loop calls it.
@@ -27,18 +37,39 @@ const compact = { native: compactor(stores.native), js: compactor(stores.js) };
 const onEngines = (f, every) => Object.fromEntries(Object.entries(engines).map(([k, e]) => [k, withUpkeep(f(e, k), compactEngine[k], every)]));
 const each = (f, every) => Object.fromEntries(Object.entries(stores).map(([k, s]) => [k, withUpkeep(f(s, k), compact[k], every)]));
 
-await suite.time({ id: 'single-100', w: 1, name: '100 puts one by one (engine.applyBatch ×100, pre-encoded)', ops: 100 }, onEngines((e) => () => {
-  for (const one of singles) keep(e.applyBatch(one));
-}, 100));
-await suite.time({ id: 'batch-100', w: 1, name: 'the same 100 puts as one batch (engine.applyBatch, pre-encoded)', ops: 100 }, onEngines((e) => () => keep(e.applyBatch(hundred)), 100));
-await suite.time({ id: 'single-100-api', w: 1, name: '100 × await store.put(key, value)', ops: 100 }, each((s) => async () => {
-  for (let i = 0; i < 100; i++) keep(await s.put(`key-${i}`, 'value'));
-}, 100));
-await suite.time({ id: 'batch-100-api', w: 1, name: 'store.batch() of the same 100 puts, commit()', ops: 100 }, each((s) => async () => {
-  const b = s.batch();
-  for (let i = 0; i < 100; i++) b.put(`key-${i}`, 'value');
-  keep(await b.commit());
-}, 100));
+await suite.time(
+  { id: 'single-100', w: 1, name: '100 puts one by one (engine.applyBatch ×100, pre-encoded)', ops: 100 },
+  onEngines(
+    (e) => () => {
+      for (const one of singles) keep(e.applyBatch(one));
+    },
+    100,
+  ),
+);
+await suite.time(
+  { id: 'batch-100', w: 1, name: 'the same 100 puts as one batch (engine.applyBatch, pre-encoded)', ops: 100 },
+  onEngines((e) => () => keep(e.applyBatch(hundred)), 100),
+);
+await suite.time(
+  { id: 'single-100-api', w: 1, name: '100 × await store.put(key, value)', ops: 100 },
+  each(
+    (s) => async () => {
+      for (let i = 0; i < 100; i++) keep(await s.put(`key-${i}`, 'value'));
+    },
+    100,
+  ),
+);
+await suite.time(
+  { id: 'batch-100-api', w: 1, name: 'store.batch() of the same 100 puts, commit()', ops: 100 },
+  each(
+    (s) => async () => {
+      const b = s.batch();
+      for (let i = 0; i < 100; i++) b.put(`key-${i}`, 'value');
+      keep(await b.commit());
+    },
+    100,
+  ),
+);
 
 // The stress shape. lmdb-js gets the same strings (encoding 'string') in one sync transaction.
 const lmdb = await openLmdb({ encoding: 'string' });
@@ -62,22 +93,30 @@ const facadeStress = (s) => async () => {
   for (let i = 0; i < STRESS_OPS; i++) b.put(stressKey(i), stressValue(i));
   keep(await b.commit());
 };
-await suite.time({ id: 'stress-api', w: 1, name: '10,000 puts over 1,000 keys in one batch into an empty store (store.batch; lmdb-js: one transaction)', ops: STRESS_OPS }, {
-  native: withUpkeep(facadeStress(stores.native), emptied(stores.native, 'native')),
-  js: withUpkeep(facadeStress(stores.js), emptied(stores.js, 'js')),
-  lmdb: withUpkeep(lmdbStress(lmdb.db), () => lmdb.db.clearSync()),
-});
-await suite.time({ id: 'stress-lmdb-nosync', w: 1, name: 'the same, lmdb-js with noSync (no fsync at commit)', ops: STRESS_OPS }, {
-  native: 'in-memory: the row above',
-  js: 'in-memory: the row above',
-  lmdb: withUpkeep(lmdbStress(lmdbNoSync.db), () => lmdbNoSync.db.clearSync()),
-});
+await suite.time(
+  { id: 'stress-api', w: 1, name: '10,000 puts over 1,000 keys in one batch into an empty store (store.batch; lmdb-js: one transaction)', ops: STRESS_OPS },
+  {
+    native: withUpkeep(facadeStress(stores.native), emptied(stores.native, 'native')),
+    js: withUpkeep(facadeStress(stores.js), emptied(stores.js, 'js')),
+    lmdb: withUpkeep(lmdbStress(lmdb.db), () => lmdb.db.clearSync()),
+  },
+);
+await suite.time(
+  { id: 'stress-lmdb-nosync', w: 1, name: 'the same, lmdb-js with noSync (no fsync at commit)', ops: STRESS_OPS },
+  {
+    native: 'in-memory: the row above',
+    js: 'in-memory: the row above',
+    lmdb: withUpkeep(lmdbStress(lmdbNoSync.db), () => lmdbNoSync.db.clearSync()),
+  },
+);
 await lmdb.close();
 await lmdbNoSync.close();
 
 suite.note('The seed (Go, i5-8279U) reported 222 ns/op one by one and 1,375 ns/op batched for 100 puts, and 817K ops/s for the stress batch.');
 suite.note('lmdb-js commits its transaction durably (one fsync) unless noSync; these stores are in memory (durable puts: the durable suite, W7).');
-suite.note('stress-api: a store is emptied between runs by a proposal that its apply loop runs at the start of the next run, so that row includes deleting the previous run\'s 1,000 keys.');
+suite.note(
+  "stress-api: a store is emptied between runs by a proposal that its apply loop runs at the start of the next run, so that row includes deleting the previous run's 1,000 keys.",
+);
 if (quick) suite.note('quick run');
 await stores.native.close();
 await stores.js.close();

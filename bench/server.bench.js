@@ -38,7 +38,9 @@ function which(cmd) {
 
 function firstLine(cmd, args) {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim();
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')[0]
+      .trim();
   } catch {
     return null;
   }
@@ -160,7 +162,11 @@ class ServerProcess {
     probe.abort();
     const head = this.logHead();
     await this.stop();
-    const line1 = head.split('\n').find((l) => l.trim())?.trim() ?? '';
+    const line1 =
+      head
+        .split('\n')
+        .find((l) => l.trim())
+        ?.trim() ?? '';
     const why = outcome instanceof Error ? outcome.message : `exited with ${outcome.signal ?? `code ${outcome.code}`}${line1 ? `: ${line1}` : ''}`;
     throw new Error(`${this.name} did not start: ${why}${head ? `\n${head}` : ''}`);
   }
@@ -190,7 +196,7 @@ class ServerProcess {
 
 async function startEtcd() {
   const bin = process.env.ETCD_BIN || which('etcd');
-  if (!bin) throw new Error('etcd is not installed (scripts/install-etcd.sh installs Debian\'s etcd-server)');
+  if (!bin) throw new Error("etcd is not installed (scripts/install-etcd.sh installs Debian's etcd-server)");
   const [client, peer, metrics] = await freePorts(3);
   const dir = mkdtempSync(join(os.tmpdir(), 'metastore-bench-etcd-'));
   const c = `http://127.0.0.1:${client}`;
@@ -198,15 +204,24 @@ async function startEtcd() {
   const m = `http://127.0.0.1:${metrics}`;
   // One member, Debian's defaults otherwise (fsync on, snapshot-count 100,000, 2 GiB quota).
   const args = [
-    '--name', 'bench',
-    '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', c,
-    '--advertise-client-urls', c,
-    '--listen-peer-urls', p,
-    '--initial-advertise-peer-urls', p,
-    '--initial-cluster', `bench=${p}`,
-    '--initial-cluster-state', 'new',
-    '--listen-metrics-urls', m,
+    '--name',
+    'bench',
+    '--data-dir',
+    join(dir, 'data'),
+    '--listen-client-urls',
+    c,
+    '--advertise-client-urls',
+    c,
+    '--listen-peer-urls',
+    p,
+    '--initial-advertise-peer-urls',
+    p,
+    '--initial-cluster',
+    `bench=${p}`,
+    '--initial-cluster-state',
+    'new',
+    '--listen-metrics-urls',
+    m,
   ];
   const server = await new ServerProcess('etcd', bin, args, { dir, endpoint: `127.0.0.1:${client}`, metricsUrl: `${m}/metrics` }).start();
   server.version = firstLine(bin, ['--version']);
@@ -222,7 +237,11 @@ async function startMetastore() {
   const m = `http://127.0.0.1:${metrics}`;
   const args = [cli, 'serve', '--data-dir', join(dir, 'data'), '--listen-client-urls', c];
   try {
-    const server = await new ServerProcess('metastore', process.execPath, [...args, '--listen-metrics-urls', m], { dir, endpoint: `127.0.0.1:${client}`, metricsUrl: `${m}/metrics` }).start();
+    const server = await new ServerProcess('metastore', process.execPath, [...args, '--listen-metrics-urls', m], {
+      dir,
+      endpoint: `127.0.0.1:${client}`,
+      metricsUrl: `${m}/metrics`,
+    }).start();
     server.version = firstLine(process.execPath, [cli, 'version']);
     return server;
   } catch (e) {
@@ -230,7 +249,11 @@ async function startMetastore() {
     if (!/metrics/i.test(e.message) || /unknown command/i.test(e.message)) throw e;
     const dir2 = mkdtempSync(join(os.tmpdir(), 'metastore-bench-serve-'));
     const args2 = [cli, 'serve', '--data-dir', join(dir2, 'data'), '--listen-client-urls', c];
-    const server = await new ServerProcess('metastore', process.execPath, args2, { dir: dir2, endpoint: `127.0.0.1:${client}`, metricsUrl: `${c}/metrics` }).start();
+    const server = await new ServerProcess('metastore', process.execPath, args2, {
+      dir: dir2,
+      endpoint: `127.0.0.1:${client}`,
+      metricsUrl: `${c}/metrics`,
+    }).start();
     server.version = firstLine(process.execPath, [cli, 'version']);
     server.note = `serve refused --listen-metrics-urls (${e.message.split('\n')[0]}); metrics read from the client URL if it serves /metrics`;
     return server;
@@ -291,14 +314,22 @@ const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(us >= 10_000 ? 0 : 1)
 /** One run of etcd-load against one server, as a results cell. */
 async function measure(server, w, round) {
   const args = [
-    '--endpoints', server.endpoint,
-    '--conns', String(conns(w.clients)),
-    '--clients', String(w.clients),
-    '--total', String(w.total),
-    '--server-pid', String(server.pid),
-    '--metrics-url', server.metricsUrl,
-    '--max-duration', quick ? '60s' : '240s',
-    '--label', `${server.name} ${w.id}`,
+    '--endpoints',
+    server.endpoint,
+    '--conns',
+    String(conns(w.clients)),
+    '--clients',
+    String(w.clients),
+    '--total',
+    String(w.total),
+    '--server-pid',
+    String(server.pid),
+    '--metrics-url',
+    server.metricsUrl,
+    '--max-duration',
+    quick ? '60s' : '240s',
+    '--label',
+    `${server.name} ${w.id}`,
     ...w.args(round),
   ];
   const r = JSON.parse(await loadgen(args, quick ? 120_000 : 400_000));
@@ -342,16 +373,19 @@ async function measure(server, w, round) {
 // --- The run -----------------------------------------------------------------------------------
 
 const suite = new Suite('server', {
-  title: 'W10: metastore serve vs etcd over etcd\'s gRPC protocol (bench/etcd-load: N clients over M connections, awaited requests)',
+  title: "W10: metastore serve vs etcd over etcd's gRPC protocol (bench/etcd-load: N clients over M connections, awaited requests)",
   short: 'W10 server vs etcd',
-  about: 'ops = requests acknowledged to etcd\'s Go client; each client awaits its request before the next; puts: 16-byte keys, 100-byte values',
+  about: "ops = requests acknowledged to etcd's Go client; each client awaits its request before the next; puts: 16-byte keys, 100-byte values",
   columns: ['metastore', 'etcd'],
   base: 'metastore',
 });
 
 const servers = {};
 const unavailable = {};
-for (const [col, start] of [['metastore', startMetastore], ['etcd', startEtcd]]) {
+for (const [col, start] of [
+  ['metastore', startMetastore],
+  ['etcd', startEtcd],
+]) {
   if (ONLY && ONLY !== col) {
     unavailable[col] = `not run (BENCH_SERVER_ONLY=${ONLY})`;
     continue;
@@ -410,7 +444,10 @@ if (Object.keys(servers).length === 0) {
   // The gets' key space, written through 64 clients (not measured).
   for (const [col, server] of Object.entries(servers)) {
     try {
-      await loadgen(['--endpoints', server.endpoint, '--conns', '16', '--clients', '64', '--total', '1', '--warmup', '0', ...rangeArgs('s'), '--populate'], 300_000);
+      await loadgen(
+        ['--endpoints', server.endpoint, '--conns', '16', '--clients', '64', '--total', '1', '--warmup', '0', ...rangeArgs('s'), '--populate'],
+        300_000,
+      );
     } catch (e) {
       console.log(`  ${col}: writing the gets' ${RANGE_KEYS} keys failed: ${e.message.split('\n')[0]}`);
     }
@@ -428,9 +465,21 @@ if (Object.keys(servers).length === 0) {
   for (const s of Object.values(servers)) await s.stop();
 }
 
-suite.note('Load generator: bench/etcd-load (Go, etcd\'s official client go.etcd.io/etcd/client/v3), following etcd\'s tools/benchmark: M gRPC connections, N clients assigned round-robin (client i on connection i mod M), a generator feeding a channel the clients drain, each request awaited and timed; ops/s = successful requests / wall time of the measured phase. A warm-up (a tenth of the requests, at most 2,000, at least one per client) runs first through the same clients, outside the measurement.');
-suite.note('Puts: 16-byte keys (a run\'s prefix + zero-padded index), 100-byte values; each put run writes its own key range and is checked afterwards: the revision moved by exactly the acknowledged puts and the range holds every key acknowledged. Gets: single keys drawn at random among 20,000 existing ones, every one must find its key.');
-suite.note('CPU/op: the server process\'s utime+stime (/proc/<pid>/stat, every thread) over the measured phase, divided by its requests. The load generator shares the 2 cores with the server (its own CPU per op is in the results file: clientCpuUsPerOp). Puts/fsync: acknowledged puts over the delta of etcd_disk_wal_fsync_duration_seconds_count on the server\'s /metrics; n/a where the server does not expose that counter.');
-suite.note('Both servers run on the same machine and file system (os.tmpdir()), each in its own temp data dir, one at a time per workload, in ' + ROUNDS + ' interleaved round(s) per row (a cell keeps its round of the most ops/s); etcd is a single member with Debian\'s defaults (fsync on every raft batch).');
-suite.note('Order: the put rows on fresh servers, then the gets\' 20,000 keys are written and one get row runs right away; then both servers are restarted on their data and the other get rows run. Why: etcd 3.4 copies its read buffer (writes not yet committed to bbolt) into every read transaction (mvcc/backend ConcurrentReadTx), and that copy is as long as the largest batch the buffer has held until a later commit drops it, so right after a burst of puts each get cost etcd ~5× the CPU here (range-s-256-after-puts; pprof: ~40% of etcd\'s CPU in bucketBuffer.Copy and the GC it causes). Newer etcd releases cache that copy between writes. The rows after the restart give etcd 3.4 its best case.');
+suite.note(
+  "Load generator: bench/etcd-load (Go, etcd's official client go.etcd.io/etcd/client/v3), following etcd's tools/benchmark: M gRPC connections, N clients assigned round-robin (client i on connection i mod M), a generator feeding a channel the clients drain, each request awaited and timed; ops/s = successful requests / wall time of the measured phase. A warm-up (a tenth of the requests, at most 2,000, at least one per client) runs first through the same clients, outside the measurement.",
+);
+suite.note(
+  "Puts: 16-byte keys (a run's prefix + zero-padded index), 100-byte values; each put run writes its own key range and is checked afterwards: the revision moved by exactly the acknowledged puts and the range holds every key acknowledged. Gets: single keys drawn at random among 20,000 existing ones, every one must find its key.",
+);
+suite.note(
+  "CPU/op: the server process's utime+stime (/proc/<pid>/stat, every thread) over the measured phase, divided by its requests. The load generator shares the 2 cores with the server (its own CPU per op is in the results file: clientCpuUsPerOp). Puts/fsync: acknowledged puts over the delta of etcd_disk_wal_fsync_duration_seconds_count on the server's /metrics; n/a where the server does not expose that counter.",
+);
+suite.note(
+  'Both servers run on the same machine and file system (os.tmpdir()), each in its own temp data dir, one at a time per workload, in ' +
+    ROUNDS +
+    " interleaved round(s) per row (a cell keeps its round of the most ops/s); etcd is a single member with Debian's defaults (fsync on every raft batch).",
+);
+suite.note(
+  "Order: the put rows on fresh servers, then the gets' 20,000 keys are written and one get row runs right away; then both servers are restarted on their data and the other get rows run. Why: etcd 3.4 copies its read buffer (writes not yet committed to bbolt) into every read transaction (mvcc/backend ConcurrentReadTx), and that copy is as long as the largest batch the buffer has held until a later commit drops it, so right after a burst of puts each get cost etcd ~5× the CPU here (range-s-256-after-puts; pprof: ~40% of etcd's CPU in bucketBuffer.Copy and the GC it causes). Newer etcd releases cache that copy between writes. The rows after the restart give etcd 3.4 its best case.",
+);
 await suite.finish();

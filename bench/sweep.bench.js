@@ -9,7 +9,8 @@ import { cycle, keep, quick, Suite, withUpkeep } from './lib.js';
 const suite = new Suite('sweep', {
   title: 'W3: batch-size sweep, per-op cost; rayon threshold and pool threads (1 vs 2)',
   short: 'W3 batch-size sweep',
-  about: 'ops = puts; default = parallel from 4,096 ops, the calling thread and a pool of cores − 1 threads; serial = never parallel; ∥ = parallel from 2 ops, pool of 1 or 2 threads besides the calling thread',
+  about:
+    'ops = puts; default = parallel from 4,096 ops, the calling thread and a pool of cores − 1 threads; serial = never parallel; ∥ = parallel from 2 ops, pool of 1 or 2 threads besides the calling thread',
   columns: ['native', 'native-serial', 'native-par1', 'native-par2', 'js'],
 });
 
@@ -27,7 +28,13 @@ const compact = Object.fromEntries(Object.entries(engines).map(([col, e]) => [co
 
 for (const n of sizes) {
   // A few different batches of n distinct keys each, spread over the key space by a prime stride.
-  const batches = Array.from({ length: 8 }, (_, j) => batchOf(n, (i) => key16(((j * n + i) * 7919) % KEYS), () => VALUE100));
+  const batches = Array.from({ length: 8 }, (_, j) =>
+    batchOf(
+      n,
+      (i) => key16(((j * n + i) * 7919) % KEYS),
+      () => VALUE100,
+    ),
+  );
   const variants = {};
   for (const [col, e] of Object.entries(engines)) {
     const next = cycle(batches);
@@ -37,6 +44,8 @@ for (const n of sizes) {
   await suite.time({ id: `batch-${n}`, w: 3, name: `batch of ${n.toLocaleString('en')} put${n === 1 ? '' : 's'}`, ops: n }, variants);
 }
 
-suite.note(`Each batch updates ${KEYS.toLocaleString('en')} pre-loaded keys; per-op = per-call time / batch size. Ratios compare against the native default configuration.`);
+suite.note(
+  `Each batch updates ${KEYS.toLocaleString('en')} pre-loaded keys; per-op = per-call time / batch size. Ratios compare against the native default configuration.`,
+);
 for (const e of Object.values(engines)) e.close();
 await suite.finish();

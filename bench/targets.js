@@ -42,7 +42,7 @@ export const TARGETS = [
       'metastore-core --example apply_timing; INTO_EMPTY_ONLY=1 for the first). The 10,000 puts take the parallel path: ' +
       'per-step timing of put_group showed the shard writes ~39 ns/op on 2 threads, the ordered-index inserts of the 1,000 ' +
       're-created keys ~12.6 ns/op, cut to ~6.8 since 66696df (new keys sorted first when they are many next to the ' +
-      'index, so each lands at a node\'s end; keys compared by their first 8 bytes as a number before memcmp), bucketing ' +
+      "index, so each lands at a node's end; keys compared by their first 8 bytes as a number before memcmp), bucketing " +
       'and results ~5. Through Node the same call measures ~65-80 ns/op between runs (noisy, shared machine); over existing ' +
       'keys (stress-bytes-steady) native does ~19-20M ops/s',
   },
@@ -76,10 +76,10 @@ export const TARGETS = [
     whenMissed:
       'Not this code: in the same run the pure-TS engine slowed as much (3.2 µs in the run before, 7.1 here) while ' +
       'lmdb-js did not (10.7 -> 10.8 µs), and the plain engine.range loop of bench/scale-child.js at 1M keys gives ' +
-      '8.5-8.9 µs for both this build and the session\'s first, interleaved; runs an hour apart gave 3.4-4.4 µs. A ' +
+      "8.5-8.9 µs for both this build and the session's first, interleaved; runs an hour apart gave 3.4-4.4 µs. A " +
       'range walks the ordered index and looks each key up in its shard: random memory, sensitive to whether the ' +
       'heap got transparent huge pages (with them off: 3.4 -> 5.8 µs in one A/B). In the engine itself ' +
-      'binding.engineRange (limit 10) costs ~0.36 µs at 1K keys and ~1.1 µs at 100K; the rest is the TS wrapper\'s ' +
+      "binding.engineRange (limit 10) costs ~0.36 µs at 1K keys and ~1.1 µs at 100K; the rest is the TS wrapper's " +
       'result copy and KeyValue views',
   },
   {
@@ -98,9 +98,9 @@ export const TARGETS = [
       'slot, started while the key compares (prefetch). In the core (cargo run --release -p metastore-core --example ' +
       'get_timing, random key at 1M): ~117 ns at 819cb9a, ~125 ns with the prefetch. Of the rest, the raw binding.engineGet ' +
       'is ~50 ns at 1K keys and the TS wrapper (result copy into a slab, the KeyValue and its views) ~120 ns; at 1M keys the ' +
-      'cache misses of a random key add ~80 ns on both engines. The figure sits at the goal\'s edge and moves with the ' +
+      "cache misses of a random key add ~80 ns on both engines. The figure sits at the goal's edge and moves with the " +
       'machine: 288 and 314-316 ns in three full runs of the same get path on 2026-11-28; a plain loop over 4,096 random ' +
-      'keys at 1M gave 294-305 ns for the last build and 311-326 ns for f915940\'s, interleaved.',
+      "keys at 1M gave 294-305 ns for the last build and 311-326 ns for f915940's, interleaved.",
   },
   {
     id: 'w6-events',
@@ -115,13 +115,13 @@ export const TARGETS = [
     unit: 'rate',
     whenMissed:
       'Measured after two untimed streams (af594bb: a gc() before each ~0.1 s round had V8 re-optimizing through much of ' +
-      'it). Since 02efd36 a batch\'s new keys (256 or more) go into the ordered index on a pool thread while the JS ' +
+      "it). Since 02efd36 a batch's new keys (256 or more) go into the ordered index on a pool thread while the JS " +
       'thread hands out the events: binding.engineApplyBatch timed around the stream went 350-390 -> 227-285 ns per ' +
       'event (the core with events: ~215 ns per key, of which the index insert ~70-100), and the rounds 1.46M -> ' +
       '1.62-1.80M events/s in interleaved runs, up to 2.0-2.1M medians when the machine is quiet. The JS side is ~300 ns ' +
       'per event: notify (prefix string + Map lookup, ~55-65 ns), flush + emit ~100 ns, decodeEvents and the views of ' +
       'each key and value, GC (~10% of the stream: ~500 B allocated per event, most of it the event, its KeyValue and ' +
-      'two Uint8Array views), the write path per batch, and the bench\'s own performance.now() per event. Tried and not ' +
+      "two Uint8Array views), the write path per batch, and the bench's own performance.now() per event. Tried and not " +
       'kept, no difference in interleaved runs: applying a put run in parallel with its events merged in op order, index ' +
       'nodes of 256 instead of 1,024 keys, a numeric hash of the prefix bytes instead of a prefix string (90 vs 60 ns), ' +
       'key and value views made with the Uint8Array constructor instead of subarray() (twice as fast alone, slower in ' +
@@ -140,12 +140,12 @@ export const TARGETS = [
     goal: 2000,
     unit: 'us',
     whenMissed:
-      'Latency counts from the start of the apply of the event\'s batch of 1,000 puts, so 1% of the events is one ' +
-      'batch: the slowest one or two of a round\'s 100 batches set the p99 (p50 is ~0.4 ms). Timing each batch\'s apply ' +
+      "Latency counts from the start of the apply of the event's batch of 1,000 puts, so 1% of the events is one " +
+      "batch: the slowest one or two of a round's 100 batches set the p99 (p50 is ~0.4 ms). Timing each batch's apply " +
       '(with page faults and GC events beside it) shows the slow ones: the first 3-8 batches of a fresh store (its ' +
       'memory faulted in, 100-400 faults a batch, and the shard tables growing from empty), and the batches where all ' +
       '512 shard tables, filled evenly by the hash, grow together (~20K, ~40K, ~60K keys; 1-3 ms each). GC pauses are ' +
-      'under 2 ms. Since ced7f4d a batch no longer waits for the previous one\'s index inserts while the pool thread ' +
+      "under 2 ms. Since ced7f4d a batch no longer waits for the previous one's index inserts while the pool thread " +
       'waits for a core (1.8-3.6 ms on the third batch of most streams): 16 of 16 rounds at ≤ 1.8 ms in an interleaved ' +
       'run against 7 of 16. Shards that grow at staggered loads measured no better after that',
   },
@@ -166,11 +166,11 @@ export const TARGETS = [
       'average before the next append arrives; 99.6% of syncs carry one append of ~128 puts, so the next group is not ' +
       'ready when a sync ends. The JS thread is the bottleneck at ~1.8 µs per awaited put: --cpu-prof gives the native ' +
       'apply of the new keys ~30% (see W6 for why a new key costs what it does; 24090b3 took ~15% off it in a growing ' +
-      'store), the put path (proposer, entry, validation, settle) and the bench\'s own loop the rest. Two stalls hit all ' +
+      "store), the put path (proposer, entry, validation, settle) and the bench's own loop the rest. Two stalls hit all " +
       '256 writers at once: fresh 2 MiB transparent huge pages being zeroed for the growing store (slow on this ' +
       'virtual machine; MIMALLOC_ALLOW_THP=0 measured 478-533K -> 595-604K puts/s, but random reads lose their ' +
       'huge-page TLB reach: range limit 10 at 1M keys 3.4 -> 5.8 µs, so the default stays) and snapshot passes (every ' +
-      '64 MiB of log or the last snapshot\'s size) on the 2 cores',
+      "64 MiB of log or the last snapshot's size) on the 2 cores",
   },
   {
     id: 'w7-vs-lmdb',
@@ -183,13 +183,13 @@ export const TARGETS = [
     vs: 'lmdb',
     goal: 2,
     whenMissed:
-      'Same run: the median put latency is well below lmdb-js\'s (details column), the throughput is not. The JS ' +
+      "Same run: the median put latency is well below lmdb-js's (details column), the throughput is not. The JS " +
       'thread, not the disk, sets the pace: counted in the log writer (a build with timers, not kept), a sync takes ' +
       '127-131 µs and the writer then waits 89-123 µs on average for the next append, so it idles ~40%; the JS thread ' +
-      'spends ~1.8 µs per awaited put (--cpu-prof: the native apply of the new keys ~30%, the put path and the bench\'s ' +
+      "spends ~1.8 µs per awaited put (--cpu-prof: the native apply of the new keys ~30%, the put path and the bench's " +
       'loop the rest), and all 256 writers stall together now and then (huge-page faults of the growing store, ' +
-      'snapshot passes; p99 5.2 ms against lmdb-js\'s 1.7). perf of a 3-s run (2026-11-28): the kernel zeroing fresh ' +
-      '2 MiB pages for the growing store is ~21% of the JS thread\'s samples, inside the native apply. Raising appends ' +
+      "snapshot passes; p99 5.2 ms against lmdb-js's 1.7). perf of a 3-s run (2026-11-28): the kernel zeroing fresh " +
+      "2 MiB pages for the growing store is ~21% of the JS thread's samples, inside the native apply. Raising appends " +
       'in flight from 2 to 4 measured the same. Batches here are ~130 puts, below the 256 new keys that move index ' +
       'inserts to the pool. On ' +
       'updates of random keys (the next row) the ratio is reversed: lmdb-js dirties a page per put, the log does not care',
@@ -219,11 +219,11 @@ export const TARGETS = [
     unit: 'bytes',
     whenMissed:
       'Core alone (cargo run --release -p metastore-core --example memory -- 10000000): +2.46 GiB, 258 B/key against 116 B ' +
-      'of payload. Per key: the value 112 B (100 B in mimalloc\'s 112-B size class), the boxed history 64 B (SmallVec of one ' +
+      "of payload. Per key: the value 112 B (100 B in mimalloc's 112-B size class), the boxed history 64 B (SmallVec of one " +
       '56-B version), the key 32 B (triomphe ThinArc: count, length, 16 B), the hash slot of two thin pointers at ~60% load ' +
       'with its control byte ≈ 28 B plus what the growing tables left behind, the ordered index ≈ 20 B (indexset ' +
       'nodes split in half keep their full capacity, and keys loaded in order never refill the left half). Node adds its ' +
-      'own ~90 MB (heap, code). Since 819cb9a: the 80-byte slot became 16 (−~120 B/key with the tables\' leftovers), and ' +
+      "own ~90 MB (heap, code). Since 819cb9a: the 80-byte slot became 16 (−~120 B/key with the tables' leftovers), and " +
       'results too large for the scratch buffer stopped reaching V8 as one allocation each (−~180 MiB at 10M). One ' +
       'allocation per key holding key and history (tried: a shared entry with its history inside) measured 262 B/key as ' +
       'well — the allocation it saves is paid back in size classes — and was not kept. (The JS engine needs ~500 B/key.)',
@@ -234,7 +234,7 @@ export const TARGETS = [
     id: 'w10-put-256',
     w: 10,
     suite: 'server',
-    text: '#14: metastore serve ≥ 2× etcd\'s awaited puts/s at 256 clients, same run',
+    text: "#14: metastore serve ≥ 2× etcd's awaited puts/s at 256 clients, same run",
     kind: 'ratio',
     row: 'put-256',
     col: 'metastore',
@@ -245,7 +245,7 @@ export const TARGETS = [
     id: 'w10-put-256-p99',
     w: 10,
     suite: 'server',
-    text: '#14: put latency p99 at 256 clients no worse than etcd\'s',
+    text: "#14: put latency p99 at 256 clients no worse than etcd's",
     kind: 'fieldRatio',
     row: 'put-256',
     col: 'metastore',
@@ -257,7 +257,7 @@ export const TARGETS = [
     id: 'w10-range-l-256',
     w: 10,
     suite: 'server',
-    text: '#14: metastore serve ≥ 2× etcd\'s single-key linearizable gets/s at 256 clients, same run',
+    text: "#14: metastore serve ≥ 2× etcd's single-key linearizable gets/s at 256 clients, same run",
     kind: 'ratio',
     row: 'range-l-256',
     col: 'metastore',
@@ -268,7 +268,7 @@ export const TARGETS = [
     id: 'w10-range-l-256-p99',
     w: 10,
     suite: 'server',
-    text: '#14: linearizable get latency p99 at 256 clients no worse than etcd\'s',
+    text: "#14: linearizable get latency p99 at 256 clients no worse than etcd's",
     kind: 'fieldRatio',
     row: 'range-l-256',
     col: 'metastore',
@@ -280,7 +280,7 @@ export const TARGETS = [
     id: 'w10-range-s-256',
     w: 10,
     suite: 'server',
-    text: '#14: metastore serve ≥ 2× etcd\'s single-key serializable gets/s at 256 clients, same run',
+    text: "#14: metastore serve ≥ 2× etcd's single-key serializable gets/s at 256 clients, same run",
     kind: 'ratio',
     row: 'range-s-256',
     col: 'metastore',
@@ -291,7 +291,7 @@ export const TARGETS = [
     id: 'w10-range-s-256-p99',
     w: 10,
     suite: 'server',
-    text: '#14: serializable get latency p99 at 256 clients no worse than etcd\'s',
+    text: "#14: serializable get latency p99 at 256 clients no worse than etcd's",
     kind: 'fieldRatio',
     row: 'range-s-256',
     col: 'metastore',
@@ -356,7 +356,8 @@ export function checkTarget(t, data) {
   }
   if (t.kind === 'fieldRatio') {
     const other = row.results[t.vs];
-    if (!other || other.error || other.na || !Number.isFinite(other[t.field]) || !Number.isFinite(cell[t.field])) return { ...base, status: 'not measured', goalText: goalText(t), measuredText: 'no figure' };
+    if (!other || other.error || other.na || !Number.isFinite(other[t.field]) || !Number.isFinite(cell[t.field]))
+      return { ...base, status: 'not measured', goalText: goalText(t), measuredText: 'no figure' };
     measured = cell[t.field] / other[t.field];
     met = measured <= t.goal;
     by = measured / t.goal - 1;

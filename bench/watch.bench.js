@@ -11,7 +11,7 @@ import { quick, Suite } from './lib.js';
 const suite = new Suite('watch', {
   title: 'W6: watch — events/s to JS callbacks and delivery latency while a put stream applies',
   short: 'W6 watch',
-  about: 'ops = events delivered to callbacks; latency = callback time − start of the apply of the event\'s batch; median of 3 runs after 2 untimed ones',
+  about: "ops = events delivered to callbacks; latency = callback time − start of the apply of the event's batch; median of 3 runs after 2 untimed ones",
   columns: ['native', 'js'],
 });
 
@@ -100,7 +100,14 @@ const WARMUP = quick ? 0 : 2;
 const shapes = quick
   ? [{ id: 'watch-1000', watchers: 100, puts: 2_000, batch: 100, shared: false, name: '100 prefix watchers, 2K puts (quick)' }]
   : [
-      { id: 'watch-1000', watchers: 1000, puts: 100_000, batch: 1000, shared: false, name: '1,000 watchers on distinct prefixes, 100K puts in batches of 1,000' },
+      {
+        id: 'watch-1000',
+        watchers: 1000,
+        puts: 100_000,
+        batch: 1000,
+        shared: false,
+        name: '1,000 watchers on distinct prefixes, 100K puts in batches of 1,000',
+      },
       { id: 'watch-fanout', watchers: 100, puts: 10_000, batch: 1000, shared: true, name: '100 watchers on one prefix, 10K puts (1M deliveries)' },
     ];
 
@@ -122,5 +129,7 @@ for (const shape of shapes) {
   suite.record({ id: shape.id, w: 6, name: shape.name, metric: 'rate' }, results);
 }
 
-suite.note('Goal: ≥ 2M events/s delivered with p99 ≤ 2 ms (1,000 watchers). Latency includes the queueing of a whole batch of 1,000 puts: the first event of a batch cannot arrive before its commit returns.');
+suite.note(
+  'Goal: ≥ 2M events/s delivered with p99 ≤ 2 ms (1,000 watchers). Latency includes the queueing of a whole batch of 1,000 puts: the first event of a batch cannot arrive before its commit returns.',
+);
 await suite.finish();

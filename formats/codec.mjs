@@ -14,7 +14,13 @@ export default {
       doc: 'A batch: a header, then its ops back to back; the batch ends exactly after the last op.',
       fields: [
         { name: 'magic', type: 'bytes[3]', value: 'MSB', const: 'BATCH_MAGIC', doc: 'Marks a batch.' },
-        { name: 'version', type: 'u8', value: 1, const: 'CODEC_VERSION', doc: 'The codec version this build writes and accepts; a batch of any other version is rejected with ERR_UNSUPPORTED_VERSION.' },
+        {
+          name: 'version',
+          type: 'u8',
+          value: 1,
+          const: 'CODEC_VERSION',
+          doc: 'The codec version this build writes and accepts; a batch of any other version is rejected with ERR_UNSUPPORTED_VERSION.',
+        },
         { name: 'count', type: 'u32', doc: 'Number of top-level ops (0: a valid batch that changes nothing).' },
         { name: 'ops', type: 'Op[count]', doc: 'The ops, in the order they apply.' },
       ],

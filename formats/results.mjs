@@ -36,7 +36,11 @@ export default {
       fields: [
         { name: 'kind', type: 'u8', enum: 'ResultKind', doc: 'What the rest of the result is.' },
         { name: 'flags', type: 'u8', doc: 'Flags of the kind (below); 0 for kinds without any.' },
-        { name: 'revision', type: 'i64', doc: "The response header's revision: after a write that changed something the new revision, otherwise the current one." },
+        {
+          name: 'revision',
+          type: 'i64',
+          doc: "The response header's revision: after a write that changed something the new revision, otherwise the current one.",
+        },
       ],
     },
     {
@@ -233,7 +237,11 @@ export default {
         { name: 'type', type: 'u8', enum: 'EventType', doc: 'PUT or DELETE.' },
         { name: 'flags', type: 'u8', flags: 'EventFlag', doc: 'Flag bits.' },
         { name: 'subRevision', type: 'u32', doc: 'Position of the change within its revision.' },
-        { name: 'kv', type: 'Kv', doc: "After a PUT, the key-value; for a DELETE, the key with modRevision the deletion's revision and everything else zero or empty." },
+        {
+          name: 'kv',
+          type: 'Kv',
+          doc: "After a PUT, the key-value; for a DELETE, the key with modRevision the deletion's revision and everything else zero or empty.",
+        },
         { name: 'prevKv', type: 'Kv', when: 'HAS_PREV', doc: 'The key as it was at the revision before (EVENTS_WITH_PREV; never for a create).' },
       ],
     },

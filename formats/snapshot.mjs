@@ -14,7 +14,13 @@ export default {
       doc: 'The payload.',
       fields: [
         { name: 'magic', type: 'bytes[6]', value: 'MSSNAP', const: 'SNAPSHOT_MAGIC', doc: 'Marks a snapshot payload.' },
-        { name: 'version', type: 'u16', value: 1, const: 'SNAPSHOT_FORMAT_VERSION', doc: 'The format version `snapshot_into` writes and `from_snapshot` reads.' },
+        {
+          name: 'version',
+          type: 'u16',
+          value: 1,
+          const: 'SNAPSHOT_FORMAT_VERSION',
+          doc: 'The format version `snapshot_into` writes and `from_snapshot` reads.',
+        },
         { name: 'flags', type: 'u8', flags: 'SnapshotFlag', doc: 'Flag bits.' },
         { name: 'revision', type: 'i64', doc: 'The store revision (≥ 1).' },
         { name: 'compactRevision', type: 'i64', doc: 'The compacted revision (−1: never compacted).' },

@@ -16,7 +16,12 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 
-const program = ts.createProgram([entry], { strict: true, skipLibCheck: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
+const program = ts.createProgram([entry], {
+  strict: true,
+  skipLibCheck: true,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+});
 const checker = program.getTypeChecker();
 const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry));
 
@@ -26,7 +31,9 @@ const where = (symbol) => {
   if (decl === undefined) return '';
   const file = decl.getSourceFile();
   const { line } = file.getLineAndCharacterOfPosition(decl.getStart());
-  return `${relative(root, file.fileName).replace(/^dist\//, 'ts/').replace(/\.d\.ts$/, '.ts')} (d.ts line ${line + 1})`;
+  return `${relative(root, file.fileName)
+    .replace(/^dist\//, 'ts/')
+    .replace(/\.d\.ts$/, '.ts')} (d.ts line ${line + 1})`;
 };
 const isPublicMember = (member) =>
   !(member.declarations ?? []).some((d) => ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) &&

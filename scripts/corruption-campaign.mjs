@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildStore, runCampaign } from '../test/corruption/campaign.mjs';
 
-const { values } = parseArgs({ options: { trials: { type: 'string', default: '2000' }, seed: { type: 'string', default: String(Date.now() % 1e9) }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '2000' },
+    seed: { type: 'string', default: String(Date.now() % 1e9) },
+    json: { type: 'boolean', default: false },
+  },
+});
 const { MetaStore } = await import(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
 const binding = createRequire(import.meta.url)('../native/index.cjs');
 const work = mkdtempSync(join(tmpdir(), 'metastore-corruption-'));

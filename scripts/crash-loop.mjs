@@ -9,7 +9,12 @@ import { parseArgs } from 'node:util';
 import { crashLoop, STORE_OPTIONS } from '../test/crash/crash-loop.mjs';
 
 const { values } = parseArgs({
-  options: { kills: { type: 'string', default: '1000' }, seed: { type: 'string', default: String(Date.now() % 1e9) }, writers: { type: 'string', default: '16' }, path: { type: 'string' } },
+  options: {
+    kills: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: String(Date.now() % 1e9) },
+    writers: { type: 'string', default: '16' },
+    path: { type: 'string' },
+  },
 });
 const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const { MetaStore } = await import(entry);
@@ -26,7 +31,9 @@ try {
     writers: Number(values.writers),
     log: (line) => process.stdout.write(line + '\n'),
   });
-  console.log(`ok: ${totals.kills} kills, ${totals.acked} acknowledged writes checked, final revision ${totals.maxRevision}, seed ${values.seed}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `ok: ${totals.kills} kills, ${totals.acked} acknowledged writes checked, final revision ${totals.maxRevision}, seed ${values.seed}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 } finally {
   if (own) rmSync(dir, { recursive: true, force: true });
 }

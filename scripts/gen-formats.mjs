@@ -143,7 +143,8 @@ function measure(layout) {
     if (f.flags !== undefined && byName.get(f.flags)?.kind !== 'flags') fail(where, `field ${f.name}: no flags ${f.flags}`);
     f.at = at;
     f.offsetText = varyingTerms.length === 0 ? String(fixedSize) : [...(fixedSize === 0 ? [] : [fixedSize]), ...varyingTerms].join(' + ');
-    f.sizeText = f.size !== undefined ? String(f.size) : f.element === 'bytes' ? f.count : f.elementSize !== undefined ? `${f.elementSize}·${f.count}` : 'varies';
+    f.sizeText =
+      f.size !== undefined ? String(f.size) : f.element === 'bytes' ? f.count : f.elementSize !== undefined ? `${f.elementSize}·${f.count}` : 'varies';
     if (f.size !== undefined) {
       fixedSize += f.size;
       if (at !== undefined) at += f.size;
@@ -254,7 +255,8 @@ function rustItem(item) {
       return '';
     case 'flags': {
       let out = `\n${wrap(`${item.name}: ${item.doc}`, '// ')}`;
-      for (const bit of item.bits) out += `${rustDoc(`${item.name}.${bit.name}: ${bit.doc}`)}pub const ${item.rust.consts}${bit.name}: ${item.type} = 1 << ${bit.bit};\n`;
+      for (const bit of item.bits)
+        out += `${rustDoc(`${item.name}.${bit.name}: ${bit.doc}`)}pub const ${item.rust.consts}${bit.name}: ${item.type} = 1 << ${bit.bit};\n`;
       return out;
     }
     case 'enum':
@@ -308,10 +310,14 @@ function rustLayout(layout) {
   let out = `\n${wrap(`${layout.name}: ${layout.doc}`, '// ')}`;
   for (const f of fieldConstants(layout)) {
     const doc = `${layout.name}.${f.name}: ${f.doc}`;
-    out += typeof f.value === 'string' ? `${rustDoc(doc)}pub const ${f.const}: [u8; ${f.size}] = *b"${f.value}";\n` : `${rustDoc(doc)}pub const ${f.const}: ${f.element} = ${f.value};\n`;
+    out +=
+      typeof f.value === 'string'
+        ? `${rustDoc(doc)}pub const ${f.const}: [u8; ${f.size}] = *b"${f.value}";\n`
+        : `${rustDoc(doc)}pub const ${f.const}: ${f.element} = ${f.value};\n`;
   }
   const varying = fields.filter((f) => f.size === undefined).map((f) => f.name);
-  const sizeDoc = varying.length === 0 ? `${layout.name}: its size in bytes.` : `${layout.name}: bytes of its fixed-size fields (all but ${varying.join(', ')}).`;
+  const sizeDoc =
+    varying.length === 0 ? `${layout.name}: its size in bytes.` : `${layout.name}: bytes of its fixed-size fields (all but ${varying.join(', ')}).`;
   out += `${rustDoc(sizeDoc)}pub const ${layout.size}: usize = ${layout.fixedSize};\n`;
   for (const f of fields) {
     if (f.at === undefined) continue;
@@ -374,15 +380,31 @@ function ts(output, formats) {
       if (item.kind !== 'union' && !out.endsWith('\n\n')) out += '\n';
       switch (item.kind) {
         case 'constant':
-          if (item.type.startsWith('bytes')) out += constant(`${item.doc} ("${item.value}")`, item.name, `[${hexBytes(item.value).join(', ')}]${asConst}`, `readonly [${hexBytes(item.value).join(', ')}]`);
+          if (item.type.startsWith('bytes'))
+            out += constant(
+              `${item.doc} ("${item.value}")`,
+              item.name,
+              `[${hexBytes(item.value).join(', ')}]${asConst}`,
+              `readonly [${hexBytes(item.value).join(', ')}]`,
+            );
           else out += constant(item.doc, item.name, item.value);
           break;
         case 'flags':
-          out += object(item.doc, item.name, item.bits.map((b) => [b.name, flagValue(b), b.doc]), false);
+          out += object(
+            item.doc,
+            item.name,
+            item.bits.map((b) => [b.name, flagValue(b), b.doc]),
+            false,
+          );
           break;
         case 'enum':
         case 'errors':
-          out += object(item.doc, item.name, item.values.map((v) => [v.name, v.value, v.doc]), true);
+          out += object(
+            item.doc,
+            item.name,
+            item.values.map((v) => [v.name, v.value, v.doc]),
+            true,
+          );
           if (item.definedFlags) {
             const max = Math.max(...item.values.map((v) => v.value));
             const masks = Array.from({ length: max + 1 }, (_, n) => {
@@ -390,22 +412,32 @@ function ts(output, formats) {
               return flags === undefined ? 0 : flags.bits.reduce((mask, b) => mask | flagValue(b), 0);
             });
             const doc = `The flag bits each ${item.name} defines, indexed by type; any other bit set makes an op malformed.`;
-            out += lang === 'dts' ? `${tsDoc(doc)}export declare const ${item.definedFlags}: readonly number[];\n` : `${tsDoc(doc)}export const ${item.definedFlags}${lang === 'ts' ? ': readonly number[]' : ''} = [${masks.join(', ')}];\n`;
+            out +=
+              lang === 'dts'
+                ? `${tsDoc(doc)}export declare const ${item.definedFlags}: readonly number[];\n`
+                : `${tsDoc(doc)}export const ${item.definedFlags}${lang === 'ts' ? ': readonly number[]' : ''} = [${masks.join(', ')}];\n`;
           }
           if (item.kind === 'errors') out += tsErrorTable(item, lang);
           break;
         case 'layout':
           for (const f of fieldConstants(item)) {
             const doc = `${item.name}.${f.name}: ${f.doc}`;
-            if (typeof f.value === 'string') out += constant(`${doc} ("${f.value}")`, f.const, `[${hexBytes(f.value).join(', ')}]${asConst}`, `readonly [${hexBytes(f.value).join(', ')}]`);
+            if (typeof f.value === 'string')
+              out += constant(`${doc} ("${f.value}")`, f.const, `[${hexBytes(f.value).join(', ')}]${asConst}`, `readonly [${hexBytes(f.value).join(', ')}]`);
             else out += constant(doc, f.const, f.value);
           }
           {
             const varying = item.fields.filter((f) => f.size === undefined).map((f) => f.name);
-            const sizeDoc = varying.length === 0 ? `${item.name}: its size in bytes.` : `${item.name}: bytes of its fixed-size fields (all but ${varying.join(', ')}).`;
+            const sizeDoc =
+              varying.length === 0 ? `${item.name}: its size in bytes.` : `${item.name}: bytes of its fixed-size fields (all but ${varying.join(', ')}).`;
             out += constant(sizeDoc, item.size, item.fixedSize);
             const placed = item.fields.filter((f) => f.at !== undefined);
-            out += object(`Offsets of a ${item.name}'s fields from its first byte (the fields at a fixed position).`, offsetsObject(item), placed.map((f) => [f.name, f.at, `${f.type}: ${f.doc}`]), false);
+            out += object(
+              `Offsets of a ${item.name}'s fields from its first byte (the fields at a fixed position).`,
+              offsetsObject(item),
+              placed.map((f) => [f.name, f.at, `${f.type}: ${f.doc}`]),
+              false,
+            );
           }
           break;
       }
@@ -425,7 +457,8 @@ function tsErrorTable(item, lang) {
     const v = item.values.find((x) => x.value === n);
     return v === undefined ? 'undefined' : `{ code: 'ERR_${v.name}', category: '${v.category}', message: ${tsString(v.message)} }`;
   });
-  if (lang === 'dts') return `${out}${tsDoc(doc)}export declare const ERROR_INFO: ReadonlyArray<{ readonly code: NumberedErrorCode; readonly category: string; readonly message: string } | undefined>;\n`;
+  if (lang === 'dts')
+    return `${out}${tsDoc(doc)}export declare const ERROR_INFO: ReadonlyArray<{ readonly code: NumberedErrorCode; readonly category: string; readonly message: string } | undefined>;\n`;
   return `${out}${tsDoc(doc)}export const ERROR_INFO = [\n${rows.map((r) => `  ${r},\n`).join('')}]${lang === 'ts' ? ' as const' : ''};\n`;
 }
 
@@ -567,7 +600,11 @@ async function main() {
       continue;
     }
     const d = current === undefined ? undefined : firstDifference(text, current);
-    stale.push(current === undefined ? `  ${path}: missing` : `  ${path}: line ${d.line} differs\n      declared: ${d.expected.trim()}\n      in file:  ${d.found.trim()}`);
+    stale.push(
+      current === undefined
+        ? `  ${path}: missing`
+        : `  ${path}: line ${d.line} differs\n      declared: ${d.expected.trim()}\n      in file:  ${d.found.trim()}`,
+    );
   }
   if (!checkOnly) return;
   if (stale.length === 0) {

@@ -116,7 +116,9 @@ for (const file of [`native/${binary}`, 'native/index.cjs', 'dist/index.js', 'di
 }
 
 // The repository must look the same afterwards.
-const packageJsonHash = createHash('sha256').update(readFileSync(join(root, 'package.json'))).digest('hex');
+const packageJsonHash = createHash('sha256')
+  .update(readFileSync(join(root, 'package.json')))
+  .digest('hex');
 const rootEntriesBefore = new Set(readdirSync(root));
 
 const tmp = mkdtempSync(join(tmpdir(), 'metastore-install-'));
@@ -140,10 +142,28 @@ try {
   const [raw] = JSON.parse(npm(['pack', '--dry-run', '--ignore-scripts', '--json'], { cwd: root, env: npmEnv }).stdout);
   const rawFiles = raw.files.map((f) => slashes(f.path));
   check(!rawFiles.some((f) => f.endsWith('.node')), `the main package ships a .node file: ${rawFiles.filter((f) => f.endsWith('.node'))}`);
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/cli.js', 'native/index.cjs', 'native/index.d.cts', 'proto/etcdserverpb/rpc.proto', 'proto/mvccpb/kv.proto', 'proto/authpb/auth.proto', 'proto/grpc/health/v1/health.proto']) {
+  for (const f of [
+    'package.json',
+    'README.md',
+    'dist/index.js',
+    'dist/index.cjs',
+    'dist/index.d.ts',
+    'dist/cjs/index.d.ts',
+    'dist/cjs/package.json',
+    'dist/cli.js',
+    'native/index.cjs',
+    'native/index.d.cts',
+    'proto/etcdserverpb/rpc.proto',
+    'proto/mvccpb/kv.proto',
+    'proto/authpb/auth.proto',
+    'proto/grpc/health/v1/health.proto',
+  ]) {
     check(rawFiles.includes(f), `the main package lacks ${f}`);
   }
-  check(!rawFiles.some((f) => /^(ts|crates|test|bench|scripts|npm)\//.test(f) || f.endsWith('.map')), `the main package ships sources or maps: ${rawFiles.join(', ')}`);
+  check(
+    !rawFiles.some((f) => /^(ts|crates|test|bench|scripts|npm)\//.test(f) || f.endsWith('.map')),
+    `the main package ships sources or maps: ${rawFiles.join(', ')}`,
+  );
 
   // 2. Release staging in a temp copy, by the napi CLI, for the target built here.
   const stagePkg = join(tmp, 'stage');
@@ -162,7 +182,8 @@ try {
   run(process.execPath, [napi, 'pre-publish', ...napiArgs, '--tag-style', 'npm', '--skip-optional-publish', '--no-gh-release']);
 
   mkdirSync(join(tmp, 'tarballs'));
-  const packInto = (dir) => JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', join(tmp, 'tarballs')], { cwd: dir, env: npmEnv }).stdout)[0];
+  const packInto = (dir) =>
+    JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', join(tmp, 'tarballs')], { cwd: dir, env: npmEnv }).stdout)[0];
   const core = packInto(stagePkg);
   const platform = packInto(join(stagePkg, 'npm', abi));
   const coreTgz = join(tmp, 'tarballs', core.filename);
@@ -173,7 +194,10 @@ try {
   const coreJson = readJson(join(stagePkg, 'package.json'));
   const platformJson = readJson(join(stagePkg, 'npm', abi, 'package.json'));
   check(!core.files.some((f) => f.path.endsWith('.node')), 'the staged main package ships a .node file');
-  check(coreJson.optionalDependencies?.[platformPackage] === pkg.version, `optionalDependencies lack ${platformPackage}@${pkg.version}: ${JSON.stringify(coreJson.optionalDependencies)}`);
+  check(
+    coreJson.optionalDependencies?.[platformPackage] === pkg.version,
+    `optionalDependencies lack ${platformPackage}@${pkg.version}: ${JSON.stringify(coreJson.optionalDependencies)}`,
+  );
   for (const json of [coreJson, platformJson]) {
     for (const hook of ['preinstall', 'install', 'postinstall']) check(json.scripts?.[hook] === undefined, `${json.name} has an ${hook} script`);
   }
@@ -181,7 +205,10 @@ try {
   check(platformJson.main === binary, `platform package main is ${platformJson.main}, not ${binary}`);
   check(platform.files.map((f) => f.path).includes(binary), `platform package lacks ${binary}`);
   for (const [field, value] of Object.entries(PLATFORM_FIELDS[abi])) {
-    check(JSON.stringify(platformJson[field]) === JSON.stringify(value), `platform package ${field} is ${JSON.stringify(platformJson[field])}, not ${JSON.stringify(value)}`);
+    check(
+      JSON.stringify(platformJson[field]) === JSON.stringify(value),
+      `platform package ${field} is ${JSON.stringify(platformJson[field])}, not ${JSON.stringify(value)}`,
+    );
   }
   const loader = readFileSync(join(root, 'native/index.cjs'), 'utf8');
   check(loader.includes(`require('${platformPackage}')`), `the generated loader does not require ${platformPackage}`);
@@ -247,7 +274,10 @@ try {
   const exported = JSON.parse(run(process.execPath, ['-e', exportsOf], { cwd: app }).stdout);
   const hooks = exported.filter((name) => TEST_HOOKS.includes(name));
   check(hooks.length === 0, `the packed addon has the test hooks ${hooks.join(', ')}: it must be the release build (npm run build:native)`);
-  check(JSON.stringify(exported) === JSON.stringify(declared), `the packed addon exports ${exported.join(', ')}; native/index.d.cts declares ${declared.join(', ')}`);
+  check(
+    JSON.stringify(exported) === JSON.stringify(declared),
+    `the packed addon exports ${exported.join(', ')}; native/index.d.cts declares ${declared.join(', ')}`,
+  );
   for (const format of ['mjs', 'cjs']) process.stdout.write(run(process.execPath, [`smoke.${format}`, 'native'], { cwd: app }).stdout);
   const info = cli(app, ['info']).stdout;
   check(/engine \(auto\)\s+native/.test(info), `metastore info:\n${info}`);
@@ -297,11 +327,23 @@ try {
   ];
   for (const { mode, module, files } of modes) {
     const config = join(app, `tsconfig.${mode}.json`);
-    const compilerOptions = { module, moduleResolution: mode, target: 'es2022', lib: ['es2022'], strict: true, skipLibCheck: false, noEmit: true, types: ['node'], typeRoots };
+    const compilerOptions = {
+      module,
+      moduleResolution: mode,
+      target: 'es2022',
+      lib: ['es2022'],
+      strict: true,
+      skipLibCheck: false,
+      noEmit: true,
+      types: ['node'],
+      typeRoots,
+    };
     writeFileSync(config, JSON.stringify({ compilerOptions, files }, null, 2));
     const listed = slashes(run(process.execPath, [tsc, '-p', config, '--listFiles'], { cwd: app }).stdout);
-    if (files.includes('consumer.mts')) check(listed.includes(slashes(join(installed, 'dist/index.d.ts'))), `${mode}: the ESM consumer did not get dist/index.d.ts`);
-    if (files.includes('consumer.cts')) check(listed.includes(slashes(join(installed, 'dist/cjs/index.d.ts'))), `${mode}: the CJS consumer did not get dist/cjs/index.d.ts`);
+    if (files.includes('consumer.mts'))
+      check(listed.includes(slashes(join(installed, 'dist/index.d.ts'))), `${mode}: the ESM consumer did not get dist/index.d.ts`);
+    if (files.includes('consumer.cts'))
+      check(listed.includes(slashes(join(installed, 'dist/cjs/index.d.ts'))), `${mode}: the CJS consumer did not get dist/cjs/index.d.ts`);
   }
   log(`types: tsc --noEmit (strict, skipLibCheck off) in ${modes.map((m) => m.mode).join(', ')}: ESM and CJS consumers compile`);
 
@@ -321,7 +363,9 @@ try {
   );
   const refused = run(process.execPath, ['durable.mjs', join(tmp, 'fallback-store')], { cwd: alone }).stdout.trim();
   check(refused === 'ERR_NATIVE_UNAVAILABLE', `a durable store without the addon: ${refused}`);
-  log("fallback case: ESM + CJS smoke on the pure-TS engine with the reason; engine 'native' throws ERR_NATIVE_UNAVAILABLE; durable mode and the durable CLI refuse");
+  log(
+    "fallback case: ESM + CJS smoke on the pure-TS engine with the reason; engine 'native' throws ERR_NATIVE_UNAVAILABLE; durable mode and the durable CLI refuse",
+  );
 } catch (e) {
   failed = true;
   console.error(e instanceof Failure ? `install test FAILED: ${e.message}` : e);
@@ -332,10 +376,14 @@ try {
 
 // Nothing left behind in the repository.
 const leftovers = readdirSync(root).filter((f) => !rootEntriesBefore.has(f));
-const hashAfter = createHash('sha256').update(readFileSync(join(root, 'package.json'))).digest('hex');
+const hashAfter = createHash('sha256')
+  .update(readFileSync(join(root, 'package.json')))
+  .digest('hex');
 if (leftovers.length > 0 || hashAfter !== packageJsonHash) {
   failed = true;
-  console.error(`install test FAILED: the repository changed: new ${leftovers.join(', ') || '(none)'}; package.json ${hashAfter === packageJsonHash ? 'same' : 'edited'}`);
+  console.error(
+    `install test FAILED: the repository changed: new ${leftovers.join(', ') || '(none)'}; package.json ${hashAfter === packageJsonHash ? 'same' : 'edited'}`,
+  );
 }
 log(failed ? 'FAILED' : 'passed');
 console.log(`install-test: ${passed} passed, ${failed ? 1 : 0} failed`);

@@ -31,7 +31,9 @@ const VALUE = Buffer.alloc(arg('value-bytes', 100), 'v');
 const withEtcd = !process.argv.includes('--no-etcd');
 
 const protoDir = join(dirname(require.resolve('etcd3/package.json')), 'proto');
-const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(join(protoDir, 'rpc.proto'), { keepCase: true, longs: String, enums: Number, defaults: true, oneofs: true, includeDirs: [protoDir] })).etcdserverpb;
+const pkg = grpc.loadPackageDefinition(
+  protoLoader.loadSync(join(protoDir, 'rpc.proto'), { keepCase: true, longs: String, enums: Number, defaults: true, oneofs: true, includeDirs: [protoDir] }),
+).etcdserverpb;
 
 const tmpRoot = (() => {
   try {
@@ -43,7 +45,10 @@ const tmpRoot = (() => {
 })();
 const children = new Set();
 process.on('exit', () => {
-  for (const c of children) try { process.kill(c.pid, 'SIGKILL'); } catch {}
+  for (const c of children)
+    try {
+      process.kill(c.pid, 'SIGKILL');
+    } catch {}
 });
 
 const freePort = () =>
@@ -81,7 +86,26 @@ async function startEtcd() {
   const dir = mkdtempSync(join(tmpRoot, 'serve-bench-etcd-'));
   const c = `http://127.0.0.1:${cp}`;
   const p = `http://127.0.0.1:${pp}`;
-  const child = spawn('etcd', ['--name', 's1', '--data-dir', join(dir, 'data'), '--listen-client-urls', c, '--advertise-client-urls', c, '--listen-peer-urls', p, '--initial-advertise-peer-urls', p, '--initial-cluster', `s1=${p}`], { stdio: 'ignore' });
+  const child = spawn(
+    'etcd',
+    [
+      '--name',
+      's1',
+      '--data-dir',
+      join(dir, 'data'),
+      '--listen-client-urls',
+      c,
+      '--advertise-client-urls',
+      c,
+      '--listen-peer-urls',
+      p,
+      '--initial-advertise-peer-urls',
+      p,
+      '--initial-cluster',
+      `s1=${p}`,
+    ],
+    { stdio: 'ignore' },
+  );
   children.add(child);
   await waitReady(`127.0.0.1:${cp}`);
   return { endpoint: `127.0.0.1:${cp}`, stop: () => stop(child, dir) };
@@ -91,7 +115,9 @@ async function stop(child, dir) {
   const exited = new Promise((r) => child.once('exit', r));
   process.kill(child.pid, 'SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  try { process.kill(child.pid, 'SIGKILL'); } catch {}
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {}
   children.delete(child);
   rmSync(dir, { recursive: true, force: true });
 }
@@ -129,7 +155,8 @@ const targets = [
   ['metastore serve (memory)', () => startMetastore(false)],
   ['metastore serve (--data-dir)', () => startMetastore(true)],
 ];
-if (withEtcd && spawnSync('etcd', ['--version']).status === 0) targets.push([spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0], startEtcd]);
+if (withEtcd && spawnSync('etcd', ['--version']).status === 0)
+  targets.push([spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0], startEtcd]);
 console.log(`${OPS} ops per row, ${CONCURRENCY} concurrent unary calls from one grpc-js channel, ${VALUE.length}-byte values, 10,000 keys`);
 const rows = [];
 for (const [label, start] of targets) {

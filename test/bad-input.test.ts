@@ -69,16 +69,22 @@ const ROWS: Row[] = [
   { name: 'batch put with an empty key', act: (s) => s.batch().put('x', '1').put('', 'v').commit(), code: 'ERR_KEY_NOT_PROVIDED', opIndex: 1 },
   { name: 'engine range of an empty key', act: (_s, e) => e.range(rangeOp([])), code: 'ERR_KEY_NOT_PROVIDED' },
   // Keys and values that are neither strings nor bytes.
-  ...([['a number', 42], ['null', null], ['undefined', undefined], ['an object', { key: 'a' }], ['an array', [0x61]]] as Array<[string, unknown]>).flatMap(
-    ([what, bad]): Row[] => [
-      { name: `put with ${what} as key`, act: (s) => s.put(bad as Any, 'v'), code: 'ERR_INVALID_TYPE' },
-      { name: `put with ${what} as value`, act: (s) => s.put('a', bad as Any), code: 'ERR_INVALID_TYPE' },
-      { name: `get of ${what}`, act: (s) => s.get(bad as Any), code: 'ERR_INVALID_TYPE' },
-      // (`key: undefined` is no key at all: ERR_INVALID_OPTION, not a type error.)
-      ...(bad === undefined ? [] : [{ name: `range with ${what} as key`, act: (s: MetaStore) => s.range({ key: bad as Any }), code: 'ERR_INVALID_TYPE' } as Row]),
-      { name: `batch put with ${what} as value`, act: (s) => s.batch().put('a', bad as Any), code: 'ERR_INVALID_TYPE' },
-    ],
-  ),
+  ...(
+    [
+      ['a number', 42],
+      ['null', null],
+      ['undefined', undefined],
+      ['an object', { key: 'a' }],
+      ['an array', [0x61]],
+    ] as Array<[string, unknown]>
+  ).flatMap(([what, bad]): Row[] => [
+    { name: `put with ${what} as key`, act: (s) => s.put(bad as Any, 'v'), code: 'ERR_INVALID_TYPE' },
+    { name: `put with ${what} as value`, act: (s) => s.put('a', bad as Any), code: 'ERR_INVALID_TYPE' },
+    { name: `get of ${what}`, act: (s) => s.get(bad as Any), code: 'ERR_INVALID_TYPE' },
+    // (`key: undefined` is no key at all: ERR_INVALID_OPTION, not a type error.)
+    ...(bad === undefined ? [] : [{ name: `range with ${what} as key`, act: (s: MetaStore) => s.range({ key: bad as Any }), code: 'ERR_INVALID_TYPE' } as Row]),
+    { name: `batch put with ${what} as value`, act: (s) => s.batch().put('a', bad as Any), code: 'ERR_INVALID_TYPE' },
+  ]),
   { name: 'delete of a number', act: (s) => s.delete(42 as Any), code: 'ERR_INVALID_TYPE' },
   { name: 'delete of null', act: (s) => s.delete(null as Any), code: 'ERR_INVALID_TYPE' },
   { name: 'delete of an array', act: (s) => s.delete([0x61] as Any), code: 'ERR_INVALID_TYPE' },
@@ -104,13 +110,55 @@ const ROWS: Row[] = [
   { name: 'middle op: put with an empty key', act: apply(batch((w) => w.put('', 'v')).bytes), code: 'ERR_KEY_NOT_PROVIDED', opIndex: 2 },
   { name: 'middle op: delete of an empty key', act: apply(batch((w) => w.deleteRange('')).bytes), code: 'ERR_KEY_NOT_PROVIDED', opIndex: 2 },
   { name: 'middle op: range of an empty key', act: apply(batch((w) => w.range('')).bytes), code: 'ERR_KEY_NOT_PROVIDED', opIndex: 2 },
-  { name: 'middle op: value too large', options: { maxValueBytes: 8 }, act: apply(batch((w) => w.put('m', big(9))).bytes), code: 'ERR_VALUE_TOO_LARGE', opIndex: 2 },
-  { name: 'middle op: key too large', options: { maxKeyBytes: 8 }, act: apply(batch((w) => w.put('123456789', 'v')).bytes), code: 'ERR_KEY_TOO_LARGE', opIndex: 2 },
-  { name: 'middle op: ignoreValue with a value', act: apply(batch((w) => w.put('k1', 'x', { ignoreValue: true })).bytes), code: 'ERR_VALUE_PROVIDED', opIndex: 2 },
-  { name: 'middle op: ignoreLease with a lease', act: apply(batch((w) => w.put('k1', '', { ignoreLease: true, lease: 5 })).bytes), code: 'ERR_LEASE_PROVIDED', opIndex: 2 },
+  {
+    name: 'middle op: value too large',
+    options: { maxValueBytes: 8 },
+    act: apply(batch((w) => w.put('m', big(9))).bytes),
+    code: 'ERR_VALUE_TOO_LARGE',
+    opIndex: 2,
+  },
+  {
+    name: 'middle op: key too large',
+    options: { maxKeyBytes: 8 },
+    act: apply(batch((w) => w.put('123456789', 'v')).bytes),
+    code: 'ERR_KEY_TOO_LARGE',
+    opIndex: 2,
+  },
+  {
+    name: 'middle op: ignoreValue with a value',
+    act: apply(batch((w) => w.put('k1', 'x', { ignoreValue: true })).bytes),
+    code: 'ERR_VALUE_PROVIDED',
+    opIndex: 2,
+  },
+  {
+    name: 'middle op: ignoreLease with a lease',
+    act: apply(batch((w) => w.put('k1', '', { ignoreLease: true, lease: 5 })).bytes),
+    code: 'ERR_LEASE_PROVIDED',
+    opIndex: 2,
+  },
   // The writer refuses bad sort values, so these bytes are patched after writing.
-  { name: 'middle op: sortOrder 3', act: apply(mutated((b, _v, at) => void (b[at[2]! + 2] = 3), (w) => w.range('a'))), code: 'ERR_INVALID_SORT', opIndex: 2 },
-  { name: 'middle op: sortTarget 5', act: apply(mutated((b, _v, at) => void (b[at[2]! + 3] = 5), (w) => w.range('a'))), code: 'ERR_INVALID_SORT', opIndex: 2 },
+  {
+    name: 'middle op: sortOrder 3',
+    act: apply(
+      mutated(
+        (b, _v, at) => void (b[at[2]! + 2] = 3),
+        (w) => w.range('a'),
+      ),
+    ),
+    code: 'ERR_INVALID_SORT',
+    opIndex: 2,
+  },
+  {
+    name: 'middle op: sortTarget 5',
+    act: apply(
+      mutated(
+        (b, _v, at) => void (b[at[2]! + 3] = 5),
+        (w) => w.range('a'),
+      ),
+    ),
+    code: 'ERR_INVALID_SORT',
+    opIndex: 2,
+  },
   { name: 'writer: sortOrder 3', act: () => new BatchWriter().range('a', { sortOrder: 3 as Any }), code: 'ERR_INVALID_SORT' },
   // Which error wins.
   {
@@ -120,10 +168,35 @@ const ROWS: Row[] = [
     code: 'ERR_VALUE_TOO_LARGE',
     opIndex: 1,
   },
-  { name: 'within an op, an empty key comes before a too large value', options: { maxValueBytes: 8 }, act: (s) => s.put('', big(9)), code: 'ERR_KEY_NOT_PROVIDED' },
-  { name: 'within an op, a too large key comes before a too large value', options: { maxValueBytes: 8, maxKeyBytes: 4 }, act: (s) => s.put('abcde', big(9)), code: 'ERR_KEY_TOO_LARGE' },
-  { name: 'within an op, a too large value comes before ignoreValue', options: { maxValueBytes: 8 }, act: (s) => s.put('a', big(9), { ignoreValue: true }), code: 'ERR_VALUE_TOO_LARGE' },
-  { name: 'within an op, an undefined flag comes before an empty key', act: apply(mutated((bytes, _v, at) => void (bytes[at[2]! + 1] = 0x08), (w) => w.put('', 'v'))), code: 'ERR_MALFORMED_BATCH', opIndex: 2 },
+  {
+    name: 'within an op, an empty key comes before a too large value',
+    options: { maxValueBytes: 8 },
+    act: (s) => s.put('', big(9)),
+    code: 'ERR_KEY_NOT_PROVIDED',
+  },
+  {
+    name: 'within an op, a too large key comes before a too large value',
+    options: { maxValueBytes: 8, maxKeyBytes: 4 },
+    act: (s) => s.put('abcde', big(9)),
+    code: 'ERR_KEY_TOO_LARGE',
+  },
+  {
+    name: 'within an op, a too large value comes before ignoreValue',
+    options: { maxValueBytes: 8 },
+    act: (s) => s.put('a', big(9), { ignoreValue: true }),
+    code: 'ERR_VALUE_TOO_LARGE',
+  },
+  {
+    name: 'within an op, an undefined flag comes before an empty key',
+    act: apply(
+      mutated(
+        (bytes, _v, at) => void (bytes[at[2]! + 1] = 0x08),
+        (w) => w.put('', 'v'),
+      ),
+    ),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 2,
+  },
   // Numbers the façade checks.
   { name: 'range with a fractional limit', act: (s) => s.range({ prefix: '', limit: 1.5 }), code: 'ERR_INVALID_OPTION' },
   { name: 'range with a negative revision', act: (s) => s.range({ prefix: '', revision: -1 }), code: 'ERR_INVALID_OPTION' },
@@ -144,37 +217,109 @@ const ROWS: Row[] = [
   { name: 'an empty buffer', act: apply(new Uint8Array(0)), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
   { name: 'a 7-byte header', act: apply(mutated((bytes) => bytes.slice(0, 7))), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
   { name: 'truncated by one byte', act: apply(mutated((bytes) => bytes.slice(0, -1))), code: 'ERR_MALFORMED_BATCH', opIndex: 4 },
-  { name: 'truncated inside the middle op header', act: apply(mutated((bytes, _v, at) => bytes.slice(0, at[2]! + 1))), code: 'ERR_MALFORMED_BATCH', opIndex: 2 },
-  { name: 'truncated inside the range op fixed part', act: apply(mutated((bytes, _v, at) => bytes.slice(0, at[3]! + 30))), code: 'ERR_MALFORMED_BATCH', opIndex: 3 },
+  {
+    name: 'truncated inside the middle op header',
+    act: apply(mutated((bytes, _v, at) => bytes.slice(0, at[2]! + 1))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 2,
+  },
+  {
+    name: 'truncated inside the range op fixed part',
+    act: apply(mutated((bytes, _v, at) => bytes.slice(0, at[3]! + 30))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 3,
+  },
   { name: 'wrong magic', act: apply(mutated((bytes) => void (bytes[2] = 0x58))), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
-  { name: 'wrong magic and wrong version: magic first', act: apply(mutated((bytes) => void ((bytes[0] = 0), (bytes[3] = 2)))), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
+  {
+    name: 'wrong magic and wrong version: magic first',
+    act: apply(mutated((bytes) => void ((bytes[0] = 0), (bytes[3] = 2)))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: -1,
+  },
   { name: 'version 2', act: apply(mutated((bytes) => void (bytes[3] = 2))), code: 'ERR_UNSUPPORTED_VERSION', opIndex: -1 },
   { name: 'version 0', act: apply(mutated((bytes) => void (bytes[3] = 0))), code: 'ERR_UNSUPPORTED_VERSION', opIndex: -1 },
-  { name: 'version 2 on a truncated batch: version first', act: apply(mutated((bytes) => ((bytes[3] = 2), bytes.slice(0, 12)))), code: 'ERR_UNSUPPORTED_VERSION', opIndex: -1 },
-  ...[0, 8, 9, 255].map((type): Row => ({ name: `unknown op type ${type}`, act: apply(mutated((bytes, _v, at) => void (bytes[at[2]!] = type))), code: 'ERR_MALFORMED_BATCH', opIndex: 2 })),
-  ...([[0, 0x08], [0, 0x80], [2, 0x02], [2, 0xfe], [3, 0x08], [3, 0xf0]] as const).map(
-    ([op, bit]): Row => ({ name: `reserved flag bits 0x${bit.toString(16)} on op ${op}`, act: apply(mutated((bytes, _v, at) => void (bytes[at[op]! + 1]! |= bit))), code: 'ERR_MALFORMED_BATCH', opIndex: op }),
+  {
+    name: 'version 2 on a truncated batch: version first',
+    act: apply(mutated((bytes) => ((bytes[3] = 2), bytes.slice(0, 12)))),
+    code: 'ERR_UNSUPPORTED_VERSION',
+    opIndex: -1,
+  },
+  ...[0, 8, 9, 255].map(
+    (type): Row => ({
+      name: `unknown op type ${type}`,
+      act: apply(mutated((bytes, _v, at) => void (bytes[at[2]!] = type))),
+      code: 'ERR_MALFORMED_BATCH',
+      opIndex: 2,
+    }),
+  ),
+  ...(
+    [
+      [0, 0x08],
+      [0, 0x80],
+      [2, 0x02],
+      [2, 0xfe],
+      [3, 0x08],
+      [3, 0xf0],
+    ] as const
+  ).map(
+    ([op, bit]): Row => ({
+      name: `reserved flag bits 0x${bit.toString(16)} on op ${op}`,
+      act: apply(mutated((bytes, _v, at) => void (bytes[at[op]! + 1]! |= bit))),
+      code: 'ERR_MALFORMED_BATCH',
+      opIndex: op,
+    }),
   ),
   { name: 'one trailing byte', act: apply(mutated((bytes) => Uint8Array.of(...bytes, 0))), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
   { name: 'count smaller than the ops present', act: apply(mutated((_b, view) => view.setUint32(4, 4, true))), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
   { name: 'count 0 with ops present', act: apply(mutated((_b, view) => view.setUint32(4, 0, true))), code: 'ERR_MALFORMED_BATCH', opIndex: -1 },
   { name: 'count larger than the ops present', act: apply(mutated((_b, view) => view.setUint32(4, 6, true))), code: 'ERR_MALFORMED_BATCH', opIndex: 5 },
   { name: 'count 2^32 − 1', act: apply(mutated((_b, view) => view.setUint32(4, 0xffff_ffff, true))), code: 'ERR_MALFORMED_BATCH', opIndex: 5 },
-  { name: 'key length past the end (middle delete)', act: apply(mutated((_b, view, at) => view.setUint32(at[2]! + 2, 0xffff_ffff, true))), code: 'ERR_MALFORMED_BATCH', opIndex: 2 },
-  { name: 'range end length past the end (middle delete)', act: apply(mutated((_b, view, at) => view.setUint32(at[2]! + 6, 0x8000_0000, true))), code: 'ERR_MALFORMED_BATCH', opIndex: 2 },
-  { name: 'value length one past the end (last put)', act: apply(mutated((_b, view, at) => view.setUint32(at[4]! + 14, 3, true))), code: 'ERR_MALFORMED_BATCH', opIndex: 4 },
-  { name: 'key length + value length overflowing 32 bits', act: apply(mutated((_b, view, at) => (view.setUint32(at[4]! + 10, 0xffff_ffff, true), view.setUint32(at[4]! + 14, 0xffff_ffff, true)))), code: 'ERR_MALFORMED_BATCH', opIndex: 4 },
-  { name: 'a length that shifts the next op onto garbage', act: apply(mutated((_b, view, at) => view.setUint32(at[2]! + 2, 2, true))), code: 'ERR_MALFORMED_BATCH' },
+  {
+    name: 'key length past the end (middle delete)',
+    act: apply(mutated((_b, view, at) => view.setUint32(at[2]! + 2, 0xffff_ffff, true))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 2,
+  },
+  {
+    name: 'range end length past the end (middle delete)',
+    act: apply(mutated((_b, view, at) => view.setUint32(at[2]! + 6, 0x8000_0000, true))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 2,
+  },
+  {
+    name: 'value length one past the end (last put)',
+    act: apply(mutated((_b, view, at) => view.setUint32(at[4]! + 14, 3, true))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 4,
+  },
+  {
+    name: 'key length + value length overflowing 32 bits',
+    act: apply(mutated((_b, view, at) => (view.setUint32(at[4]! + 10, 0xffff_ffff, true), view.setUint32(at[4]! + 14, 0xffff_ffff, true)))),
+    code: 'ERR_MALFORMED_BATCH',
+    opIndex: 4,
+  },
+  {
+    name: 'a length that shifts the next op onto garbage',
+    act: apply(mutated((_b, view, at) => view.setUint32(at[2]! + 2, 2, true))),
+    code: 'ERR_MALFORMED_BATCH',
+  },
   { name: 'lease 2^53', act: apply(mutated((_b, view, at) => setI64(view, at[0]! + 2, 2 ** 21, 0))), code: 'ERR_MALFORMED_BATCH', opIndex: 0 },
   { name: 'lease −2^53', act: apply(mutated((_b, view, at) => setI64(view, at[1]! + 2, -(2 ** 21), 0))), code: 'ERR_MALFORMED_BATCH', opIndex: 1 },
   { name: 'lease i64 max', act: apply(mutated((_b, view, at) => setI64(view, at[4]! + 2, 0x7fff_ffff, 0xffff_ffff))), code: 'ERR_MALFORMED_BATCH', opIndex: 4 },
-  ...['limit', 'revision', 'minModRevision', 'maxModRevision', 'minCreateRevision', 'maxCreateRevision'].map((field, k): Row => ({
-    name: `range ${field} outside ±(2^53 − 1)`,
-    act: apply(mutated((_b, view, at) => (k % 2 === 0 ? setI64(view, at[3]! + 4 + 8 * k, 2 ** 21, 0) : setI64(view, at[3]! + 4 + 8 * k, -(2 ** 31), 0)))),
+  ...['limit', 'revision', 'minModRevision', 'maxModRevision', 'minCreateRevision', 'maxCreateRevision'].map(
+    (field, k): Row => ({
+      name: `range ${field} outside ±(2^53 − 1)`,
+      act: apply(mutated((_b, view, at) => (k % 2 === 0 ? setI64(view, at[3]! + 4 + 8 * k, 2 ** 21, 0) : setI64(view, at[3]! + 4 + 8 * k, -(2 ** 31), 0)))),
+      code: 'ERR_MALFORMED_BATCH',
+      opIndex: 3,
+    }),
+  ),
+  {
+    name: 'an unsafe i64 comes before an empty key',
+    act: apply(mutated((_b, view, at) => (setI64(view, at[0]! + 2, 2 ** 21, 0), view.setUint32(at[0]! + 10, 0, true), view.setUint32(at[0]! + 14, 4, true)))),
     code: 'ERR_MALFORMED_BATCH',
-    opIndex: 3,
-  })),
-  { name: 'an unsafe i64 comes before an empty key', act: apply(mutated((_b, view, at) => (setI64(view, at[0]! + 2, 2 ** 21, 0), view.setUint32(at[0]! + 10, 0, true), view.setUint32(at[0]! + 14, 4, true)))), code: 'ERR_MALFORMED_BATCH', opIndex: 0 },
+    opIndex: 0,
+  },
   { name: 'sortOrder byte 3', act: apply(mutated((bytes, _v, at) => void (bytes[at[3]! + 2] = 3))), code: 'ERR_INVALID_SORT', opIndex: 3 },
   { name: 'sortTarget byte 5', act: apply(mutated((bytes, _v, at) => void (bytes[at[3]! + 3] = 5))), code: 'ERR_INVALID_SORT', opIndex: 3 },
   { name: 'sortOrder byte 255', act: apply(mutated((bytes, _v, at) => void (bytes[at[3]! + 2] = 255))), code: 'ERR_INVALID_SORT', opIndex: 3 },
@@ -205,7 +350,10 @@ describe.each(ENGINE_KINDS)('bad input (%s engine)', (kind) => {
     const [st, en] = await seeded(row.options);
     const before = [facadeState(st), dump(en)];
     const err = await catchAsync(() => row.act(st, en));
-    expect({ code: err.code, ...(row.opIndex === undefined ? {} : { opIndex: err.opIndex }) }).toEqual({ code: row.code, ...(row.opIndex === undefined ? {} : { opIndex: row.opIndex }) });
+    expect({ code: err.code, ...(row.opIndex === undefined ? {} : { opIndex: err.opIndex }) }).toEqual({
+      code: row.code,
+      ...(row.opIndex === undefined ? {} : { opIndex: row.opIndex }),
+    });
     expect([facadeState(st), dump(en)]).toEqual(before);
     expect(before[0]!.revision).toBe(3);
   });

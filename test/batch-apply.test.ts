@@ -124,7 +124,13 @@ describe.each(ENGINE_KINDS)('batch apply (%s engine)', (kind) => {
         ops.push(delOp(`absent-${i}`, [], true));
         expected.push({ type: 'deleteRange', revision: rev, deleted: 0, prevKvs: [] });
         ops.push(rangeOp(`key-${i}`));
-        expected.push({ type: 'range', revision: rev, count: 1, more: false, kvs: [kv(`key-${i}`, `value-${i}`, rev - (i < 30 ? 1 : 0), rev - (i < 30 ? 1 : 0), 1)] });
+        expected.push({
+          type: 'range',
+          revision: rev,
+          count: 1,
+          more: false,
+          kvs: [kv(`key-${i}`, `value-${i}`, rev - (i < 30 ? 1 : 0), rev - (i < 30 ? 1 : 0), 1)],
+        });
         ops.push(rangeOp('key-', { rangeEnd: 'key.', countOnly: true }));
         expected.push({ type: 'range', revision: rev, count: live, more: false, kvs: [] });
       }
@@ -169,7 +175,14 @@ describe.each(ENGINE_KINDS)('batch apply (%s engine)', (kind) => {
     const bigValue = new Uint8Array(100 * 1024).fill(0x62);
     const large = e.applyBatch(w.reset().put('b', bigValue).put('b', 'x', { prevKv: true }).finish());
     // Later calls of every kind, before either result is read.
-    e.applyBatch(w.reset().put('a', '3').deleteRange('b', undefined, true).range('a', { rangeEnd: new Uint8Array([0]) }).finish());
+    e.applyBatch(
+      w
+        .reset()
+        .put('a', '3')
+        .deleteRange('b', undefined, true)
+        .range('a', { rangeEnd: new Uint8Array([0]) })
+        .finish(),
+    );
     e.get(new TextEncoder().encode('a'));
     e.range(rangeOp('a', { rangeEnd: [0] }));
     expect({ size: small.size, revision: small.revision }).toEqual({ size: 3, revision: 3 });

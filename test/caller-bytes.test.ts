@@ -124,7 +124,11 @@ describe.each(ENGINE_KINDS)("the caller's bytes are never written to (%s engine)
       const s = await openStore(kind);
       await seed(s);
       const c = new Caller(form);
-      const out = await s.batch().put(c.bytes('y/a'), c.bytes('new')).delete({ prefix: c.bytes('w/') }).commit();
+      const out = await s
+        .batch()
+        .put(c.bytes('y/a'), c.bytes('new'))
+        .delete({ prefix: c.bytes('w/') })
+        .commit();
       expect(out).toMatchObject([{ revision: 6 }, { deleted: 3 }]);
       expect(keysOf(s.range({ fromKey: '\0' }))).toEqual(['x/a', 'y/a']);
       expect(c.changed()).toEqual([]);

@@ -31,7 +31,14 @@ function measure(): Measured {
   // would count that).
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', '--single-threaded-gc', '--max-semi-space-size=1', fileURLToPath(new URL('./closed-stores.child.mjs', import.meta.url)), new URL('../dist/index.js', import.meta.url).href, root],
+    [
+      '--expose-gc',
+      '--single-threaded-gc',
+      '--max-semi-space-size=1',
+      fileURLToPath(new URL('./closed-stores.child.mjs', import.meta.url)),
+      new URL('../dist/index.js', import.meta.url).href,
+      root,
+    ],
     { encoding: 'utf8', timeout: 120_000 },
   );
   expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: 0, signal: null, stderr: '' });

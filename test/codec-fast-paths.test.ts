@@ -99,10 +99,13 @@ describe('string encoding', () => {
   );
 
   // TextEncoder would write U+FFFD for a lone surrogate, so different strings would be one key.
-  it.each(['a\ud800b', 'ab\udc00', '\udc00' + 'x'.repeat(30), 'x'.repeat(30) + '\ud800'])('refuses %j (a lone surrogate) as key and as value, short or long', (s) => {
-    expect(() => new BatchWriter(64).put(s, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE', message: expect.stringMatching(/^key /) }));
-    expect(() => new BatchWriter(64).put('k', s)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE', message: expect.stringMatching(/^value /) }));
-  });
+  it.each(['a\ud800b', 'ab\udc00', '\udc00' + 'x'.repeat(30), 'x'.repeat(30) + '\ud800'])(
+    'refuses %j (a lone surrogate) as key and as value, short or long',
+    (s) => {
+      expect(() => new BatchWriter(64).put(s, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE', message: expect.stringMatching(/^key /) }));
+      expect(() => new BatchWriter(64).put('k', s)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE', message: expect.stringMatching(/^value /) }));
+    },
+  );
 });
 
 describe('toBytes', () => {

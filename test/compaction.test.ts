@@ -21,12 +21,19 @@ class FakeClock implements LeaseClock {
 const openStore = storeFactory();
 
 describe('autoCompaction option', () => {
-  it('accepts etcd\'s two modes and refuses anything else', () => {
+  it("accepts etcd's two modes and refuses anything else", () => {
     const resolved = (autoCompaction: unknown) => resolveOpenOptions({ autoCompaction }).autoCompaction;
     expect(resolved(undefined)).toBeUndefined();
     expect(resolved({ mode: 'revision', retention: 10 })).toEqual({ mode: 'revision', retention: 10 });
     expect(resolved({ mode: 'periodic', periodMs: 1000 })).toEqual({ mode: 'periodic', periodMs: 1000 });
-    for (const bad of [null, {}, { mode: 'revision', retention: 0 }, { mode: 'revision', retention: 1.5 }, { mode: 'periodic', periodMs: -1 }, { mode: 'hourly' }]) {
+    for (const bad of [
+      null,
+      {},
+      { mode: 'revision', retention: 0 },
+      { mode: 'revision', retention: 1.5 },
+      { mode: 'periodic', periodMs: -1 },
+      { mode: 'hourly' },
+    ]) {
       expect(catchSync(() => resolved(bad)).code).toBe('ERR_INVALID_OPTION');
     }
   });

@@ -22,16 +22,20 @@ interface Row {
 }
 
 describe('corruption campaign (native, durable)', () => {
-  it.each([1, 2])('seed set %i: every damaged store opens whole or refuses with ERR_CORRUPT, and verify agrees', (seed) => {
-    expect(existsSync(DIST), 'dist/ is missing: run `npm run build` first').toBe(true);
-    const run = spawnSync(process.execPath, [SCRIPT, '--trials', '144', '--seed', String(seed), '--json'], { encoding: 'utf8', timeout: 240_000 });
-    expect(run.status, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { table: Record<string, Row>; failures: string[] };
-    expect(result.failures).toEqual([]);
-    const rows = Object.values(result.table);
-    expect(rows.reduce((n, r) => n + r.trials, 0)).toBeGreaterThan(120);
-    // Both outcomes occur: the campaign damages what matters and what the store can read past.
-    expect(rows.reduce((n, r) => n + r.refused, 0)).toBeGreaterThan(0);
-    expect(rows.reduce((n, r) => n + r.intact, 0)).toBeGreaterThan(0);
-  }, 300_000);
+  it.each([1, 2])(
+    'seed set %i: every damaged store opens whole or refuses with ERR_CORRUPT, and verify agrees',
+    (seed) => {
+      expect(existsSync(DIST), 'dist/ is missing: run `npm run build` first').toBe(true);
+      const run = spawnSync(process.execPath, [SCRIPT, '--trials', '144', '--seed', String(seed), '--json'], { encoding: 'utf8', timeout: 240_000 });
+      expect(run.status, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout) as { table: Record<string, Row>; failures: string[] };
+      expect(result.failures).toEqual([]);
+      const rows = Object.values(result.table);
+      expect(rows.reduce((n, r) => n + r.trials, 0)).toBeGreaterThan(120);
+      // Both outcomes occur: the campaign damages what matters and what the store can read past.
+      expect(rows.reduce((n, r) => n + r.refused, 0)).toBeGreaterThan(0);
+      expect(rows.reduce((n, r) => n + r.intact, 0)).toBeGreaterThan(0);
+    },
+    300_000,
+  );
 });

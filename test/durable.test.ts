@@ -37,7 +37,9 @@ async function reopen(s: MetaStore, path: string, options: OpenOptions = {}): Pr
 function observe(s: MetaStore) {
   const history: Record<number, unknown> = {};
   for (let rev = Math.max(s.compactRevision, 1); rev <= s.revision; rev++) history[rev] = s.range({ prefix: '', revision: rev }).kvs.map(nkv);
-  const leases = s.lease.list().map((id) => ({ id, granted: s.lease.timeToLive(id, { keys: true }).grantedTTL, keys: s.lease.timeToLive(id, { keys: true }).keys?.map(show) }));
+  const leases = s.lease
+    .list()
+    .map((id) => ({ id, granted: s.lease.timeToLive(id, { keys: true }).grantedTTL, keys: s.lease.timeToLive(id, { keys: true }).keys?.map(show) }));
   return { revision: s.revision, compactRevision: s.compactRevision, size: s.size, history, leases };
 }
 
@@ -45,7 +47,11 @@ async function someWrites(s: MetaStore, n: number, prefix = 'k'): Promise<void> 
   const { id } = await s.lease.grant(600);
   await Promise.all(Array.from({ length: n }, (_, i) => s.put(`${prefix}${i % 37}`, `v${i}`, i % 5 === 0 ? { lease: id } : undefined)));
   await s.delete({ prefix: `${prefix}1` });
-  await s.txn().if(`${prefix}2`, 'version', '>', 0).then({ put: { key: `${prefix}2`, value: 'txn' } }).commit();
+  await s
+    .txn()
+    .if(`${prefix}2`, 'version', '>', 0)
+    .then({ put: { key: `${prefix}2`, value: 'txn' } })
+    .commit();
 }
 
 describe('durable store (native engine)', () => {
@@ -72,8 +78,14 @@ describe('durable store (native engine)', () => {
     const before = observe(s);
     // Closing waits for a snapshot still being written, and for the purge that follows it.
     await s.close();
-    const segmentFirsts = readdirSync(join(path, 'wal')).filter((f) => f.endsWith('.wal')).map((f) => parseInt(f.slice(17, 33), 16)).sort((a, b) => a - b);
-    const snapshots = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap')).map((f) => parseInt(f.slice(0, 16), 16)).sort((a, b) => a - b);
+    const segmentFirsts = readdirSync(join(path, 'wal'))
+      .filter((f) => f.endsWith('.wal'))
+      .map((f) => parseInt(f.slice(17, 33), 16))
+      .sort((a, b) => a - b);
+    const snapshots = readdirSync(join(path, 'snap'))
+      .filter((f) => f.endsWith('.snap'))
+      .map((f) => parseInt(f.slice(0, 16), 16))
+      .sort((a, b) => a - b);
     expect(snapshots.length).toBe(2);
     // The log is kept from just after the older snapshot, so it can stand in for a damaged newer one:
     // only the segment holding that point may start at or before it.
@@ -106,9 +118,11 @@ describe('durable store (native engine)', () => {
     const s = await open(newPath());
     const run = async (writers: number, each: number) => {
       const before = s.writeStats();
-      await Promise.all(Array.from({ length: writers }, async (_, w) => {
-        for (let i = 0; i < each; i++) await s.put(`c${writers}/${w}/${i}`, 'v');
-      }));
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < each; i++) await s.put(`c${writers}/${w}/${i}`, 'v');
+        }),
+      );
       const after = s.writeStats();
       return { perAppend: (after.ops - before.ops) / (after.appends - before.appends), fsyncs: after.fsyncs - before.fsyncs };
     };
@@ -147,12 +161,20 @@ describe('durable store (native engine)', () => {
   it('a torn last record is cut off on open; everything before it is there', async () => {
     const path = newPath();
     // A process that writes and stops without closing, as a crash leaves the store.
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { MetaStore } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
       const s = await MetaStore.open({ path: ${JSON.stringify(path)}, engine: 'native', leaseCheckIntervalMs: 0 });
       for (let i = 0; i < 20; i++) await s.put('k' + i, 'v' + i);
       await s.put('last', 'x'.repeat(3000));
-      process.exit(0);`], { encoding: 'utf8' });
+      process.exit(0);`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(child.status, child.stderr).toBe(0);
     // The last append as a crash mid-write leaves it: its record's end and its COMMIT never
     // reached the disk (so it was never acknowledged).
@@ -220,7 +242,9 @@ describe('durable store (native engine)', () => {
     for (let round = 0; round < 40; round++) await someWrites(s, 60, `r${round % 5}/`);
     const before = observe(s);
     await s.close();
-    const snaps = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap')).sort();
+    const snaps = readdirSync(join(path, 'snap'))
+      .filter((f) => f.endsWith('.snap'))
+      .sort();
     expect(snaps.length).toBe(2);
     const newest = join(path, 'snap', snaps[1]!);
     truncateSync(newest, statSync(newest).size - 10);
@@ -246,9 +270,11 @@ describe('durable store (native engine)', () => {
     const path = newPath();
     let s = await open(path, { flushAtOps: 1 });
     const revisions: number[] = [];
-    await Promise.all(Array.from({ length: 32 }, async (_, w) => {
-      for (let i = 0; i < 40; i++) revisions.push((await s.put(`w${w}/${i}`, 'v')).revision);
-    }));
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, w) => {
+        for (let i = 0; i < 40; i++) revisions.push((await s.put(`w${w}/${i}`, 'v')).revision);
+      }),
+    );
     expect(new Set(revisions).size).toBe(32 * 40);
     expect(s.writeStats().appends).toBeGreaterThan(32);
     s = await reopen(s, path);
@@ -267,7 +293,12 @@ describe('durable store (native engine)', () => {
       s.put('b', '2').then(() => console.log('b durable'));
     `;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-    expect({ status: child.status, signal: child.signal, stdout: child.stdout.trim(), stderr: child.stderr }).toEqual({ status: 0, signal: null, stdout: 'b durable', stderr: '' });
+    expect({ status: child.status, signal: child.signal, stdout: child.stdout.trim(), stderr: child.stderr }).toEqual({
+      status: 0,
+      signal: null,
+      stdout: 'b durable',
+      stderr: '',
+    });
     return open(path).then((s) => {
       expect([s.getString('a'), s.getString('b')]).toEqual(['1', '2']);
     });
@@ -279,7 +310,12 @@ describe('durable store (native engine)', () => {
     const writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < 40; i++) {
       if (i === 20) failNextAppend(s);
-      writes.push(s.put(`k${i}`, 'v').then(() => 'ok', (e: MetaStoreError) => e.code));
+      writes.push(
+        s.put(`k${i}`, 'v').then(
+          () => 'ok',
+          (e: MetaStoreError) => e.code,
+        ),
+      );
     }
     const outcomes = await Promise.all(writes);
     expect(outcomes.filter((o) => o !== 'ok' && o !== 'ERR_OUTCOME_UNKNOWN' && o !== 'ERR_LOG_FAILED')).toEqual([]);
@@ -335,4 +371,3 @@ function dataEnd(file: string): number {
   while (end > 0 && bytes[end - 1] === 0) end--;
   return end;
 }
-

@@ -12,7 +12,7 @@ import { ENGINE_KINDS } from './engines.js';
 import { b, catchAsync, catchSync, rangeOp } from './helpers.js';
 
 describe('engine selection', () => {
-  it("open() defaults to the native engine here, with no load error", async () => {
+  it('open() defaults to the native engine here, with no load error', async () => {
     const s = await MetaStore.open();
     try {
       expect(s.engine).toBe('native');

@@ -99,7 +99,11 @@ describe.each(ENGINE_KINDS)('batch events (%s engine)', (kind) => {
     // j: put with lease 3 (4); ignoreValue without a lease keeps the value and detaches (6); ignoreLease keeps lease 0 (7).
     const e = fresh(kind);
     run0(e, (w) => w.leaseGrant(3, 60).put('k', 'v', { lease: 3 }).deleteRange('k').put('j', 'old', { lease: 3 })); // 2, 3, 4
-    expect(events(e, EventsMode.EVENTS_WITH_PREV, (w) => w.put('k', 'new', { prevKv: true }).put('j', '', { ignoreValue: true }).put('j', 'new', { ignoreLease: true }))).toEqual([
+    expect(
+      events(e, EventsMode.EVENTS_WITH_PREV, (w) =>
+        w.put('k', 'new', { prevKv: true }).put('j', '', { ignoreValue: true }).put('j', 'new', { ignoreLease: true }),
+      ),
+    ).toEqual([
       { type: 'put', kv: kv('k', 'new', 5, 5, 1), subRevision: 0 },
       { type: 'put', kv: kv('j', 'old', 4, 6, 2), prevKv: kv('j', 'old', 4, 4, 1, 3), subRevision: 0 },
       { type: 'put', kv: kv('j', 'new', 4, 7, 3), prevKv: kv('j', 'old', 4, 6, 2), subRevision: 0 },
@@ -127,7 +131,9 @@ describe.each(ENGINE_KINDS)('batch events (%s engine)', (kind) => {
 
   it('a compaction inside the batch does not cut its events or their previous values', () => {
     const e = fresh(kind);
-    expect(events(e, EventsMode.EVENTS_WITH_PREV, (w) => w.put('k', '1').put('k', '2').compact(3).put('k', '3').deleteRange('k').compact(5).put('k', '4'))).toEqual([
+    expect(
+      events(e, EventsMode.EVENTS_WITH_PREV, (w) => w.put('k', '1').put('k', '2').compact(3).put('k', '3').deleteRange('k').compact(5).put('k', '4')),
+    ).toEqual([
       { type: 'put', kv: kv('k', '1', 2, 2, 1), subRevision: 0 },
       { type: 'put', kv: kv('k', '2', 2, 3, 2), prevKv: kv('k', '1', 2, 2, 1), subRevision: 0 },
       { type: 'put', kv: kv('k', '3', 2, 4, 3), prevKv: kv('k', '2', 2, 3, 2), subRevision: 0 },
@@ -138,7 +144,14 @@ describe.each(ENGINE_KINDS)('batch events (%s engine)', (kind) => {
 
   it('binary keys and values, empty values', () => {
     const e = fresh(kind);
-    expect(events(e, EventsMode.EVENTS_WITH_PREV, (w) => w.put(b([0x00, 0xff]), b([])).put(b([0x00, 0xff]), b([0x80])).deleteRange(b([0x00]), Z))).toEqual([
+    expect(
+      events(e, EventsMode.EVENTS_WITH_PREV, (w) =>
+        w
+          .put(b([0x00, 0xff]), b([]))
+          .put(b([0x00, 0xff]), b([0x80]))
+          .deleteRange(b([0x00]), Z),
+      ),
+    ).toEqual([
       { type: 'put', kv: kv('hex:00ff', '', 2, 2, 1), subRevision: 0 },
       { type: 'put', kv: kv('hex:00ff', 'hex:80', 2, 3, 2), prevKv: kv('hex:00ff', '', 2, 2, 1), subRevision: 0 },
       { type: 'delete', kv: tomb('hex:00ff', 4), prevKv: kv('hex:00ff', 'hex:80', 2, 3, 2), subRevision: 0 },
@@ -205,7 +218,9 @@ describe.each(ENGINE_KINDS)('changes(): history replay (%s engine)', (kind) => {
     for (const from of [-1, 0, 4]) expect({ from, code: catchSync(() => e.changes(from, Z, Z, false)).code }).toEqual({ from, code: 'ERR_COMPACTED' });
     // The deletions at 5 stay; the versions before them are gone, and with them their prevKv.
     const list = e.changes(5, Z, Z, true).map(nevent);
-    expect(list).toEqual(MIXED.filter((ev) => ev.kv.modRevision >= 5).map((ev) => (ev.prevKv !== undefined && ev.prevKv.modRevision < 5 ? withoutPrev([ev])[0]! : ev)));
+    expect(list).toEqual(
+      MIXED.filter((ev) => ev.kv.modRevision >= 5).map((ev) => (ev.prevKv !== undefined && ev.prevKv.modRevision < 5 ? withoutPrev([ev])[0]! : ev)),
+    );
     // A later replay whose previous version was compacted away reports none.
     run0(e, (w) => w.put('b', '2').compact(6));
     expect(e.changes(10, b('b'), NONE, true).map(nevent)).toEqual([{ type: 'put', kv: kv('b', '2', 10, 10, 1), subRevision: 0 }]);

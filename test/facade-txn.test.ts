@@ -146,7 +146,12 @@ describe.each(ENGINE_KINDS)('txn through the façade (%s engine)', (kind) => {
   it('a true compare runs the success branch: one revision for all writes, per-op header revisions', async () => {
     const s = await openStore(kind);
     await s.put('a', '1'); // rev 2
-    const r = await s.txn().if('a', 'value', '==', '1').then(op.get('a'), op.put('b', '2'), op.put('c', '3', { prevKv: true }), op.get('b')).else(op.put('x', 'no')).commit();
+    const r = await s
+      .txn()
+      .if('a', 'value', '==', '1')
+      .then(op.get('a'), op.put('b', '2'), op.put('c', '3', { prevKv: true }), op.get('b'))
+      .else(op.put('x', 'no'))
+      .commit();
     expect(ntxn(r)).toEqual({
       succeeded: true,
       revision: 3,
@@ -165,7 +170,12 @@ describe.each(ENGINE_KINDS)('txn through the façade (%s engine)', (kind) => {
   it('a false compare runs the failure branch', async () => {
     const s = await openStore(kind);
     await s.put('a', '1');
-    const r = await s.txn().if('a', 'value', '==', 'other').then(op.put('x', 'yes')).else(op.put('y', 'no'), op.delete('a', { prevKv: true })).commit();
+    const r = await s
+      .txn()
+      .if('a', 'value', '==', 'other')
+      .then(op.put('x', 'yes'))
+      .else(op.put('y', 'no'), op.delete('a', { prevKv: true }))
+      .commit();
     expect(ntxn(r)).toEqual({
       succeeded: false,
       revision: 3,
@@ -185,7 +195,13 @@ describe.each(ENGINE_KINDS)('txn through the façade (%s engine)', (kind) => {
     await s.put('k', 'w'); // 3: create 2, mod 3, version 2
     await s.put('p/1', 'x'); // 4
     await s.put('p/2', 'x'); // 5
-    const holds = async (...c: Parameters<Txn['if']>): Promise<boolean> => (await s.txn().if(...c).commit()).succeeded;
+    const holds = async (...c: Parameters<Txn['if']>): Promise<boolean> =>
+      (
+        await s
+          .txn()
+          .if(...c)
+          .commit()
+      ).succeeded;
     expect(await holds('k', 'value', '==', 'w')).toBe(true);
     expect(await holds('k', 'value', '>', 'v')).toBe(true);
     expect(await holds('k', 'value', '<', 'v')).toBe(false);
@@ -235,25 +251,77 @@ describe.each(ENGINE_KINDS)('txn through the façade (%s engine)', (kind) => {
   it('a txn whose taken branch cannot run fails whole; the untaken branch is not checked', async () => {
     const s = await openStore(kind);
     await s.put('a', '1');
-    const e = await catchAsync(() => s.txn().then(op.put('x', '1'), op.put('y', '2', { lease: 99 })).commit());
+    const e = await catchAsync(() =>
+      s
+        .txn()
+        .then(op.put('x', '1'), op.put('y', '2', { lease: 99 }))
+        .commit(),
+    );
     expect(e.code).toBe('ERR_LEASE_NOT_FOUND');
     expect(s.revision).toBe(2);
     expect(s.get('x')).toBeUndefined();
-    const ok = await s.txn().if('a', 'value', '==', '1').then(op.put('x', '1')).else(op.put('y', '2', { lease: 99 })).commit();
+    const ok = await s
+      .txn()
+      .if('a', 'value', '==', '1')
+      .then(op.put('x', '1'))
+      .else(op.put('y', '2', { lease: 99 }))
+      .commit();
     expect(ok.succeeded).toBe(true);
-    expect((await catchAsync(() => s.txn().then(op.put('m', '', { ignoreValue: true })).commit())).code).toBe('ERR_KEY_NOT_FOUND');
-    expect((await catchAsync(() => s.txn().then(op.range({ key: 'a', revision: 99 })).commit())).code).toBe('ERR_FUTURE_REV');
+    expect(
+      (
+        await catchAsync(() =>
+          s
+            .txn()
+            .then(op.put('m', '', { ignoreValue: true }))
+            .commit(),
+        )
+      ).code,
+    ).toBe('ERR_KEY_NOT_FOUND');
+    expect(
+      (
+        await catchAsync(() =>
+          s
+            .txn()
+            .then(op.range({ key: 'a', revision: 99 }))
+            .commit(),
+        )
+      ).code,
+    ).toBe('ERR_FUTURE_REV');
   });
 
   it('static checks: duplicate keys, too many ops, input types', async () => {
     const s = await openStore(kind);
     expect((await catchAsync(() => s.txn().then(op.put('a', '1'), op.put('a', '2')).commit())).code).toBe('ERR_DUPLICATE_KEY');
-    expect((await catchAsync(() => s.txn().then(op.put('a', '1'), op.delete({ prefix: 'a' })).commit())).code).toBe('ERR_DUPLICATE_KEY');
+    expect(
+      (
+        await catchAsync(() =>
+          s
+            .txn()
+            .then(op.put('a', '1'), op.delete({ prefix: 'a' }))
+            .commit(),
+        )
+      ).code,
+    ).toBe('ERR_DUPLICATE_KEY');
     // then/else of one nested txn may put the same key; overlapping deletes are fine.
-    await s.txn().then(op.txn({ success: [op.put('a', '1')], failure: [op.put('a', '2')] }), op.delete({ prefix: 'b' }), op.delete('b1')).commit();
+    await s
+      .txn()
+      .then(op.txn({ success: [op.put('a', '1')], failure: [op.put('a', '2')] }), op.delete({ prefix: 'b' }), op.delete('b1'))
+      .commit();
     const many = Array.from({ length: 129 }, (_, i) => op.put(`k${i}`, 'v'));
-    expect((await catchAsync(() => s.txn().then(...many).commit())).code).toBe('ERR_TOO_MANY_OPS');
-    await s.txn().then(...many.slice(0, 128)).commit();
+    expect(
+      (
+        await catchAsync(() =>
+          s
+            .txn()
+            .then(...many)
+            .commit(),
+        )
+      ).code,
+    ).toBe('ERR_TOO_MANY_OPS');
+    await s
+      .txn()
+      .then(...many.slice(0, 128))
+      .commit();
     expect(s.size).toBe(129);
     expect((await catchAsync(() => s.txn({ success: [op.put('', 'x')] }))).code).toBe('ERR_KEY_NOT_PROVIDED');
   });
@@ -270,7 +338,11 @@ describe.each(ENGINE_KINDS)('txn through the façade (%s engine)', (kind) => {
   it('bytes keys and values work in compares and ops', async () => {
     const s = await openStore(kind);
     await s.put(b([1, 2, 0xff]), b([0, 0]));
-    const r = await s.txn().if(b([1, 2, 0xff]), 'value', '==', b([0, 0])).then(op.get(b([1, 2, 0xff]))).commit();
+    const r = await s
+      .txn()
+      .if(b([1, 2, 0xff]), 'value', '==', b([0, 0]))
+      .then(op.get(b([1, 2, 0xff])))
+      .commit();
     expect(r.succeeded).toBe(true);
     expect(r.responses[0]!.type === 'range' && [...r.responses[0].kvs[0]!.value]).toEqual([0, 0]);
   });

@@ -177,7 +177,18 @@ describe('op codec (formats/codec.mjs)', () => {
     const w = new BatchWriter();
     w.put('key', 'value!', { lease: 2 ** 40 + 3, prevKv: true, ignoreValue: false, ignoreLease: false });
     w.deleteRange('from', 'to', true);
-    w.range('r', { rangeEnd: new Uint8Array(Buffer.from('rz')), keysOnly: true, sortOrder: SortOrder.DESCEND, sortTarget: SortTarget.MOD, limit: 1, revision: 2, minModRevision: 3, maxModRevision: 4, minCreateRevision: 5, maxCreateRevision: -6 });
+    w.range('r', {
+      rangeEnd: new Uint8Array(Buffer.from('rz')),
+      keysOnly: true,
+      sortOrder: SortOrder.DESCEND,
+      sortTarget: SortTarget.MOD,
+      limit: 1,
+      revision: 2,
+      minModRevision: 3,
+      maxModRevision: 4,
+      minCreateRevision: 5,
+      maxCreateRevision: -6,
+    });
     w.txn(
       [{ key: 'ck', target: CompareTarget.VALUE, result: CompareResult.NOT_EQUAL, value: 'cv' }],
       (s) => s.put('s', ''),
@@ -201,7 +212,12 @@ describe('op codec (formats/codec.mjs)', () => {
     p += DELETE_FIXED + 6;
 
     const R = RangeOffsets;
-    expect([b.u8(p + R.type), b.u8(p + R.flags), b.u8(p + R.sortOrder), b.u8(p + R.sortTarget)]).toEqual([OpType.RANGE, RangeFlag.KEYS_ONLY, SortOrder.DESCEND, SortTarget.MOD]);
+    expect([b.u8(p + R.type), b.u8(p + R.flags), b.u8(p + R.sortOrder), b.u8(p + R.sortTarget)]).toEqual([
+      OpType.RANGE,
+      RangeFlag.KEYS_ONLY,
+      SortOrder.DESCEND,
+      SortTarget.MOD,
+    ]);
     const ints = [R.limit, R.revision, R.minModRevision, R.maxModRevision, R.minCreateRevision, R.maxCreateRevision].map((at) => b.i64(p + at));
     expect(ints).toEqual([1, 2, 3, 4, 5, -6]);
     expect([b.u32(p + R.keyLen), b.u32(p + R.endLen), b.text(p + R.key, 3)]).toEqual([1, 2, 'rrz']);
@@ -221,7 +237,11 @@ describe('op codec (formats/codec.mjs)', () => {
     p += LEASE_GRANT_FIXED;
     expect([b.u8(p + LeaseRevokeOffsets.type), b.i64(p + LeaseRevokeOffsets.id)]).toEqual([OpType.LEASE_REVOKE, 5]);
     p += LEASE_REVOKE_FIXED;
-    expect([b.u8(p + CompactOffsets.type), b.u8(p + CompactOffsets.flags), b.i64(p + CompactOffsets.revision)]).toEqual([OpType.COMPACT, CompactFlag.PHYSICAL, 9]);
+    expect([b.u8(p + CompactOffsets.type), b.u8(p + CompactOffsets.flags), b.i64(p + CompactOffsets.revision)]).toEqual([
+      OpType.COMPACT,
+      CompactFlag.PHYSICAL,
+      9,
+    ]);
     expect(p + COMPACT_FIXED).toBe(b.b.length);
   });
 
@@ -229,10 +249,56 @@ describe('op codec (formats/codec.mjs)', () => {
     const bytes = new BatchWriter().put('k', 'v', { lease: 1, prevKv: true }).deleteRange('a', 'b').compact(2).finish();
     // prettier-ignore
     expect(Array.from(bytes)).toEqual([
-      0x4d, 0x53, 0x42, 1, 3, 0, 0, 0, // "MSB", version 1, 3 ops
-      1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0x6b, 0x76, // PUT, PREV_KV, lease 1, key and value lengths, "k", "v"
-      2, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0x61, 0x62, // DELETE_RANGE, key and end lengths, "a", "b"
-      7, 0, 2, 0, 0, 0, 0, 0, 0, 0, // COMPACT, revision 2
+      0x4d,
+      0x53,
+      0x42,
+      1,
+      3,
+      0,
+      0,
+      0, // "MSB", version 1, 3 ops
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0x6b,
+      0x76, // PUT, PREV_KV, lease 1, key and value lengths, "k", "v"
+      2,
+      0,
+      1,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0x61,
+      0x62, // DELETE_RANGE, key and end lengths, "a", "b"
+      7,
+      0,
+      2,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0, // COMPACT, revision 2
     ]);
   });
 
@@ -287,8 +353,21 @@ describe('op codec (formats/codec.mjs)', () => {
     expect(validateBatch(bytes)).toBe(4);
     const [put, range, txn, grant] = decodeBatch(bytes);
     expect(put).toMatchObject({ type: 'put', key: new Uint8Array([0x6b]), value: new Uint8Array([0x76, 0x21]), lease: 0, ignoreLease: true, prevKv: false });
-    expect(range).toMatchObject({ type: 'range', countOnly: true, sortOrder: SortOrder.ASCEND, sortTarget: SortTarget.VALUE, limit: 10, maxCreateRevision: 2 ** 50, rangeEnd: new Uint8Array([0]) });
-    expect(txn).toMatchObject({ type: 'txn', compare: [{ target: CompareTarget.LEASE, result: CompareResult.GREATER, operand: -7 }], success: [], failure: [{ type: 'deleteRange', key: new Uint8Array([0x64]) }] });
+    expect(range).toMatchObject({
+      type: 'range',
+      countOnly: true,
+      sortOrder: SortOrder.ASCEND,
+      sortTarget: SortTarget.VALUE,
+      limit: 10,
+      maxCreateRevision: 2 ** 50,
+      rangeEnd: new Uint8Array([0]),
+    });
+    expect(txn).toMatchObject({
+      type: 'txn',
+      compare: [{ target: CompareTarget.LEASE, result: CompareResult.GREATER, operand: -7 }],
+      success: [],
+      failure: [{ type: 'deleteRange', key: new Uint8Array([0x64]) }],
+    });
     expect(grant).toEqual({ type: 'leaseGrant', id: 0, ttl: 30 });
   });
 
@@ -301,7 +380,13 @@ describe('op codec (formats/codec.mjs)', () => {
       return bytes;
     };
     const withCompare = (target: number, result: number): Uint8Array => {
-      const bytes = new BatchWriter().txn([{ key: 'k', target: CompareTarget.VERSION, result: CompareResult.EQUAL }], () => {}, () => {}).finish();
+      const bytes = new BatchWriter()
+        .txn(
+          [{ key: 'k', target: CompareTarget.VERSION, result: CompareResult.EQUAL }],
+          () => {},
+          () => {},
+        )
+        .finish();
       bytes[BATCH_HEADER_BYTES + TXN_FIXED + CompareOffsets.target] = target;
       bytes[BATCH_HEADER_BYTES + TXN_FIXED + CompareOffsets.result] = result;
       return bytes;
@@ -319,7 +404,8 @@ describe('op codec (formats/codec.mjs)', () => {
     expect(code(() => validateBatch(withSort(0, max(SortTarget) + 1)))).toBe('ERR_INVALID_SORT');
     expect(code(() => new BatchWriter().range('k', { sortTarget: (max(SortTarget) + 1) as SortTarget }))).toBe('ERR_INVALID_SORT');
     // A VALUE compare carries no operand, the others no value: both are 0 here, so all pass.
-    for (const target of Object.values(CompareTarget)) for (const result of Object.values(CompareResult)) expect(validateBatch(withCompare(target, result))).toBe(1);
+    for (const target of Object.values(CompareTarget))
+      for (const result of Object.values(CompareResult)) expect(validateBatch(withCompare(target, result))).toBe(1);
     expect(code(() => validateBatch(withCompare(max(CompareTarget) + 1, 0)))).toBe('ERR_MALFORMED_BATCH');
     expect(code(() => validateBatch(withCompare(0, max(CompareResult) + 1)))).toBe('ERR_MALFORMED_BATCH');
   });
@@ -329,7 +415,16 @@ describe('op codec (formats/codec.mjs)', () => {
       [OpType.PUT, new BatchWriter().put('k', '').finish()],
       [OpType.DELETE_RANGE, new BatchWriter().deleteRange('k').finish()],
       [OpType.RANGE, new BatchWriter().range('k').finish()],
-      [OpType.TXN, new BatchWriter().txn([], () => {}, () => {}).finish()],
+      [
+        OpType.TXN,
+        new BatchWriter()
+          .txn(
+            [],
+            () => {},
+            () => {},
+          )
+          .finish(),
+      ],
       [OpType.LEASE_GRANT, new BatchWriter().leaseGrant(1, 10).finish()],
       [OpType.LEASE_REVOKE, new BatchWriter().leaseRevoke(1).finish()],
       [OpType.COMPACT, new BatchWriter().compact(1).finish()],
@@ -426,7 +521,14 @@ describe('results and events (formats/results.mjs)', () => {
 
     const result = new PackedBatchResult(b.finish());
     expect([result.size, result.revision]).toEqual([6, 42]);
-    const keyValue = (key: string, value: string, [createRevision, modRevision, version, lease]: number[]) => ({ key: new Uint8Array(Buffer.from(key)), value: new Uint8Array(Buffer.from(value)), createRevision, modRevision, version, lease });
+    const keyValue = (key: string, value: string, [createRevision, modRevision, version, lease]: number[]) => ({
+      key: new Uint8Array(Buffer.from(key)),
+      value: new Uint8Array(Buffer.from(value)),
+      createRevision,
+      modRevision,
+      version,
+      lease,
+    });
     expect(result.result(0)).toEqual({ type: 'put', revision: 41, prevKv: keyValue('k', 'old', [3, 4, 2, 0]) });
     expect(result.result(1)).toEqual({ type: 'deleteRange', revision: 42, deleted: 5, prevKvs: [keyValue('d', '', [1, 1, 1, 0])] });
     expect(result.result(2)).toEqual({ type: 'range', revision: 42, more: true, count: 9, kvs: [keyValue('r', 'v', [7, 8, 1, 2 ** 40])] });
@@ -459,7 +561,12 @@ describe('log entry framing (formats/entry.mjs)', () => {
     const b = new Bytes(e.seal());
     expect([b.text(EntryOffsets.magic, 3), b.u8(EntryOffsets.version), b.u32(EntryOffsets.proposalCount)]).toEqual([ascii(ENTRY_MAGIC), ENTRY_VERSION, 2]);
     const second = EntryOffsets.proposals + PROPOSAL_BYTES;
-    const proposal = (at: number): number[] => [b.u32(at + ProposalOffsets.node), b.u32(at + ProposalOffsets.epoch), b.i64(at + ProposalOffsets.counter), b.u32(at + ProposalOffsets.opCount)];
+    const proposal = (at: number): number[] => [
+      b.u32(at + ProposalOffsets.node),
+      b.u32(at + ProposalOffsets.epoch),
+      b.i64(at + ProposalOffsets.counter),
+      b.u32(at + ProposalOffsets.opCount),
+    ];
     expect([proposal(EntryOffsets.proposals), proposal(second)]).toEqual([
       [7, 3, 2 ** 40 + 5, 2],
       [7, 3, 9, 1],
@@ -473,9 +580,52 @@ describe('log entry framing (formats/entry.mjs)', () => {
     e.add(3, new BatchWriter().compact(4).finish(), 1);
     // prettier-ignore
     expect(Array.from(e.seal())).toEqual([
-      0x4d, 0x53, 0x45, 1, 1, 0, 0, 0, // "MSE", version 1, 1 proposal
-      1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, // node 1, epoch 2, counter 3, 1 op
-      0x4d, 0x53, 0x42, 1, 1, 0, 0, 0, 7, 0, 4, 0, 0, 0, 0, 0, 0, 0, // the batch: COMPACT 4
+      0x4d,
+      0x53,
+      0x45,
+      1,
+      1,
+      0,
+      0,
+      0, // "MSE", version 1, 1 proposal
+      1,
+      0,
+      0,
+      0,
+      2,
+      0,
+      0,
+      0,
+      3,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0, // node 1, epoch 2, counter 3, 1 op
+      0x4d,
+      0x53,
+      0x42,
+      1,
+      1,
+      0,
+      0,
+      0,
+      7,
+      0,
+      4,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0, // the batch: COMPACT 4
     ]);
   });
 
@@ -520,11 +670,18 @@ describe('write-ahead log files (formats/wal.mjs)', () => {
       }
 
       const manifest = new Bytes(readFileSync(join(path, 'wal', 'MANIFEST')));
-      expect([manifest.b.length, manifest.text(ManifestOffsets.magic, 8), manifest.u32(ManifestOffsets.version)]).toEqual([MANIFEST_BYTES, ascii(MANIFEST_MAGIC), MANIFEST_VERSION]);
+      expect([manifest.b.length, manifest.text(ManifestOffsets.magic, 8), manifest.u32(ManifestOffsets.version)]).toEqual([
+        MANIFEST_BYTES,
+        ascii(MANIFEST_MAGIC),
+        MANIFEST_VERSION,
+      ]);
 
       const snapshots = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap'));
       const snapshot = new Bytes(readFileSync(join(path, 'snap', snapshots.at(-1)!)));
-      expect([snapshot.text(SnapshotFileOffsets.magic, 8), snapshot.u32(SnapshotFileOffsets.formatVersion)]).toEqual([ascii(SNAPSHOT_FILE_MAGIC), SNAPSHOT_FILE_VERSION]);
+      expect([snapshot.text(SnapshotFileOffsets.magic, 8), snapshot.u32(SnapshotFileOffsets.formatVersion)]).toEqual([
+        ascii(SNAPSHOT_FILE_MAGIC),
+        SNAPSHOT_FILE_VERSION,
+      ]);
       expect(snapshot.i64(SnapshotFileOffsets.index)).toBe(parseInt(snapshots.at(-1)!, 16));
       expect(snapshot.b.length).toBe(SNAPSHOT_FILE_HEADER + snapshot.i64(SnapshotFileOffsets.payloadLen));
     } finally {

@@ -23,7 +23,12 @@ describe.each(ENGINE_KINDS)('getText (%s engine)', (kind) => {
     ['astral pair at the cutoff', 'k'.repeat(19) + '😀'],
   ])('a %s key is found as text and as bytes alike', (_name, key) => {
     const e = fresh(kind);
-    e.applyBatch(new BatchWriter().put(key, 'v').put(key + '!', 'other').peek());
+    e.applyBatch(
+      new BatchWriter()
+        .put(key, 'v')
+        .put(key + '!', 'other')
+        .peek(),
+    );
     const asText = e.getText(key);
     const asBytes = e.get(utf8.encode(key));
     expect(asText).toEqual(asBytes);
@@ -32,10 +37,13 @@ describe.each(ENGINE_KINDS)('getText (%s engine)', (kind) => {
   });
 
   // UTF-8 has no encoding for a lone surrogate (TextEncoder writes U+FFFD): refused, short or long.
-  it.each(['key-\ud800-x', '\udc00', 'k'.repeat(30) + '\ud800', 'k'.repeat(30_000) + '\udfff'])('refuses a key with a lone surrogate (%#) with ERR_INVALID_TYPE', (key) => {
-    const e = fresh(kind);
-    expect(() => e.getText(key)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE' }));
-  });
+  it.each(['key-\ud800-x', '\udc00', 'k'.repeat(30) + '\ud800', 'k'.repeat(30_000) + '\udfff'])(
+    'refuses a key with a lone surrogate (%#) with ERR_INVALID_TYPE',
+    (key) => {
+      const e = fresh(kind);
+      expect(() => e.getText(key)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TYPE' }));
+    },
+  );
 
   it('refuses a non-string key with ERR_INVALID_TYPE', () => {
     const e = fresh(kind);

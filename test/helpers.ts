@@ -115,7 +115,10 @@ export function results(batch: BatchResult): NResult[] {
 }
 
 /** A complete RangeOp: every unset field is zero/false, as the codec means "unset". */
-export function rangeOp(key: string | readonly number[] | Uint8Array, fields: Omit<RangeFields, 'rangeEnd'> & { rangeEnd?: string | readonly number[] | Uint8Array } = {}): RangeOp {
+export function rangeOp(
+  key: string | readonly number[] | Uint8Array,
+  fields: Omit<RangeFields, 'rangeEnd'> & { rangeEnd?: string | readonly number[] | Uint8Array } = {},
+): RangeOp {
   return {
     type: 'range',
     key: b(key),

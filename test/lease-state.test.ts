@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../ts/codec.js';
 import type { ErrorCode } from '../ts/errors.js';
-import { CompareResult, CompareTarget, EventsMode, MAX_LEASE_TTL, type Engine, } from '../ts/types.js';
+import { CompareResult, CompareTarget, EventsMode, MAX_LEASE_TTL, type Engine } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, results, show, tomb, type NResult } from './helpers.js';
 
@@ -91,7 +91,10 @@ describe.each(ENGINE_KINDS)('lease grant (%s engine)', (kind) => {
 
   it('a TTL over 9,000,000,000 rejects the batch (ERR_LEASE_TTL_TOO_LARGE), wherever the op is', () => {
     const e = fresh(kind);
-    const w = new BatchWriter().put('a', '1').leaseGrant(1, 10).leaseGrant(2, MAX_LEASE_TTL + 1);
+    const w = new BatchWriter()
+      .put('a', '1')
+      .leaseGrant(1, 10)
+      .leaseGrant(2, MAX_LEASE_TTL + 1);
     const err = catchSync(() => e.applyBatch(w.peek()));
     expect({ code: err.code, opIndex: err.opIndex }).toEqual({ code: 'ERR_LEASE_TTL_TOO_LARGE', opIndex: 2 });
     expect(e.leases()).toEqual([]);
@@ -176,14 +179,44 @@ describe.each(ENGINE_KINDS)('keys and leases (%s engine)', (kind) => {
     ['a put with another lease moves it', (w) => w.put('k', 'v', { lease: 1 }).put('k', 'v', { lease: 2 }), { 1: [], 2: ['k'] }, ['k:2']],
     ['a put with lease 0 detaches it', (w) => w.put('k', 'v', { lease: 1 }).put('k', 'w'), { 1: [], 2: [] }, ['k:0']],
     ['ignoreLease keeps it', (w) => w.put('k', 'v', { lease: 1 }).put('k', 'w', { ignoreLease: true }), { 1: ['k'], 2: [] }, ['k:1']],
-    ['ignoreValue with a lease moves it and keeps the value', (w) => w.put('k', 'v', { lease: 1 }).put('k', '', { ignoreValue: true, lease: 2 }), { 1: [], 2: ['k'] }, ['k:2']],
+    [
+      'ignoreValue with a lease moves it and keeps the value',
+      (w) => w.put('k', 'v', { lease: 1 }).put('k', '', { ignoreValue: true, lease: 2 }),
+      { 1: [], 2: ['k'] },
+      ['k:2'],
+    ],
     ['a put to the same lease keeps it', (w) => w.put('k', 'v', { lease: 1 }).put('k', 'w', { lease: 1 }), { 1: ['k'], 2: [] }, ['k:1']],
     ['a delete detaches it', (w) => w.put('k', 'v', { lease: 1 }).put('j', 'v', { lease: 1 }).deleteRange('k'), { 1: ['j'], 2: [] }, ['j:1']],
-    ['a range delete detaches every key', (w) => w.put('k', 'v', { lease: 1 }).put('j', 'v', { lease: 2 }).put('l', 'v', { lease: 1 }).deleteRange('j', 'l'), { 1: ['l'], 2: [] }, ['l:1']],
+    [
+      'a range delete detaches every key',
+      (w) => w.put('k', 'v', { lease: 1 }).put('j', 'v', { lease: 2 }).put('l', 'v', { lease: 1 }).deleteRange('j', 'l'),
+      { 1: ['l'], 2: [] },
+      ['l:1'],
+    ],
     ['a re-created key starts without a lease', (w) => w.put('k', 'v', { lease: 1 }).deleteRange('k').put('k', 'v'), { 1: [], 2: [] }, ['k:0']],
-    ['txn puts attach and move too', (w) => w.put('k', 'v', { lease: 1 }).txn([], (s) => s.put('k', 'v', { lease: 2 }).put('m', 'v', { lease: 1 }), () => {}), { 1: ['m'], 2: ['k'] }, ['k:2', 'm:1']],
+    [
+      'txn puts attach and move too',
+      (w) =>
+        w.put('k', 'v', { lease: 1 }).txn(
+          [],
+          (s) => s.put('k', 'v', { lease: 2 }).put('m', 'v', { lease: 1 }),
+          () => {},
+        ),
+      { 1: ['m'], 2: ['k'] },
+      ['k:2', 'm:1'],
+    ],
     ['a failed put changes nothing', (w) => w.put('k', 'v', { lease: 1 }).put('k', 'w', { lease: 3 }), { 1: ['k'], 2: [] }, ['k:1']],
-    ['a failed txn changes nothing', (w) => w.put('k', 'v', { lease: 1 }).txn([], (s) => s.put('k', 'v', { lease: 2 }).put('x', 'v', { lease: 3 }), () => {}), { 1: ['k'], 2: [] }, ['k:1']],
+    [
+      'a failed txn changes nothing',
+      (w) =>
+        w.put('k', 'v', { lease: 1 }).txn(
+          [],
+          (s) => s.put('k', 'v', { lease: 2 }).put('x', 'v', { lease: 3 }),
+          () => {},
+        ),
+      { 1: ['k'], 2: [] },
+      ['k:1'],
+    ],
   ];
 
   it.each(steps)('%s', (_name, build, keys, live) => {
@@ -214,14 +247,31 @@ describe.each(ENGINE_KINDS)('keys and leases (%s engine)', (kind) => {
     const e = leased();
     run(e, (w) => w.put('k', 'v', { lease: 1 }));
     const [r] = run(e, (w) =>
-      w.txn([{ key: 'k', target: CompareTarget.LEASE, result: CompareResult.EQUAL, operand: 1 }], (s) => s.put('k', 'v', { lease: 2 }).range('k'), (f) => f.range('k')),
+      w.txn(
+        [{ key: 'k', target: CompareTarget.LEASE, result: CompareResult.EQUAL, operand: 1 }],
+        (s) => s.put('k', 'v', { lease: 2 }).range('k'),
+        (f) => f.range('k'),
+      ),
     );
-    expect(r).toMatchObject({ type: 'txn', succeeded: true, responses: [{ type: 'put', revision: 3 }, { type: 'range', kvs: [kv('k', 'v', 2, 3, 2, 2)] }] });
+    expect(r).toMatchObject({
+      type: 'txn',
+      succeeded: true,
+      responses: [
+        { type: 'put', revision: 3 },
+        { type: 'range', kvs: [kv('k', 'v', 2, 3, 2, 2)] },
+      ],
+    });
   });
 
   it('a put with a lease in a txn needs the lease before the txn', () => {
     const e = leased();
-    const codes = run(e, (w) => w.leaseRevoke(2).txn([], (s) => s.put('k', 'v', { lease: 2 }), () => {}));
+    const codes = run(e, (w) =>
+      w.leaseRevoke(2).txn(
+        [],
+        (s) => s.put('k', 'v', { lease: 2 }),
+        () => {},
+      ),
+    );
     expect(codes.map((r) => (r.type === 'error' ? r.code : r.type))).toEqual<Array<string | ErrorCode>>(['leaseRevoke', 'ERR_LEASE_NOT_FOUND']);
   });
 });
@@ -241,7 +291,15 @@ describe.each(ENGINE_KINDS)('engine-picked ids are never handed out twice (%s en
 describe.each(ENGINE_KINDS)('put check order (%s engine)', (kind) => {
   it("a put on its own checks the lease first (etcd's applyPut), inside a txn the key first", () => {
     const e = fresh(kind);
-    expect(run(e, (w) => w.put('missing', '', { ignoreValue: true, lease: 42 }).txn([], (s) => s.put('missing', '', { ignoreValue: true, lease: 42 }), () => {}))).toEqual([
+    expect(
+      run(e, (w) =>
+        w.put('missing', '', { ignoreValue: true, lease: 42 }).txn(
+          [],
+          (s) => s.put('missing', '', { ignoreValue: true, lease: 42 }),
+          () => {},
+        ),
+      ),
+    ).toEqual([
       { type: 'error', revision: 1, code: 'ERR_LEASE_NOT_FOUND' },
       { type: 'error', revision: 1, code: 'ERR_KEY_NOT_FOUND' },
     ]);

@@ -253,7 +253,7 @@ describe.each(ENGINE_KINDS)('leases (%s engine)', (kind) => {
     expect(await s.lease.checkExpired()).toEqual([77]);
   });
 
-  it('the expiry timer runs by itself (unref\'d) when an interval is set', async () => {
+  it("the expiry timer runs by itself (unref'd) when an interval is set", async () => {
     const [s, clock] = await openStore(kind, { leaseCheckIntervalMs: 1 });
     const { id } = await s.lease.grant(2);
     const gone = new Promise<void>((resolve) => s.watch({ key: 'k' }).on('delete', () => resolve()));
@@ -270,8 +270,7 @@ let durableStores = 0;
 
 describe.each(['native', 'js', 'durable'] as const)('keepAlive racing expiry (%s store)', (where) => {
   it('50 trials: a keepAlive before expiry is decided keeps the lease and its keys; one between the decision and the revoke is refused, and the revoke goes through', async () => {
-    const [s, clock] =
-      where === 'durable' ? await openStore('native', { path: join(durableRoot, `s${durableStores++}`) }) : await openStore(where);
+    const [s, clock] = where === 'durable' ? await openStore('native', { path: join(durableRoot, `s${durableStores++}`) }) : await openStore(where);
     for (let trial = 0; trial < 50; trial++) {
       const prefix = `t${trial}/`;
       const { id } = await s.lease.grant(10);

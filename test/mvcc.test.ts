@@ -56,7 +56,12 @@ describe.each(ENGINE_KINDS)('MVCC reads (%s engine)', (kind) => {
   it.each(Object.keys(STATES).map(Number))('the whole keyspace at revision %i', (rev) => {
     const e = history(kind);
     const r = e.range(rangeOp(Z, { rangeEnd: Z, revision: rev }));
-    expect({ revision: r.revision, count: r.count, more: r.more, kvs: r.kvs.map(nkv) }).toEqual({ revision: 9, count: STATES[rev]!.length, more: false, kvs: STATES[rev] });
+    expect({ revision: r.revision, count: r.count, more: r.more, kvs: r.kvs.map(nkv) }).toEqual({
+      revision: 9,
+      count: STATES[rev]!.length,
+      more: false,
+      kvs: STATES[rev],
+    });
   });
 
   it('single keys at past revisions: deleted keys, older generations, keys not yet created', () => {
@@ -119,7 +124,15 @@ describe.each(ENGINE_KINDS)('MVCC reads (%s engine)', (kind) => {
 
   it('values of every size and byte survive in history', () => {
     const e = fresh(kind);
-    const values = [b([]), b([0]), b([0xff, 0x00, 0x80]), b('x'.repeat(33)), new Uint8Array(40_000).fill(7), new Uint8Array(100_000).map((_, i) => i & 0xff), b('end')];
+    const values = [
+      b([]),
+      b([0]),
+      b([0xff, 0x00, 0x80]),
+      b('x'.repeat(33)),
+      new Uint8Array(40_000).fill(7),
+      new Uint8Array(100_000).map((_, i) => i & 0xff),
+      b('end'),
+    ];
     const w = new BatchWriter();
     for (const v of values) w.put('k', v);
     e.applyBatch(w.peek()); // revisions 2..8

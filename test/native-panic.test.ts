@@ -21,7 +21,10 @@ function declaredExports(): Map<string, string> {
     // The attribute (over several lines when rustfmt wraps it), then any other attributes and
     // comments, then the function.
     for (const m of text.matchAll(/^#\[napi(?:\(([\s\S]*?)\))?\]\n(?:\s*(?:#\[.*\]|\/\/.*)\n)*pub fn (\w+)/gm)) {
-      declared.set(m[2]!.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), m[1] ?? '');
+      declared.set(
+        m[2]!.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+        m[1] ?? '',
+      );
     }
   }
   return declared;
@@ -63,7 +66,10 @@ describe('native panics', () => {
     await log.snapshotting;
     // As after any failed snapshot: the log takes no more writes, the cause says why.
     const refused = await store.put('b', '2').catch((e: unknown) => e);
-    expect(refused).toMatchObject({ code: 'ERR_OUTCOME_UNKNOWN', cause: { code: 'ERR_INTERNAL', message: expect.stringMatching(/deliberate panic for tests \(task\)/) } });
+    expect(refused).toMatchObject({
+      code: 'ERR_OUTCOME_UNKNOWN',
+      cause: { code: 'ERR_INTERNAL', message: expect.stringMatching(/deliberate panic for tests \(task\)/) },
+    });
     await expect(store.put('c', '3')).rejects.toMatchObject({ code: 'ERR_LOG_FAILED' });
     expect(store.getString('a')).toBe('1');
     await store.close();
@@ -77,7 +83,10 @@ describe('native panics', () => {
     const store = await MetaStore.open({ path, engine: 'native' });
     await store.put('before', '1');
     testHooks().debugPanicIn('writer');
-    await expect(store.put('during', '2')).rejects.toMatchObject({ code: 'ERR_OUTCOME_UNKNOWN', message: expect.stringMatching(/the log writer panicked: deliberate panic for tests \(writer\)/) });
+    await expect(store.put('during', '2')).rejects.toMatchObject({
+      code: 'ERR_OUTCOME_UNKNOWN',
+      message: expect.stringMatching(/the log writer panicked: deliberate panic for tests \(writer\)/),
+    });
     await expect(store.put('after', '3')).rejects.toMatchObject({ code: 'ERR_LOG_FAILED' });
     await store.close();
     const again = await MetaStore.open({ path, engine: 'native' });

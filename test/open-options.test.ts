@@ -66,7 +66,12 @@ const NOT_INTEGERS: unknown[] = [1.5, Number.NaN, Number.POSITIVE_INFINITY, Numb
 const OTHER_OPTIONS: Array<{ name: string; valid: unknown[]; invalid: unknown[]; says: RegExp }> = [
   { name: 'engine', valid: ['auto', 'native', 'js'], invalid: ['rust', 'JS', '', null, 5], says: /^engine must be 'auto', 'native' or 'js', got / },
   { name: 'path', valid: [], invalid: ['', 5, null, {}, ['dir']], says: /^path must be a non-empty string, got / },
-  { name: 'clock', valid: [{ now: () => 0 }, monotonicClock], invalid: [null, {}, { now: 5 }, 5, 'now'], says: /^clock must be an object with a now\(\) method/ },
+  {
+    name: 'clock',
+    valid: [{ now: () => 0 }, monotonicClock],
+    invalid: [null, {}, { now: 5 }, 5, 'now'],
+    says: /^clock must be an object with a now\(\) method/,
+  },
   {
     name: 'autoCompaction',
     valid: [
@@ -229,10 +234,13 @@ describe.each(ENGINE_KINDS)('createEngine options (%s engine)', (kind) => {
     createEngine(kind, { [name]: value }).close();
   });
 
-  it.each(engineOptions.flatMap(({ name, invalid }) => [...invalid, 1.5, '8', null].map((v) => [name, v] as const)))('%s = %o is ERR_INVALID_OPTION', (name, value) => {
-    const e = catchSync(() => createEngine(kind, { [name]: value } as Any));
-    expect([e.code, e.message.startsWith(`${name} must be an integer from `)]).toEqual(['ERR_INVALID_OPTION', true]);
-  });
+  it.each(engineOptions.flatMap(({ name, invalid }) => [...invalid, 1.5, '8', null].map((v) => [name, v] as const)))(
+    '%s = %o is ERR_INVALID_OPTION',
+    (name, value) => {
+      const e = catchSync(() => createEngine(kind, { [name]: value } as Any));
+      expect([e.code, e.message.startsWith(`${name} must be an integer from `)]).toEqual(['ERR_INVALID_OPTION', true]);
+    },
+  );
 
   it('refuses names that are not engine options, and a non-object; null means defaults', () => {
     for (const options of [{ path: 'x' }, { maxEntryOps: 5 }, { engine: 'js' }, { thread: 2 }]) {

@@ -12,7 +12,20 @@ import { describe, expect, it } from 'vitest';
 import { BatchWriter, validateBatch } from '../ts/codec.js';
 import { MetaStoreError } from '../ts/errors.js';
 import type { EngineKind } from '../ts/engines/create-engine.js';
-import { EventsMode, type Compare, type CompareResult, type CompareTarget, type Engine, type EngineOptions, type Op, type RangeOp, type RequestOp, type SortOrder, type SortTarget, type TxnOp } from '../ts/types.js';
+import {
+  EventsMode,
+  type Compare,
+  type CompareResult,
+  type CompareTarget,
+  type Engine,
+  type EngineOptions,
+  type Op,
+  type RangeOp,
+  type RequestOp,
+  type SortOrder,
+  type SortTarget,
+  type TxnOp,
+} from '../ts/types.js';
 import { ENGINE_KINDS, newEngine } from './engines.js';
 import { b, delOp, dump, nevent, nres, putOp, rangeOp, results, show, type Dump, type NEvent, type NResult } from './helpers.js';
 
@@ -42,7 +55,14 @@ const put = fc
     lease: fc.constantFrom(0, 0, 0, 0, 0, 1, 2, -7),
   })
   // Keep ops statically valid, so batching cannot turn one op's rejection into a batch's.
-  .map((p) => putOp(p.key, p.ignoreValue ? b([]) : p.value, { prevKv: p.prevKv, ignoreValue: p.ignoreValue, ignoreLease: p.ignoreLease, lease: p.ignoreLease ? 0 : p.lease }));
+  .map((p) =>
+    putOp(p.key, p.ignoreValue ? b([]) : p.value, {
+      prevKv: p.prevKv,
+      ignoreValue: p.ignoreValue,
+      ignoreLease: p.ignoreLease,
+      lease: p.ignoreLease ? 0 : p.lease,
+    }),
+  );
 const deleteOne = fc.record({ key, prevKv: fc.boolean() }).map((d) => delOp(d.key, [], d.prevKv));
 const deleteRange = fc.record({ key, end: rangeEnd, prevKv: fc.boolean() }).map((d) => delOp(d.key, d.end, d.prevKv));
 const range = fc
@@ -73,7 +93,16 @@ const compare: fc.Arbitrary<Compare> = fc
     value: fc.constantFrom(...VALUES),
   })
   // VALUE compares a value (operand 0); the others an operand (empty value).
-  .map((c): Compare => ({ key: c.key, rangeEnd: c.end, target: c.target, result: c.result, operand: c.target === 3 ? 0 : c.number, value: c.target === 3 ? c.value : b([]) }));
+  .map(
+    (c): Compare => ({
+      key: c.key,
+      rangeEnd: c.end,
+      target: c.target,
+      result: c.result,
+      operand: c.target === 3 ? 0 : c.number,
+      value: c.target === 3 ? c.value : b([]),
+    }),
+  );
 
 /** Whether an op alone makes a valid batch (transactions may break the duplicate-key rules). */
 function valid(o: Op): boolean {
@@ -90,7 +119,13 @@ function txnOf(depth: number): fc.Arbitrary<TxnOp> {
   const inner: fc.Arbitrary<RequestOp> =
     depth <= 1
       ? fc.oneof({ weight: 4, arbitrary: put }, { weight: 2, arbitrary: deleteOne }, { weight: 1, arbitrary: deleteRange }, { weight: 2, arbitrary: range })
-      : fc.oneof({ weight: 4, arbitrary: put }, { weight: 2, arbitrary: deleteOne }, { weight: 1, arbitrary: deleteRange }, { weight: 2, arbitrary: range }, { weight: 1, arbitrary: txnOf(depth - 1) });
+      : fc.oneof(
+          { weight: 4, arbitrary: put },
+          { weight: 2, arbitrary: deleteOne },
+          { weight: 1, arbitrary: deleteRange },
+          { weight: 2, arbitrary: range },
+          { weight: 1, arbitrary: txnOf(depth - 1) },
+        );
   return fc
     .record({
       compare: fc.array(compare, { maxLength: 3 }),

@@ -21,7 +21,10 @@ afterEach(() => {
 });
 
 function put(e: Engine, ...pairs: Array<[string | number[], string]>): void {
-  applyOps(e, pairs.map(([k, v]) => putOp(b(k), v)));
+  applyOps(
+    e,
+    pairs.map(([k, v]) => putOp(b(k), v)),
+  );
 }
 
 /** Keys a range returns, as readable strings. */
@@ -68,7 +71,14 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
     });
 
     it('a range delete over an inverted or empty interval deletes nothing', () => {
-      expect(results(applyOps(e, [{ type: 'deleteRange', key: b('d'), rangeEnd: b('b'), prevKv: true }, { type: 'deleteRange', key: b('c'), rangeEnd: b('c'), prevKv: false }]))).toEqual([
+      expect(
+        results(
+          applyOps(e, [
+            { type: 'deleteRange', key: b('d'), rangeEnd: b('b'), prevKv: true },
+            { type: 'deleteRange', key: b('c'), rangeEnd: b('c'), prevKv: false },
+          ]),
+        ),
+      ).toEqual([
         { type: 'deleteRange', revision: 6, deleted: 0, prevKvs: [] },
         { type: 'deleteRange', revision: 6, deleted: 0, prevKvs: [] },
       ]);
@@ -101,7 +111,10 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
     let s: MetaStore;
     beforeEach(async () => {
       e = fresh(kind);
-      applyOps(e, keys.map((k) => putOp(b(k), 'v')));
+      applyOps(
+        e,
+        keys.map((k) => putOp(b(k), 'v')),
+      );
       s = await MetaStore.open({ engine: kind });
       for (const k of keys) await s.put(b(k), 'v');
     });
@@ -163,7 +176,9 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
     it('keysOnly: values empty, metadata kept', () => {
       const r = e.range(rangeOp('a', { rangeEnd: 'z', keysOnly: true }));
       expect(r.kvs.map(nkv)).toEqual([kv('a', '', 2, 2, 1), kv('b', '', 3, 3, 1), kv('c', '', 4, 4, 1)]);
-      expect(e.range(rangeOp('a', { rangeEnd: 'z', keysOnly: true, limit: 1, sortOrder: SortOrder.DESCEND, sortTarget: SortTarget.VALUE })).kvs.map(nkv)).toEqual([kv('c', '', 4, 4, 1)]);
+      expect(
+        e.range(rangeOp('a', { rangeEnd: 'z', keysOnly: true, limit: 1, sortOrder: SortOrder.DESCEND, sortTarget: SortTarget.VALUE })).kvs.map(nkv),
+      ).toEqual([kv('c', '', 4, 4, 1)]);
       expect(nkv(e.get(b('a'))!).value).toBe('va');
     });
   });
@@ -202,7 +217,13 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
         // etcd's range.go: with order NONE (and no filter) only the first limit + 1 keys in key
         // order are fetched, then sorted; the sort of a subset keeps the full sort's order.
         const window = 'abcde'.slice(0, limit + 1);
-        const keys = sortOrder === O.NONE && sortTarget !== T.KEY ? [...expected].filter((k) => window.includes(k)).join('').slice(0, limit) : expected.slice(0, limit);
+        const keys =
+          sortOrder === O.NONE && sortTarget !== T.KEY
+            ? [...expected]
+                .filter((k) => window.includes(k))
+                .join('')
+                .slice(0, limit)
+            : expected.slice(0, limit);
         expect({ limit, keys: l.kvs.map((x) => show(x.key)).join(''), more: l.more, count: l.count }).toEqual({ limit, keys, more: true, count: 5 });
       }
     });
@@ -224,7 +245,12 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
       expect({ keys: r.kvs.map((x) => show(x.key)).join(''), count: r.count, more: r.more }).toEqual({ keys: expected, count: 5, more: false });
       for (let limit = 1; limit <= expected.length; limit++) {
         const l = e.range(rangeOp('a', { rangeEnd: 'z', ...filter, limit }));
-        expect({ limit, keys: l.kvs.map((x) => show(x.key)).join(''), count: l.count, more: l.more }).toEqual({ limit, keys: expected.slice(0, limit), count: 5, more: limit < expected.length });
+        expect({ limit, keys: l.kvs.map((x) => show(x.key)).join(''), count: l.count, more: l.more }).toEqual({
+          limit,
+          keys: expected.slice(0, limit),
+          count: 5,
+          more: limit < expected.length,
+        });
       }
       expect(e.range(rangeOp('a', { rangeEnd: 'z', ...filter, countOnly: true }))).toMatchObject({ kvs: [], count: 5, more: false });
       const desc = e.range(rangeOp('a', { rangeEnd: 'z', ...filter, sortOrder: SortOrder.DESCEND }));
@@ -233,16 +259,39 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
 
     it('filters combine with a non-key sort and keysOnly', () => {
       const r = e.range(rangeOp('a', { rangeEnd: 'z', minModRevision: 5, sortTarget: SortTarget.MOD, sortOrder: SortOrder.DESCEND, keysOnly: true, limit: 3 }));
-      expect({ kvs: r.kvs.map(nkv), more: r.more, count: r.count }).toEqual({ kvs: [kv('d', '', 4, 8, 2), kv('e', '', 7, 7, 1), kv('a', '', 3, 6, 2)], more: true, count: 5 });
+      expect({ kvs: r.kvs.map(nkv), more: r.more, count: r.count }).toEqual({
+        kvs: [kv('d', '', 4, 8, 2), kv('e', '', 7, 7, 1), kv('a', '', 3, 6, 2)],
+        more: true,
+        count: 5,
+      });
     });
 
     it('the façade maps sort names and filters to the same result', async () => {
       const s = await MetaStore.open({ engine: kind });
       try {
-        for (const [k, v] of [['b', 'x'], ['a', 'y'], ['d', 'x'], ['c', 'z'], ['a', 'y'], ['e', 'w'], ['d', 'x']] as const) await s.put(k, v);
+        for (const [k, v] of [
+          ['b', 'x'],
+          ['a', 'y'],
+          ['d', 'x'],
+          ['c', 'z'],
+          ['a', 'y'],
+          ['e', 'w'],
+          ['d', 'x'],
+        ] as const)
+          await s.put(k, v);
         const r = s.range({ prefix: '', sort: { target: 'value', order: 'descend' }, limit: 3, minModRevision: 3 });
-        expect({ keys: r.kvs.map((x) => show(x.key)).join(''), more: r.more, count: r.count, revision: r.revision }).toEqual({ keys: 'cad', more: true, count: 5, revision: 8 });
-        expect(s.range({ prefix: '', sort: { target: 'version' } }).kvs.map((x) => show(x.key)).join('')).toBe('bcead');
+        expect({ keys: r.kvs.map((x) => show(x.key)).join(''), more: r.more, count: r.count, revision: r.revision }).toEqual({
+          keys: 'cad',
+          more: true,
+          count: 5,
+          revision: 8,
+        });
+        expect(
+          s
+            .range({ prefix: '', sort: { target: 'version' } })
+            .kvs.map((x) => show(x.key))
+            .join(''),
+        ).toBe('bcead');
       } finally {
         await s.close();
       }
@@ -264,9 +313,14 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
         const r = e.range(rangeOp('a', { rangeEnd: 'z', revision }));
         expect({ revision, keys: r.kvs.map((x) => show(x.key)), header: r.revision }).toEqual({ revision, keys: ['a', 'b'], header: 4 });
       }
-      for (const revision of [5, 6, Number.MAX_SAFE_INTEGER]) expect({ revision, code: catchSync(() => e.range(rangeOp('a', { revision }))).code }).toEqual({ revision, code: 'ERR_FUTURE_REV' });
+      for (const revision of [5, 6, Number.MAX_SAFE_INTEGER])
+        expect({ revision, code: catchSync(() => e.range(rangeOp('a', { revision }))).code }).toEqual({ revision, code: 'ERR_FUTURE_REV' });
       // History: at 1 nothing, at 2 a=1, at 3 a=1 and b=2.
-      expect([1, 2, 3].map((revision) => e.range(rangeOp('a', { rangeEnd: 'z', revision })).kvs.map((x) => `${show(x.key)}=${show(x.value)}`))).toEqual([[], ['a=1'], ['a=1', 'b=2']]);
+      expect([1, 2, 3].map((revision) => e.range(rangeOp('a', { rangeEnd: 'z', revision })).kvs.map((x) => `${show(x.key)}=${show(x.value)}`))).toEqual([
+        [],
+        ['a=1'],
+        ['a=1', 'b=2'],
+      ]);
       // Inside a batch: per-op errors, the other ops apply.
       const r = applyOps(e, [rangeOp('a', { revision: 5 }), putOp('c', '1'), rangeOp('a', { revision: 4 }), rangeOp('a', { revision: 5 })]);
       expect(results(r)).toEqual([
@@ -332,7 +386,7 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
     expect(r.revision).toBe(6);
   });
 
-  it('a range whose keys are too long for the engine\'s request buffer (64 KiB) still reads right', () => {
+  it("a range whose keys are too long for the engine's request buffer (64 KiB) still reads right", () => {
     e = fresh(kind);
     const long = (c: string) => c.repeat(40_000);
     put(e, [long('a'), '1'], [long('b'), '2'], [long('c'), '3']);
@@ -356,13 +410,19 @@ describe.each(ENGINE_KINDS)('range (%s engine)', (kind) => {
     e.applyBatch(w.peek());
     expect(e.size).toBe(n);
     const first = e.range(rangeOp('k', { rangeEnd: 'l', limit: 10 }));
-    expect({ keys: first.kvs.map((x) => show(x.key)), more: first.more, count: first.count }).toEqual({ keys: Array.from({ length: 10 }, (_, i) => key(i)), more: true, count: n });
+    expect({ keys: first.kvs.map((x) => show(x.key)), more: first.more, count: first.count }).toEqual({
+      keys: Array.from({ length: 10 }, (_, i) => key(i)),
+      more: true,
+      count: n,
+    });
     const mid = e.range(rangeOp(key(50_000), { rangeEnd: [0], limit: 10 }));
-    expect(mid.kvs.map(nkv)).toEqual(Array.from({ length: 10 }, (_, i) => {
-      const k = 50_000 + i;
-      const rev = 2 + writePosition(k, n);
-      return kv(key(k), `v${k}`, rev, rev, 1);
-    }));
+    expect(mid.kvs.map(nkv)).toEqual(
+      Array.from({ length: 10 }, (_, i) => {
+        const k = 50_000 + i;
+        const rev = 2 + writePosition(k, n);
+        return kv(key(k), `v${k}`, rev, rev, 1);
+      }),
+    );
     expect(mid.count).toBe(n - 50_000);
     const last = e.range(rangeOp('k', { rangeEnd: 'l', limit: 10, sortOrder: SortOrder.DESCEND }));
     expect(last.kvs.map((x) => show(x.key))).toEqual(Array.from({ length: 10 }, (_, i) => key(n - 1 - i)));
@@ -393,7 +453,10 @@ describe.each(ENGINE_KINDS)('results larger than the scratch buffer (%s)', (kind
   const key = (i: number) => `big/${String(i).padStart(5, '0')}`;
   const value = (round: number, i: number) => `${round}:${i}:`.padEnd(100, 'x');
   function writeAll(e: Engine, round: number): void {
-    applyOps(e, Array.from({ length: n }, (_, i) => putOp(key(i), value(round, i), { prevKv: true })));
+    applyOps(
+      e,
+      Array.from({ length: n }, (_, i) => putOp(key(i), value(round, i), { prevKv: true })),
+    );
   }
 
   it('a held result keeps its contents while later large results are made', () => {
@@ -415,7 +478,10 @@ describe.each(ENGINE_KINDS)('results larger than the scratch buffer (%s)', (kind
   it('a large batch result read after a later large range is still its own', () => {
     const e = fresh(kind);
     writeAll(e, 1);
-    const batch = applyOps(e, Array.from({ length: n }, (_, i) => putOp(key(i), value(3, i), { prevKv: true })));
+    const batch = applyOps(
+      e,
+      Array.from({ length: n }, (_, i) => putOp(key(i), value(3, i), { prevKv: true })),
+    );
     const range = e.range(ALL);
     expect(show(range.kvs[7]!.value)).toBe(value(3, 7));
     for (const i of [0, 7, n - 1]) {

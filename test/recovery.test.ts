@@ -33,11 +33,19 @@ async function writeAndClose(path: string, n: number, value: (i: number) => stri
 
 /** The same writes from a process that stops without closing the store, as a crash leaves it. */
 function writeAndDie(path: string, n: number, value: string): void {
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', `
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     import { MetaStore } from ${JSON.stringify(DIST)};
     const s = await MetaStore.open({ path: ${JSON.stringify(path)}, engine: 'native', leaseCheckIntervalMs: 0 });
     for (let i = 0; i < ${n}; i++) await s.put('k' + i, ${JSON.stringify(value)});
-    process.exit(0);`], { encoding: 'utf8' });
+    process.exit(0);`,
+    ],
+    { encoding: 'utf8' },
+  );
   expect(run.status, run.stderr).toBe(0);
 }
 
@@ -138,7 +146,9 @@ describe('recovery refuses what would lose acknowledged writes (native, durable)
     const value = (i: number) => `value-${i}-${'y'.repeat(300)}`;
     const options: OpenOptions = { walSegmentBytes: 64 << 10, snapshotEveryBytes: 96 << 10 };
     await writeAndClose(path, 3000, value, options);
-    const snapshots = readdirSync(join(path, 'snap')).filter((f) => f.endsWith('.snap')).sort();
+    const snapshots = readdirSync(join(path, 'snap'))
+      .filter((f) => f.endsWith('.snap'))
+      .sort();
     const newest = parseInt(snapshots[snapshots.length - 1]!, 16);
     const segs = segments(path);
     const firstOf = (f: string) => parseInt(f.split('/').pop()!.split('-')[1]!, 16);

@@ -62,13 +62,21 @@ describe.each(ENGINE_KINDS)('transaction nesting depth (%s engine)', (kind) => {
     const tooDeep = await catchAsync(() => s.txn(nestedRequest(DEFAULT_MAX_TXN_DEPTH + 1)));
     expect([tooDeep.code, tooDeep.category, tooDeep.opIndex]).toEqual(['ERR_TXN_TOO_DEEP', 'InvalidArgument', 0]);
     // The builder form, one level too deep inside .then().
-    const viaBuilder = await catchAsync(() => s.txn().then(op.txn(nestedRequest(DEFAULT_MAX_TXN_DEPTH))).commit());
+    const viaBuilder = await catchAsync(() =>
+      s
+        .txn()
+        .then(op.txn(nestedRequest(DEFAULT_MAX_TXN_DEPTH)))
+        .commit(),
+    );
     expect(viaBuilder.code).toBe('ERR_TXN_TOO_DEEP');
     // The same bytes proposed raw are refused by the façade's validator.
     expect((await catchAsync(() => s.applyBatch(nestedBatch(DEFAULT_MAX_TXN_DEPTH + 1)))).code).toBe('ERR_TXN_TOO_DEEP');
     expect(untouched(s)).toEqual(before);
 
-    const atLimit = await s.txn().then(op.txn(nestedRequest(DEFAULT_MAX_TXN_DEPTH - 1))).commit();
+    const atLimit = await s
+      .txn()
+      .then(op.txn(nestedRequest(DEFAULT_MAX_TXN_DEPTH - 1)))
+      .commit();
     expect(atLimit.succeeded).toBe(true);
     expect(s.getString('k')).toBe('v');
     let response = atLimit;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BatchWriter, type CompareFields } from '../ts/codec.js';
 import type { EngineKind } from '../ts/engines/create-engine.js';
 import type { ErrorCode } from '../ts/errors.js';
-import { CompareResult as R, CompareTarget as T, EventsMode, type Engine, } from '../ts/types.js';
+import { CompareResult as R, CompareTarget as T, EventsMode, type Engine } from '../ts/types.js';
 import { ENGINE_KINDS, engineFactory } from './engines.js';
 import { b, catchSync, dump, kv, nevent, rangeOp, results, tomb, type NResult } from './helpers.js';
 
@@ -49,11 +49,7 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
     it('three writes take one revision; per-op headers show the old revision before the first change and the new one from it on', () => {
       const e = seeded(kind);
       const w = new BatchWriter();
-      w.txn(
-        [],
-        (s) => s.range('a').deleteRange('zz').put('c', '1').range('c').deleteRange('b').put('d', '2', { prevKv: true }),
-        none,
-      );
+      w.txn([], (s) => s.range('a').deleteRange('zz').put('c', '1').range('c').deleteRange('b').put('d', '2', { prevKv: true }), none);
       const r = e.applyBatch(w.peek(), EventsMode.EVENTS);
       expect(results(r)).toEqual([
         {
@@ -83,7 +79,10 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
       ['an empty success branch', (w) => w.txn([], none, none)],
       ['a read-only branch', (w) => w.txn([], (s) => s.range('a').range('a', { rangeEnd: Z }), none)],
       ['deletes that match nothing', (w) => w.txn([], (s) => s.deleteRange('x').deleteRange('m', 'p'), none)],
-      ['a failed compare with an empty failure branch', (w) => w.txn([{ key: 'a', target: T.VALUE, result: R.EQUAL, value: 'nope' }], (s) => s.put('z', 'z'), none)],
+      [
+        'a failed compare with an empty failure branch',
+        (w) => w.txn([{ key: 'a', target: T.VALUE, result: R.EQUAL, value: 'nope' }], (s) => s.put('z', 'z'), none),
+      ],
       ['a nested read-only txn', (w) => w.txn([], (s) => s.txn([], (n) => n.range('b'), none), none)],
     ])('%s does not bump the revision', (_name, build) => {
       const e = seeded(kind);
@@ -104,7 +103,15 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
             .txn([], (s) => s.deleteRange('a', 'c'), none),
         ),
       ).toEqual([
-        { type: 'txn', revision: 2, succeeded: true, responses: [{ type: 'put', revision: 2 }, { type: 'put', revision: 2 }] },
+        {
+          type: 'txn',
+          revision: 2,
+          succeeded: true,
+          responses: [
+            { type: 'put', revision: 2 },
+            { type: 'put', revision: 2 },
+          ],
+        },
         { type: 'txn', revision: 2, succeeded: true, responses: [{ type: 'range', revision: 2, count: 1, more: false, kvs: [kv('a', '1', 2, 2, 1)] }] },
         { type: 'put', revision: 3 },
         { type: 'txn', revision: 4, succeeded: true, responses: [{ type: 'deleteRange', revision: 4, deleted: 2, prevKvs: [] }] },
@@ -119,7 +126,11 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
         (s) =>
           s
             .txn([], (n) => n.range('a'), none) // before any change: revision 4
-            .txn([{ key: 'b', target: T.VALUE, result: R.EQUAL, value: 'x' }], (n) => n.put('x', 'then'), (n) => n.put('y', 'else').range('y'))
+            .txn(
+              [{ key: 'b', target: T.VALUE, result: R.EQUAL, value: 'x' }],
+              (n) => n.put('x', 'then'),
+              (n) => n.put('y', 'else').range('y'),
+            )
             .txn([], (n) => n.txn([], (m) => m.put('z', '1'), none), none)
             .range('a', { rangeEnd: Z, countOnly: true }),
         (f) => f.put('never', '1'),
@@ -141,7 +152,12 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
                 { type: 'range', revision: 5, count: 1, more: false, kvs: [kv('y', 'else', 5, 5, 1)] },
               ],
             },
-            { type: 'txn', revision: 5, succeeded: true, responses: [{ type: 'txn', revision: 5, succeeded: true, responses: [{ type: 'put', revision: 5 }] }] },
+            {
+              type: 'txn',
+              revision: 5,
+              succeeded: true,
+              responses: [{ type: 'txn', revision: 5, succeeded: true, responses: [{ type: 'put', revision: 5 }] }],
+            },
             { type: 'range', revision: 5, count: 4, more: false, kvs: [] },
           ],
         },
@@ -172,7 +188,18 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
       const e = seeded(kind);
       expect(
         run(e, (w) =>
-          w.txn([], (s) => s.put('b', 'B').range('b').range('b', { revision: 4 }).range('b', { revision: 3 }).deleteRange('a').range('a', { rangeEnd: b('z') }), none),
+          w.txn(
+            [],
+            (s) =>
+              s
+                .put('b', 'B')
+                .range('b')
+                .range('b', { revision: 4 })
+                .range('b', { revision: 3 })
+                .deleteRange('a')
+                .range('a', { rangeEnd: b('z') }),
+            none,
+          ),
         ),
       ).toEqual([
         {
@@ -280,7 +307,13 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
 
     it.each(rows.map(([name, compare, expected]) => [name, expected, compare] as const))('%s → %s', (_name, expected, compare) => {
       const e = seeded(kind);
-      const [r] = run(e, (w) => w.txn([compare], (s) => s.range('then'), (f) => f.range('else')));
+      const [r] = run(e, (w) =>
+        w.txn(
+          [compare],
+          (s) => s.range('then'),
+          (f) => f.range('else'),
+        ),
+      );
       expect(r).toMatchObject({ type: 'txn', succeeded: expected });
     });
 
@@ -310,7 +343,12 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
       const [r] = run(e, (w) =>
         w.txn(
           [],
-          (s) => s.put('c', 'new').txn([{ key: 'c', target: T.VERSION, result: R.EQUAL, operand: 0 }], (n) => n.put('seen-missing', '1'), (n) => n.put('seen-new', '1')),
+          (s) =>
+            s.put('c', 'new').txn(
+              [{ key: 'c', target: T.VERSION, result: R.EQUAL, operand: 0 }],
+              (n) => n.put('seen-missing', '1'),
+              (n) => n.put('seen-new', '1'),
+            ),
           none,
         ),
       );
@@ -323,23 +361,58 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
     type Row = [string, Build, ErrorCode | null];
     const rows: Row[] = [
       ['a put with a missing lease in the taken branch', (w) => w.txn([], (s) => s.put('x', '1').put('y', '1', { lease: 99 }), none), 'ERR_LEASE_NOT_FOUND'],
-      ['a put with a missing lease in the branch not taken', (w) => w.txn([], (s) => s.put('x', '1'), (f) => f.put('y', '1', { lease: 99 })), null],
+      [
+        'a put with a missing lease in the branch not taken',
+        (w) =>
+          w.txn(
+            [],
+            (s) => s.put('x', '1'),
+            (f) => f.put('y', '1', { lease: 99 }),
+          ),
+        null,
+      ],
       ['ignoreValue on a missing key', (w) => w.txn([], (s) => s.put('x', '1').put('c', '', { ignoreValue: true }), none), 'ERR_KEY_NOT_FOUND'],
       ['ignoreLease on a missing key', (w) => w.txn([], (s) => s.put('c', 'v', { ignoreLease: true }), none), 'ERR_KEY_NOT_FOUND'],
-      ['ignoreValue on a key the txn creates first (checked before the txn)', (w) => w.txn([], (s) => s.txn([], (n) => n.put('c', '1'), none).put('d', '', { ignoreValue: true }), none), 'ERR_KEY_NOT_FOUND'],
+      [
+        'ignoreValue on a key the txn creates first (checked before the txn)',
+        (w) => w.txn([], (s) => s.txn([], (n) => n.put('c', '1'), none).put('d', '', { ignoreValue: true }), none),
+        'ERR_KEY_NOT_FOUND',
+      ],
       ['ignoreValue on an existing key', (w) => w.txn([], (s) => s.put('a', '', { ignoreValue: true }), none), null],
       ['a range at a future revision', (w) => w.txn([], (s) => s.put('x', '1').range('a', { revision: 5 }), none), 'ERR_FUTURE_REV'],
       ['a range at the current revision', (w) => w.txn([], (s) => s.put('x', '1').range('a', { revision: 4 }), none), null],
       ['a range at a compacted revision', (w) => w.compact(3).txn([], (s) => s.put('x', '1').range('a', { revision: 2 }), none), 'ERR_COMPACTED'],
       ['a range at the compacted revision', (w) => w.compact(3).txn([], (s) => s.put('x', '1').range('a', { revision: 3 }), none), null],
-      ['a failure deep in a nested taken branch', (w) => w.txn([], (s) => s.put('x', '1').txn([], (n) => n.txn([], none, none).put('y', '1', { lease: 5 }), none), none), 'ERR_LEASE_NOT_FOUND'],
+      [
+        'a failure deep in a nested taken branch',
+        (w) => w.txn([], (s) => s.put('x', '1').txn([], (n) => n.txn([], none, none).put('y', '1', { lease: 5 }), none), none),
+        'ERR_LEASE_NOT_FOUND',
+      ],
       [
         'a nested txn whose failing branch is not taken',
-        (w) => w.txn([], (s) => s.txn([{ key: 'a', target: T.VERSION, result: R.EQUAL, operand: 2 }], (n) => n.put('y', '1'), (n) => n.put('z', '1', { lease: 5 })), none),
+        (w) =>
+          w.txn(
+            [],
+            (s) =>
+              s.txn(
+                [{ key: 'a', target: T.VERSION, result: R.EQUAL, operand: 2 }],
+                (n) => n.put('y', '1'),
+                (n) => n.put('z', '1', { lease: 5 }),
+              ),
+            none,
+          ),
         null,
       ],
-      ['the first failure in op order, depth first, decides', (w) => w.txn([], (s) => s.txn([], (n) => n.range('a', { revision: 9 }), none).put('c', '', { ignoreValue: true }), none), 'ERR_FUTURE_REV'],
-      ['ignoreValue and a missing lease on one missing key: key first', (w) => w.txn([], (s) => s.put('c', '', { ignoreValue: true, lease: 9 }), none), 'ERR_KEY_NOT_FOUND'],
+      [
+        'the first failure in op order, depth first, decides',
+        (w) => w.txn([], (s) => s.txn([], (n) => n.range('a', { revision: 9 }), none).put('c', '', { ignoreValue: true }), none),
+        'ERR_FUTURE_REV',
+      ],
+      [
+        'ignoreValue and a missing lease on one missing key: key first',
+        (w) => w.txn([], (s) => s.put('c', '', { ignoreValue: true, lease: 9 }), none),
+        'ERR_KEY_NOT_FOUND',
+      ],
     ];
 
     it.each(rows)('%s → %s', (_name, build, code) => {
@@ -357,7 +430,14 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
 
     it('a failed txn leaves the other ops of its batch applying normally', () => {
       const e = seeded(kind);
-      expect(run(e, (w) => w.put('x', '1').txn([], (s) => s.put('y', '1').put('z', '1', { lease: 3 }), none).put('x', '2'))).toEqual([
+      expect(
+        run(e, (w) =>
+          w
+            .put('x', '1')
+            .txn([], (s) => s.put('y', '1').put('z', '1', { lease: 3 }), none)
+            .put('x', '2'),
+        ),
+      ).toEqual([
         { type: 'put', revision: 5 },
         { type: 'error', revision: 5, code: 'ERR_LEASE_NOT_FOUND' },
         { type: 'put', revision: 6 },
@@ -386,7 +466,20 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
       ['puts of one key in then and else of a nested txn', (w) => w.txn([], (s) => s.txn([], put('a'), put('a')), none), null],
       ['puts of one key in two sibling nested txns', (w) => w.txn([], (s) => s.txn([], put('a'), none).txn([], none, put('a')), none), 'ERR_DUPLICATE_KEY'],
       ['overlapping deletes', (w) => w.txn([], (s) => s.deleteRange('a', 'c').deleteRange('b', 'd').deleteRange('b'), none), null],
-      ['ranges over put keys', (w) => w.txn([], (s) => s.put('a', '1').range('a').range('a', { rangeEnd: b('z') }), none), null],
+      [
+        'ranges over put keys',
+        (w) =>
+          w.txn(
+            [],
+            (s) =>
+              s
+                .put('a', '1')
+                .range('a')
+                .range('a', { rangeEnd: b('z') }),
+            none,
+          ),
+        null,
+      ],
       ["a put after a from-key delete (etcd's interval quirk: no duplicate)", (w) => w.txn([], (s) => s.deleteRange('a', Z).put('b', '1'), none), null],
       ['a duplicate in the second op of the batch', (w) => w.put('x', '1').txn([], none, (f) => f.put('a', '1').put('a', '1')), 'ERR_DUPLICATE_KEY', 1],
       // Op budget (--max-txn-ops, default 128).
@@ -440,7 +533,10 @@ describe.each(ENGINE_KINDS)('txn (%s engine)', (kind) => {
 describe.each(ENGINE_KINDS)('IGNORE_* put of a key an earlier from-key delete of the txn removes (%s engine)', (kind) => {
   it.each<[string, Build]>([
     ['ignoreValue', (w) => w.txn([], (s) => s.deleteRange('a', Z).put('b', '', { ignoreValue: true }), none)],
-    ['ignoreLease, the delete in an earlier nested txn', (w) => w.txn([], (s) => s.txn([], (n) => n.deleteRange('a', Z), none).put('b', 'v', { ignoreLease: true }), none)],
+    [
+      'ignoreLease, the delete in an earlier nested txn',
+      (w) => w.txn([], (s) => s.txn([], (n) => n.deleteRange('a', Z), none).put('b', 'v', { ignoreLease: true }), none),
+    ],
     ['a key below the delete start is not removed: applies', (w) => w.txn([], (s) => s.deleteRange('b', Z).put('a', '', { ignoreValue: true }), none)],
   ])('%s', (name, build) => {
     const e = seeded(kind);

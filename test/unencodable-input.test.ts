@@ -63,7 +63,14 @@ function callsWith(bad: Bytes): Array<[string, (s: MetaStore) => unknown]> {
     ['txn compare value', (s) => s.txn().if('k', 'value', '==', bad)],
     ['txn put key', (s) => s.txn().then(op.put(bad, 'v')).commit()],
     ['txn put value', (s) => s.txn({ success: [op.put('k', bad)] })],
-    ['txn range', (s) => s.txn().then(op.range({ prefix: bad })).commit()],
+    [
+      'txn range',
+      (s) =>
+        s
+          .txn()
+          .then(op.range({ prefix: bad }))
+          .commit(),
+    ],
     ['txn delete', (s) => s.txn().then(op.delete(bad)).commit()],
     ['watch key', (s) => s.watch({ key: bad })],
     ['watch prefix', (s) => s.watch({ prefix: bad })],

@@ -45,7 +45,10 @@ describe('WatchableStore matching (unit)', () => {
           fc.oneof(
             keyArb.map((k) => ({ key: k, rangeEnd: new Uint8Array(0) })),
             keyArb.map((k) => ({ key: k, rangeEnd: prefixEnd(k) })),
-            fc.tuple(keyArb, keyArb).filter(([a, b]) => Buffer.compare(a, b) < 0).map(([a, b]) => ({ key: a, rangeEnd: b })),
+            fc
+              .tuple(keyArb, keyArb)
+              .filter(([a, b]) => Buffer.compare(a, b) < 0)
+              .map(([a, b]) => ({ key: a, rangeEnd: b })),
             keyArb.map((k) => ({ key: k, rangeEnd: FROM_KEY })),
             fc.constant({ key: FROM_KEY, rangeEnd: FROM_KEY }),
           ),
@@ -57,7 +60,12 @@ describe('WatchableStore matching (unit)', () => {
           const ws = new WatchableStore();
           const hits = new Map<number, string[]>();
           const watchers = specs.map((spec, i) => {
-            const w = { key: spec.key, rangeEnd: spec.rangeEnd, prevKv: false, push: (e: WatchEvent) => hits.get(i)!.push(show(e.kv.key)) } as unknown as Watcher;
+            const w = {
+              key: spec.key,
+              rangeEnd: spec.rangeEnd,
+              prevKv: false,
+              push: (e: WatchEvent) => hits.get(i)!.push(show(e.kv.key)),
+            } as unknown as Watcher;
             hits.set(i, []);
             ws.add(w);
             return w;
@@ -69,7 +77,9 @@ describe('WatchableStore matching (unit)', () => {
             ws.remove(watchers[i]!);
             removed.add(i);
           }
-          const events = keys.map((k) => ({ type: 'put', kv: { key: k, value: k, createRevision: 2, modRevision: 2, version: 1, lease: 0 }, subRevision: 0 }) as WatchEvent);
+          const events = keys.map(
+            (k) => ({ type: 'put', kv: { key: k, value: k, createRevision: 2, modRevision: 2, version: 1, lease: 0 }, subRevision: 0 }) as WatchEvent,
+          );
           ws.notify(events);
           specs.forEach((spec, i) => {
             const holds = (k: Uint8Array) => {
@@ -93,10 +103,24 @@ describe('WatchableStore matching (unit)', () => {
     const prefixes = ['', 'a', '\xff\x80', 'abcdefghijk\xe9', 'abcdefghijk\xe9\x00', 'abcdefghijk\xe9\x00xyz\xff'];
     const bin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
     for (const p of prefixes) {
-      ws.add({ key: p === '' ? FROM_KEY : bin(p), rangeEnd: p === '' ? FROM_KEY : prefixEnd(bin(p)), prevKv: false, push: (e: WatchEvent) => hits.push(`${JSON.stringify(p)} ${Buffer.from(e.kv.key).toString('latin1')}`) } as unknown as Watcher);
+      ws.add({
+        key: p === '' ? FROM_KEY : bin(p),
+        rangeEnd: p === '' ? FROM_KEY : prefixEnd(bin(p)),
+        prevKv: false,
+        push: (e: WatchEvent) => hits.push(`${JSON.stringify(p)} ${Buffer.from(e.kv.key).toString('latin1')}`),
+      } as unknown as Watcher);
     }
     const keys = ['a', 'ab', '\xff\x80\x01', '\xff\x81', 'abcdefghijk\xe9', 'abcdefghijk\xe9\x00xyz\xff!', 'abcdefghijk\xea\x00'];
-    ws.notify(keys.map((k) => ({ type: 'put', kv: { key: bin(k), value: new Uint8Array(0), createRevision: 2, modRevision: 2, version: 1, lease: 0 }, subRevision: 0 }) as WatchEvent));
+    ws.notify(
+      keys.map(
+        (k) =>
+          ({
+            type: 'put',
+            kv: { key: bin(k), value: new Uint8Array(0), createRevision: 2, modRevision: 2, version: 1, lease: 0 },
+            subRevision: 0,
+          }) as WatchEvent,
+      ),
+    );
     const expected = keys.flatMap((k) => prefixes.filter((p) => k.startsWith(p)).map((p) => `${JSON.stringify(p)} ${k}`));
     expect(hits).toEqual(expected);
   });
@@ -109,7 +133,11 @@ describe('WatchableStore matching (unit)', () => {
       const key = toBytes(`p${String(i).padStart(3, '0')}/`);
       ws.add({ key, rangeEnd: prefixEnd(key), prevKv: false, push: () => (pushes++, got.push(i)) } as unknown as Watcher);
     }
-    const e = { type: 'put', kv: { key: toBytes('p123/x'), value: new Uint8Array(0), createRevision: 2, modRevision: 2, version: 1, lease: 0 }, subRevision: 0 } as WatchEvent;
+    const e = {
+      type: 'put',
+      kv: { key: toBytes('p123/x'), value: new Uint8Array(0), createRevision: 2, modRevision: 2, version: 1, lease: 0 },
+      subRevision: 0,
+    } as WatchEvent;
     ws.notify([e]);
     expect(got).toEqual([123]);
     expect(pushes).toBe(1);
@@ -117,7 +145,7 @@ describe('WatchableStore matching (unit)', () => {
 });
 
 describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
-  it('a key watch gets puts and deletes of that key only, asynchronously, with etcd\'s event shapes', async () => {
+  it("a key watch gets puts and deletes of that key only, asynchronously, with etcd's event shapes", async () => {
     const s = await openStore(kind);
     const w = s.watch({ key: 'a' });
     const c = collect(w);
@@ -151,7 +179,7 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     expect(all.events()).toHaveLength(8);
   });
 
-  it('a txn\'s events arrive together in one response, in op order (atomic)', async () => {
+  it("a txn's events arrive together in one response, in op order (atomic)", async () => {
     const s = await openStore(kind);
     await s.put('k/z', '0');
     const c = collect(s.watch({ prefix: 'k/' }));
@@ -322,7 +350,7 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     expect(w.cancelled?.reason).toBe('cancelled');
   });
 
-  it('per-event listeners get what \'data\' gets, event by event; a cancel inside one drops the rest of its response', async () => {
+  it("per-event listeners get what 'data' gets, event by event; a cancel inside one drops the rest of its response", async () => {
     const s = await openStore(kind);
     const withData = s.watch({ prefix: 'k' });
     const responses: string[][] = [];
@@ -489,7 +517,7 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     expect(log).toEqual(['first x1', 'second cancel cancelled 2', 'first cancel cancelled 3']);
   });
 
-  it('progress asked by another watcher\'s listener: an idle watcher answers after what the listener queued, a due one in its turn', async () => {
+  it("progress asked by another watcher's listener: an idle watcher answers after what the listener queued, a due one in its turn", async () => {
     const s = await openStore(kind);
     const asker = s.watch({ key: 'x' });
     const idle = s.watch({ key: 'z' });
@@ -514,7 +542,10 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     const small = s.watch({ prefix: 'k', maxQueuedEvents: 2 });
     const big = s.watch({ prefix: 'k' });
     const log: string[] = [];
-    for (const [name, w] of [['small', small], ['big', big]] as const) {
+    for (const [name, w] of [
+      ['small', small],
+      ['big', big],
+    ] as const) {
       w.on('data', (r: WatchResponse) => log.push(`${name} ${r.events.map(ev).join(',')}`));
       w.on('cancel', (c: WatchCancel) => log.push(`${name} cancel ${c.reason} ${c.resumeRevision}`));
     }
@@ -524,7 +555,7 @@ describe.each(ENGINE_KINDS)('watch (%s engine)', (kind) => {
     expect(log).toEqual(['small put k0=1@2', 'big put k0=1@2', 'small cancel overflow 3', 'big put k1=1@3,put k2=1@3,put k3=1@3']);
   });
 
-  it('a response\'s revision is the store revision when it is formed (also progress, no-op writes, and after close)', async () => {
+  it("a response's revision is the store revision when it is formed (also progress, no-op writes, and after close)", async () => {
     const s = await openStore(kind);
     const w = s.watch({ prefix: '' });
     const seen: string[] = [];

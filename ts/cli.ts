@@ -60,8 +60,7 @@ class Progress {
   constructor(
     private readonly label: string,
     private readonly total: number,
-  ) {
-  }
+  ) {}
 
   update(done: number): void {
     if (!tty) return;
@@ -216,8 +215,7 @@ async function bench(args: string[]): Promise<number> {
   if (engineArg !== 'native') engines.push('js');
 
   process.stderr.write(
-    `metastore ${VERSION} bench: n = ${n.toLocaleString('en-US')} keys (64-byte values), ${rounds} round(s), ` +
-      `median reported; ${machine()}\n`,
+    `metastore ${VERSION} bench: n = ${n.toLocaleString('en-US')} keys (64-byte values), ${rounds} round(s), ` + `median reported; ${machine()}\n`,
   );
   const results: BenchResult[] = [];
   for (const engine of engines) {
@@ -300,7 +298,9 @@ function durableBinding(command: string): NativeBinding | undefined {
   try {
     return loadNative();
   } catch (e) {
-    process.stderr.write(`metastore ${command}: durable stores need the native addon, which does not load here: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `metastore ${command}: durable stores need the native addon, which does not load here: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
     return undefined;
   }
 }
@@ -338,9 +338,7 @@ async function durable(command: 'inspect' | 'verify' | 'repair', args: string[])
   if (!yes) {
     process.stdout.write(report.text);
     process.stdout.write(
-      report.ok
-        ? 'nothing to repair\n'
-        : 'repair would drop what stands between the store and opening (see above); run again with --yes to do it\n',
+      report.ok ? 'nothing to repair\n' : 'repair would drop what stands between the store and opening (see above); run again with --yes to do it\n',
     );
     return report.ok ? 0 : 3;
   }

@@ -23,7 +23,15 @@ export type ErrorCode =
   | 'ERR_LOCKED';
 
 /** The etcd (gRPC status) category an error belongs to, for callers that map to etcd's API. */
-export type ErrorCategory = 'InvalidArgument' | 'NotFound' | 'OutOfRange' | 'FailedPrecondition' | 'ResourceExhausted' | 'Internal' | 'Unavailable' | 'DataLoss';
+export type ErrorCategory =
+  | 'InvalidArgument'
+  | 'NotFound'
+  | 'OutOfRange'
+  | 'FailedPrecondition'
+  | 'ResourceExhausted'
+  | 'Internal'
+  | 'Unavailable'
+  | 'DataLoss';
 
 interface ErrorInfo {
   readonly code: ErrorCode;

@@ -20,7 +20,17 @@ import { openEngineAndLog, type OpenedLog } from './facade/open.js';
 import { resolveOpenOptions, type ResolvedOpenOptions } from './facade/open-options.js';
 import { autoCompactionDone, compactResponseOf, deleteResponseOf, opResultOf, putResponseOf, toRangeResponse } from './facade/responses.js';
 import { WriteBatch } from './facade/write-batch.js';
-import { checkedPutFields, checkWatchOptions, keyArg, resolveSelector, toRangeOp, valueArg, type KeySelector, type RangeOptions, type WatchOptions } from './facade/selectors.js';
+import {
+  checkedPutFields,
+  checkWatchOptions,
+  keyArg,
+  resolveSelector,
+  toRangeOp,
+  valueArg,
+  type KeySelector,
+  type RangeOptions,
+  type WatchOptions,
+} from './facade/selectors.js';
 import { toTxnResponse, Txn, writeTxn, type TxnRequest, type TxnResponse } from './facade/txn.js';
 import type {
   BatchResult,
@@ -42,7 +52,6 @@ import type {
 export type { OpenOptions, PutOptions, DeleteOptions, PutResponse, DeleteResponse, RangeResponse, CompactOptions, CompactResponse } from './types.js';
 import { WatchableStore } from './watch/watchable-store.js';
 import { Watcher, type WatcherHost } from './watch/watcher.js';
-
 
 export { WriteBatch } from './facade/write-batch.js';
 
@@ -164,7 +173,6 @@ export class MetaStore implements AsyncDisposable {
       throw e;
     }
   }
-
 
   /**
    * What opening a durable store found: the snapshot index it restored, the entries replayed
@@ -295,7 +303,13 @@ export class MetaStore implements AsyncDisposable {
       return Promise.reject(new MetaStoreError('ERR_INVALID_OPTION', `revision must be an integer, got ${String(revision)}`));
     }
     try {
-      return this.applyOne(this.writer.reset().compact(revision, options?.physical === true).peek(), compactResponseOf);
+      return this.applyOne(
+        this.writer
+          .reset()
+          .compact(revision, options?.physical === true)
+          .peek(),
+        compactResponseOf,
+      );
     } catch (e) {
       return Promise.reject(e);
     }

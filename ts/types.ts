@@ -88,7 +88,6 @@ export interface RangeOp {
   readonly maxCreateRevision: number;
 }
 
-
 /** One condition of a transaction (etcd's Compare). */
 export interface Compare {
   /** The key compared, or the inclusive start of the range with `rangeEnd`. */
@@ -251,7 +250,6 @@ export interface WatchEvent {
   /** Order among the changes of one revision. */
   readonly subRevision: number;
 }
-
 
 /** A lease as the engine's state holds it. */
 export interface LeaseInfo {
@@ -493,4 +491,3 @@ export interface RangeResponse {
   /** Keys in the range, regardless of `limit` and of the revision filters. */
   count: number;
 }
-

@@ -42,7 +42,11 @@ function rng(seed) {
   };
 }
 
-const files = (dir, suffix) => readdirSync(dir).filter((f) => f.endsWith(suffix)).sort().map((f) => join(dir, f));
+const files = (dir, suffix) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(suffix))
+    .sort()
+    .map((f) => join(dir, f));
 
 /** Offset just past the last non-zero byte. */
 function written(bytes) {
@@ -212,7 +216,10 @@ export async function runCampaign({ MetaStore, binding, pristine, expected, revi
       const extra = store.size !== expected.size || store.revision !== revision;
       await store.close();
       outcome = missing.length === 0 && !extra ? 'intact' : 'less';
-      if (outcome === 'less') failures.push(`seed ${trialSeed} ${kind} (${what}): opened with ${missing.length} acknowledged keys missing or wrong, revision ${store.revision} of ${revision}`);
+      if (outcome === 'less')
+        failures.push(
+          `seed ${trialSeed} ${kind} (${what}): opened with ${missing.length} acknowledged keys missing or wrong, revision ${store.revision} of ${revision}`,
+        );
     } catch (e) {
       if (e?.code === 'ERR_CORRUPT') outcome = 'refused';
       else {

@@ -28,7 +28,11 @@ async function writer(w) {
         if (e.code !== 'ERR_COMPACTED') throw e;
       }
     } else if (i % 13 === 3) {
-      const r = await store.txn().if(key, 'version', '==', 0).then(op.put(key, `v${i}`)).commit();
+      const r = await store
+        .txn()
+        .if(key, 'version', '==', 0)
+        .then(op.put(key, `v${i}`))
+        .commit();
       report(`P ${key} ${r.revision} 0`);
     } else {
       const r = await store.put(key, `v${i}`);

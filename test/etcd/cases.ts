@@ -55,7 +55,12 @@ const CATEGORY: Record<string, NError['category']> = {
 const err = (code: NError['code']): NError => ({ type: 'error', code, category: CATEGORY[code]! });
 
 // Step builders.
-const P = (key: string, value: string, f: Partial<Omit<Extract<Step, { op: 'put' }>, 'op' | 'key' | 'value'>> = {}): TxnOpStep => ({ op: 'put', key, value, ...f });
+const P = (key: string, value: string, f: Partial<Omit<Extract<Step, { op: 'put' }>, 'op' | 'key' | 'value'>> = {}): TxnOpStep => ({
+  op: 'put',
+  key,
+  value,
+  ...f,
+});
 const D = (key: string, end?: string, prevKv?: boolean): TxnOpStep => ({ op: 'delete', key, end, prevKv });
 const R = (key: string, f: Omit<RangeStep, 'op' | 'key'> = {}): RangeStep => ({ op: 'range', key, ...f });
 const T = (compare: CompareStep[], success: TxnOpStep[], failure: TxnOpStep[] = []): TxnOpStep => ({ op: 'txn', compare, success, failure });
@@ -145,7 +150,14 @@ const case3: GoldenCase = {
     [P('a', '1'), put(2)],
     [
       T([], [R('a'), P('x1', 'v1'), R('x1'), P('x2', 'v2', { prevKv: true }), D('a', undefined, true), R('a')]),
-      txn(3, true, [rng(2, 1, [kv('a', '1', 2, 2, 1)]), put(3), rng(3, 1, [kv('x1', 'v1', 3, 3, 1)]), put(3, null), del(3, 1, [kv('a', '1', 2, 2, 1)]), rng(3, 0, [])]),
+      txn(3, true, [
+        rng(2, 1, [kv('a', '1', 2, 2, 1)]),
+        put(3),
+        rng(3, 1, [kv('x1', 'v1', 3, 3, 1)]),
+        put(3, null),
+        del(3, 1, [kv('a', '1', 2, 2, 1)]),
+        rng(3, 0, []),
+      ]),
     ],
     [W('\0', 3, ALL), watch([evPut(kv('x1', 'v1', 3, 3, 1)), evPut(kv('x2', 'v2', 3, 3, 1)), evDel('a', 3)])],
     [
@@ -296,7 +308,10 @@ const case4c: GoldenCase = {
     [R('a', { end: 'z', sortTarget: SORT_VALUE, sortOrder: 1, limit: 2 }), rng(5, 4, [kv('d', '0', 5, 5, 1), kv('b', '1', 3, 3, 1)], true)],
     [R('a', { end: 'z', sortTarget: SORT_VALUE, limit: 2, minMod: 2 }), rng(5, 4, [kv('d', '0', 5, 5, 1), kv('b', '1', 3, 3, 1)], true)],
     [R('a', { end: 'z', sortTarget: SORT_VALUE, limit: 3 }), rng(5, 4, [kv('d', '0', 5, 5, 1), kv('b', '1', 3, 3, 1), kv('c', '2', 4, 4, 1)], true)],
-    [R('a', { end: 'z', sortTarget: SORT_VALUE, limit: 4 }), rng(5, 4, [kv('d', '0', 5, 5, 1), kv('b', '1', 3, 3, 1), kv('c', '2', 4, 4, 1), kv('a', '3', 2, 2, 1)])],
+    [
+      R('a', { end: 'z', sortTarget: SORT_VALUE, limit: 4 }),
+      rng(5, 4, [kv('d', '0', 5, 5, 1), kv('b', '1', 3, 3, 1), kv('c', '2', 4, 4, 1), kv('a', '3', 2, 2, 1)]),
+    ],
     [T([], [R('a', { end: 'z', sortTarget: SORT_VALUE, limit: 2 })]), txn(5, true, [rng(5, 4, [kv('b', '1', 3, 3, 1), kv('c', '2', 4, 4, 1)], true)])],
   ]),
 };
@@ -459,12 +474,61 @@ const case7: GoldenCase = {
     [T([], [R('d'), P('d', '1'), R('d')]), txn(6, true, [rng(5, 0, []), put(6), rng(6, 1, [kv('d', '1', 6, 6, 1)])])],
     [T([], [D('d'), T([], [D('d')])]), txn(7, true, [del(7, 1), txn(7, true, [del(7, 0)])])],
     // op limits (max-txn-ops 128; a nested txn gets the parent's budget minus the parent's count)
-    [T([], many(128, (i) => P(name3('k', i), 'v'))), txn(8, true, many(128, () => put(8) as never) as never)],
-    [T([], many(129, (i) => P(name3('j', i), 'v'))), err('ERR_TOO_MANY_OPS')],
-    [T(Array.from({ length: 129 }, () => C('k000', VERSION, EQUAL, 1)), []), err('ERR_TOO_MANY_OPS')],
-    [T([C('k000', VERSION, EQUAL, 99)], [], many(129, () => R('zz'))), err('ERR_TOO_MANY_OPS')],
-    [T([], [...many(99, () => R('zz')), T([], many(28, () => R('zz')))]), txn(8, true, [...many(99, () => rng(8, 0, []) as never), txn(8, true, many(28, () => rng(8, 0, []) as never) as never)] as never)],
-    [T([], [...many(99, () => R('zz')), T([], many(29, () => R('zz')))]), err('ERR_TOO_MANY_OPS')],
+    [
+      T(
+        [],
+        many(128, (i) => P(name3('k', i), 'v')),
+      ),
+      txn(8, true, many(128, () => put(8) as never) as never),
+    ],
+    [
+      T(
+        [],
+        many(129, (i) => P(name3('j', i), 'v')),
+      ),
+      err('ERR_TOO_MANY_OPS'),
+    ],
+    [
+      T(
+        Array.from({ length: 129 }, () => C('k000', VERSION, EQUAL, 1)),
+        [],
+      ),
+      err('ERR_TOO_MANY_OPS'),
+    ],
+    [
+      T(
+        [C('k000', VERSION, EQUAL, 99)],
+        [],
+        many(129, () => R('zz')),
+      ),
+      err('ERR_TOO_MANY_OPS'),
+    ],
+    [
+      T(
+        [],
+        [
+          ...many(99, () => R('zz')),
+          T(
+            [],
+            many(28, () => R('zz')),
+          ),
+        ],
+      ),
+      txn(8, true, [...many(99, () => rng(8, 0, []) as never), txn(8, true, many(28, () => rng(8, 0, []) as never) as never)] as never),
+    ],
+    [
+      T(
+        [],
+        [
+          ...many(99, () => R('zz')),
+          T(
+            [],
+            many(29, () => R('zz')),
+          ),
+        ],
+      ),
+      err('ERR_TOO_MANY_OPS'),
+    ],
     // empty keys / bad flags are static checks, on both branches
     [T([C('', VERSION, EQUAL, 0)], []), err('ERR_KEY_NOT_PROVIDED')],
     [T([C('a', VERSION, EQUAL, 999)], [P('', '1')]), err('ERR_KEY_NOT_PROVIDED')],
@@ -660,7 +724,6 @@ const case10b: GoldenCase = {
 
 // ---------------------------------------------------------------------------------------------
 // 11. Known Debian 3.4.23 divergences: asserted on ours with current etcd's behaviour.
-
 
 const case11a: GoldenCase = {
   name: '11a #18089: a tombstone at the compacted revision is kept, a watch from it sees DELETE then PUT',

@@ -21,7 +21,11 @@ const CI_SEEDS = Array.from({ length: 48 }, (_, i) => i + 1);
 
 function seedsFromEnv(): number[] {
   const list = process.env.ETCD_DIFF_SEED_LIST;
-  if (list) return list.split(',').map((s) => Number(s.trim())).filter(Number.isInteger);
+  if (list)
+    return list
+      .split(',')
+      .map((s) => Number(s.trim()))
+      .filter(Number.isInteger);
   const count = Number(process.env.ETCD_DIFF_SEEDS ?? '');
   if (Number.isInteger(count) && count > 0) {
     const from = Number(process.env.ETCD_DIFF_FROM ?? '1');

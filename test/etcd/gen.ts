@@ -279,18 +279,24 @@ class Generator {
 
   private txnBody(depth: number): TxnOpStep {
     const r = this.rng;
-    const n = () => r.weighted([
-      [2, 0],
-      [4, 1],
-      [3, 2],
-      [1, 3],
-    ]);
-    const compare = Array.from({ length: r.weighted([
-      [2, 0],
-      [5, 1],
-      [2, 2],
-      [1, 3],
-    ]) }, () => this.compare());
+    const n = () =>
+      r.weighted([
+        [2, 0],
+        [4, 1],
+        [3, 2],
+        [1, 3],
+      ]);
+    const compare = Array.from(
+      {
+        length: r.weighted([
+          [2, 0],
+          [5, 1],
+          [2, 2],
+          [1, 3],
+        ]),
+      },
+      () => this.compare(),
+    );
     const success = Array.from({ length: n() }, () => this.txnOp(depth));
     const failure = Array.from({ length: n() }, () => this.txnOp(depth));
     return { op: 'txn', compare, success, failure };

@@ -193,7 +193,15 @@ describe('scripts etcd cannot answer: both engines must agree', () => {
   // is no etcd answer to compare with; the two engines must at least give the same one.
   const steps: Step[] = [
     { op: 'put', key: 'd', value: 'v1' },
-    { op: 'txn', compare: [], success: [{ op: 'delete', key: 'ba', end: '\0' }, { op: 'put', key: 'd', value: '', ignoreValue: true }], failure: [] },
+    {
+      op: 'txn',
+      compare: [],
+      success: [
+        { op: 'delete', key: 'ba', end: '\0' },
+        { op: 'put', key: 'd', value: '', ignoreValue: true },
+      ],
+      failure: [],
+    },
     { op: 'range', key: '\0', end: '\0' },
     { op: 'watch', key: '\0', end: '\0', start: 1, prevKv: true },
   ];

@@ -557,14 +557,22 @@ export class EtcdServer {
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const args = [
-      '--name', 's1',
-      '--data-dir', path.join(dataRoot, 'data'),
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `s1=${peerUrl}`,
-      '--initial-cluster-state', 'new',
+      '--name',
+      's1',
+      '--data-dir',
+      path.join(dataRoot, 'data'),
+      '--listen-client-urls',
+      clientUrl,
+      '--advertise-client-urls',
+      clientUrl,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `s1=${peerUrl}`,
+      '--initial-cluster-state',
+      'new',
       ...(options.extraArgs ?? []),
     ];
     const logFd = fs.openSync(path.join(dataRoot, 'etcd.log'), 'w');

@@ -461,7 +461,12 @@ export class EtcdRunner {
     const current = this.revisions.out((await c.range({ key: bytes('\0'), range_end: bytes('\0'), count_only: true })).header!.revision);
     const ws = c.watch();
     try {
-      ws.create({ key: pbBytes(step.key) as Buffer, range_end: pbBytes(step.end), start_revision: this.revisions.in(step.start), prev_kv: step.prevKv ?? false });
+      ws.create({
+        key: pbBytes(step.key) as Buffer,
+        range_end: pbBytes(step.end),
+        start_revision: this.revisions.in(step.start),
+        prev_kv: step.prevKv ?? false,
+      });
       const created = await ws.next(10_000);
       if (!created?.created) throw new Error(`no created response for ${JSON.stringify(step)}: ${JSON.stringify(created)}`);
       if (created.canceled) throw new Error(`watch refused: ${created.cancel_reason}`);

@@ -79,7 +79,11 @@ describe('malformed and unknown', () => {
 
   it('a malformed message on a watch stream ends that stream only', async () => {
     const client = new grpc.Client(s.endpoint, grpc.credentials.createInsecure());
-    const bad = client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', (x: Buffer) => x, (x: Buffer) => x);
+    const bad = client.makeBidiStreamRequest(
+      '/etcdserverpb.Watch/Watch',
+      (x: Buffer) => x,
+      (x: Buffer) => x,
+    );
     const good = new Responses(c.stream('Watch', 'Watch'));
     good.call.write({ create_request: { key: b('mw/a') } });
     await good.until((r) => r.created);
@@ -103,7 +107,10 @@ describe('malformed and unknown', () => {
 
 describe('sizes', () => {
   it('a write over --max-request-bytes: "etcdserver: request is too large"; past it + 512 KiB: RESOURCE_EXHAUSTED', async () => {
-    expect(await err(c.call('KV', 'Put', { key: b('big'), value: Buffer.alloc(100 * 1024) }))).toEqual({ code: 3, details: 'etcdserver: request is too large' });
+    expect(await err(c.call('KV', 'Put', { key: b('big'), value: Buffer.alloc(100 * 1024) }))).toEqual({
+      code: 3,
+      details: 'etcdserver: request is too large',
+    });
     const txn = { success: [{ request_put: { key: b('big'), value: Buffer.alloc(70 * 1024) } }] };
     expect(await err(c.call('KV', 'Txn', txn))).toEqual({ code: 3, details: 'etcdserver: request is too large' });
     const huge = await err(c.call('KV', 'Put', { key: b('big'), value: Buffer.alloc(700 * 1024) }));
@@ -166,7 +173,14 @@ describe('many streams and connections', () => {
     const t = await startServer({ serve: { maxConnections: 8 } });
     const clients = Array.from({ length: 12 }, () => new RawClient(t.endpoint, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     try {
-      const results = await Promise.all(clients.map((cl) => cl.call('KV', 'Range', { key: b('x') }, 2_000).then(() => 'ok', (e: CallError) => String(e.code))));
+      const results = await Promise.all(
+        clients.map((cl) =>
+          cl.call('KV', 'Range', { key: b('x') }, 2_000).then(
+            () => 'ok',
+            (e: CallError) => String(e.code),
+          ),
+        ),
+      );
       expect(results.filter((r) => r === 'ok').length).toBe(8);
       expect(results.filter((r) => r !== 'ok').every((r) => r === '14')).toBe(true);
       const firstOk = clients[results.indexOf('ok')]!;
@@ -180,7 +194,14 @@ describe('many streams and connections', () => {
 
 describe('a client that never reads its watch stream', () => {
   it('memory stays bounded (its watches pause), everyone else is served, the watch resumes or is cancelled as compacted', { timeout: 120_000 }, async () => {
-    const { proc, endpoint } = await ServeProcess.start(['--listen-client-urls', 'http://127.0.0.1:0', '--auto-compaction-mode', 'revision', '--auto-compaction-retention', '200']);
+    const { proc, endpoint } = await ServeProcess.start([
+      '--listen-client-urls',
+      'http://127.0.0.1:0',
+      '--auto-compaction-mode',
+      'revision',
+      '--auto-compaction-retention',
+      '200',
+    ]);
     const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024;
     const sleeper = new RawClient(endpoint, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
     const writer = new RawClient(endpoint, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
@@ -208,7 +229,9 @@ describe('a client that never reads its watch stream', () => {
       const metrics = await (await fetch(`http://${endpoint}/metrics`)).text();
       const pending = Number(/metastore_watch_pending_bytes (\d+)/.exec(metrics)![1]);
       const mib = (n: number) => (n / 1048576).toFixed(1);
-      console.log(`[never-reading watcher] 240 MB of events unread (after 80 MB of warm-up) in ${Date.now() - started} ms; server RSS ${grown >= 0 ? '+' : ''}${mib(grown)} MiB; pending ${pending} bytes; worst Range ${worst} ms`);
+      console.log(
+        `[never-reading watcher] 240 MB of events unread (after 80 MB of warm-up) in ${Date.now() - started} ms; server RSS ${grown >= 0 ? '+' : ''}${mib(grown)} MiB; pending ${pending} bytes; worst Range ${worst} ms`,
+      );
       expect(pending).toBeLessThanOrEqual(4 * 1024 * 1024 + 2 * 1024 * 1024); // the stream's bound + one response
       expect(grown).toBeLessThan(100 * 1024 * 1024); // buffering them would take 240 MB and more
       expect(worst).toBeLessThan(2_000);

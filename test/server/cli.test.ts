@@ -36,10 +36,27 @@ describe('flags', () => {
 
   it('--flag value, --flag=value, -flag, bare booleans, Go durations', () => {
     const c = parseServeArgs(
-      ['--name', 'n1', '-data-dir=/tmp/x', '--listen-client-urls=http://127.0.0.1:1,http://127.0.0.1:2', '--client-cert-auth', '--max-txn-ops', '64', '--experimental-watch-progress-notify-interval', '1m30s'],
+      [
+        '--name',
+        'n1',
+        '-data-dir=/tmp/x',
+        '--listen-client-urls=http://127.0.0.1:1,http://127.0.0.1:2',
+        '--client-cert-auth',
+        '--max-txn-ops',
+        '64',
+        '--experimental-watch-progress-notify-interval',
+        '1m30s',
+      ],
       {},
     );
-    expect(c).toMatchObject({ name: 'n1', dataDir: '/tmp/x', listenClientUrls: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], clientCertAuth: true, maxTxnOps: 64, watchProgressNotifyIntervalMs: 90_000 });
+    expect(c).toMatchObject({
+      name: 'n1',
+      dataDir: '/tmp/x',
+      listenClientUrls: ['http://127.0.0.1:1', 'http://127.0.0.1:2'],
+      clientCertAuth: true,
+      maxTxnOps: 64,
+      watchProgressNotifyIntervalMs: 90_000,
+    });
     expect(parseServeArgs(['--client-cert-auth=false'], {}).clientCertAuth).toBe(false);
     expect([parseDuration('500ms'), parseDuration('2h'), parseDuration('1.5s')]).toEqual([500, 7_200_000, 1500]);
   });
@@ -47,7 +64,10 @@ describe('flags', () => {
   it('auto compaction: periodic durations (a bare number is hours), revision counts, 0 = off', () => {
     expect(parseServeArgs(['--auto-compaction-retention', '1'], {}).autoCompaction).toEqual({ mode: 'periodic', periodMs: 3_600_000 });
     expect(parseServeArgs(['--auto-compaction-retention=5m'], {}).autoCompaction).toEqual({ mode: 'periodic', periodMs: 300_000 });
-    expect(parseServeArgs(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000'], {}).autoCompaction).toEqual({ mode: 'revision', retention: 1000 });
+    expect(parseServeArgs(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000'], {}).autoCompaction).toEqual({
+      mode: 'revision',
+      retention: 1000,
+    });
     expect(parseServeArgs(['--auto-compaction-retention', '0'], {}).autoCompaction).toBeUndefined();
   });
 
@@ -58,7 +78,9 @@ describe('flags', () => {
     expect(c.name).toBe('f');
     expect(c.warnings).toEqual(['environment variable ETCD_NAME is shadowed by the flag --name']);
     expect(parseServeArgs([], { ETCD_CLIENT_CERT_AUTH: 'true' }).clientCertAuth).toBe(true);
-    expect(parseServeArgs([], { ETCD_QUOTA_BACKEND_BYTES: '1', ETCDCTL_API: '3' }).warnings).toEqual(['unrecognized environment variable ETCD_QUOTA_BACKEND_BYTES']);
+    expect(parseServeArgs([], { ETCD_QUOTA_BACKEND_BYTES: '1', ETCDCTL_API: '3' }).warnings).toEqual([
+      'unrecognized environment variable ETCD_QUOTA_BACKEND_BYTES',
+    ]);
   });
 
   it('bad input is a FlagError that names the flag', () => {
@@ -80,7 +102,13 @@ describe('flags', () => {
   });
 
   it('cluster flags are accepted and refused with a clear message (flags and environment)', () => {
-    for (const flag of ['--initial-cluster=s1=http://127.0.0.1:2380', '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://x:2380', '--initial-cluster-state=new', '--initial-cluster-token=t']) {
+    for (const flag of [
+      '--initial-cluster=s1=http://127.0.0.1:2380',
+      '--listen-peer-urls=http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls=http://x:2380',
+      '--initial-cluster-state=new',
+      '--initial-cluster-token=t',
+    ]) {
       expect(() => parseServeArgs([flag], {})).toThrow(/clustering needs replication, which MetaStore does not have yet/);
     }
     expect(() => parseServeArgs([], { ETCD_INITIAL_CLUSTER_STATE: 'new' })).toThrow(/--initial-cluster-state/);
@@ -91,7 +119,30 @@ describe('the command', () => {
   it('--help lists every flag and its environment variables; exit 0', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const f of ['--name', '--data-dir', '--listen-client-urls', '--advertise-client-urls', '--auto-compaction-mode', '--auto-compaction-retention', '--max-request-bytes', '--max-txn-ops', '--experimental-watch-progress-notify-interval', '--cert-file', '--key-file', '--trusted-ca-file', '--client-cert-auth', '--listen-metrics-urls', '--log-level', '--initial-cluster', '--listen-peer-urls', '--initial-advertise-peer-urls', '--initial-cluster-state', '--initial-cluster-token', 'ETCD_DATA_DIR', 'METASTORE_DATA_DIR']) {
+    for (const f of [
+      '--name',
+      '--data-dir',
+      '--listen-client-urls',
+      '--advertise-client-urls',
+      '--auto-compaction-mode',
+      '--auto-compaction-retention',
+      '--max-request-bytes',
+      '--max-txn-ops',
+      '--experimental-watch-progress-notify-interval',
+      '--cert-file',
+      '--key-file',
+      '--trusted-ca-file',
+      '--client-cert-auth',
+      '--listen-metrics-urls',
+      '--log-level',
+      '--initial-cluster',
+      '--listen-peer-urls',
+      '--initial-advertise-peer-urls',
+      '--initial-cluster-state',
+      '--initial-cluster-token',
+      'ETCD_DATA_DIR',
+      'METASTORE_DATA_DIR',
+    ]) {
       expect(r.stdout, f).toContain(f);
     }
     const top = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });

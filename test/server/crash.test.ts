@@ -104,6 +104,8 @@ it(`${KILLS} SIGKILLs of metastore serve under load lose no acknowledged write`,
       await proc.kill('SIGKILL');
     }
   }
-  console.log(`[serve crash] ${KILLS} kills, ${totalAcked} acknowledged writes (counter at ${counterAcked}, ${leaseKeys.size} leased keys), all there after each restart`);
+  console.log(
+    `[serve crash] ${KILLS} kills, ${totalAcked} acknowledged writes (counter at ${counterAcked}, ${leaseKeys.size} leased keys), all there after each restart`,
+  );
   expect(totalAcked).toBeGreaterThan(KILLS * 50);
 });

@@ -107,7 +107,10 @@ function normalize(t: Target, o: Outcome): Outcome {
   };
   replaceAll(new RegExp(t.endpoint.replace(/\./g, '\\.'), 'g'), 'ENDPOINT');
   replaceAll(new RegExp(t.peerUrl.replace(/[.:/]/g, '\\$&'), 'g'), 'PEER');
-  replaceAll(/"(cluster_id|member_id|leader|ID|raft_term|raftTerm|raftIndex|raftAppliedIndex|dbSize|dbSizeInUse|hash|hash_revision|compact_revision)":\d+/g, '"$1":N');
+  replaceAll(
+    /"(cluster_id|member_id|leader|ID|raft_term|raftTerm|raftIndex|raftAppliedIndex|dbSize|dbSizeInUse|hash|hash_revision|compact_revision)":\d+/g,
+    '"$1":N',
+  );
   replaceAll(/"(ClusterID|MemberID|RaftTerm)" : \d+/g, '"$1" : N');
   replaceAll(/"version":"[^"]*"/g, '"version":"V"');
   replaceAll(/\b[0-9a-f]{16}\b/g, 'MEMBER');
@@ -258,7 +261,14 @@ describeEtcd('etcdctl against metastore serve and against etcd', () => {
     expect(differing, JSON.stringify(differing, null, 1)).toEqual([]);
     // The session must have exercised what it claims: errors came, watches replayed, leases mapped.
     const all = JSON.stringify(rows);
-    for (const text of ['etcdserver: requested lease not found', 'etcdserver: mvcc: required revision has been compacted', 'etcdserver: mvcc: required revision is a future revision', 'L1', 'Snapshot saved at DIR/snap.db', 'is healthy']) {
+    for (const text of [
+      'etcdserver: requested lease not found',
+      'etcdserver: mvcc: required revision has been compacted',
+      'etcdserver: mvcc: required revision is a future revision',
+      'L1',
+      'Snapshot saved at DIR/snap.db',
+      'is healthy',
+    ]) {
       expect(all, text).toContain(text);
     }
     for (const t of targets) expect(fs.statSync(path.join(t.dir, 'snap.db')).size % 512, `${t.name} snapshot length mod 512`).toBe(32);

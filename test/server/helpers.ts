@@ -61,7 +61,14 @@ let pkg: Record<string, Ctor> | undefined;
 function etcd3Services(): Record<string, Ctor> {
   if (pkg) return pkg;
   const dir = path.join(path.dirname(requireHere.resolve('etcd3/package.json')), 'proto');
-  const def = protoLoader.loadSync(path.join(dir, 'rpc.proto'), { keepCase: true, longs: String, enums: Number, defaults: true, oneofs: true, includeDirs: [dir] });
+  const def = protoLoader.loadSync(path.join(dir, 'rpc.proto'), {
+    keepCase: true,
+    longs: String,
+    enums: Number,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [dir],
+  });
   pkg = (grpc.loadPackageDefinition(def) as unknown as { etcdserverpb: Record<string, Ctor> }).etcdserverpb;
   return pkg;
 }
@@ -98,7 +105,10 @@ export class RawClient {
   }
 
   call<T = any>(service: string, method: string, req: unknown, timeoutMs = 10_000): Promise<T> {
-    const c = this.client(service) as unknown as Record<string, (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: unknown) => void) => void>;
+    const c = this.client(service) as unknown as Record<
+      string,
+      (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: unknown) => void) => void
+    >;
     return new Promise((resolve, reject) => {
       c[method]!.call(c, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(new CallError(err.code, err.details)) : resolve(res as T)));
     });
@@ -164,7 +174,10 @@ export class Responses<T = any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const r = await this.next(Math.max(0, deadline - Date.now()));
-      if (r === undefined) throw new Error(`condition not met within ${timeoutMs} ms; got ${JSON.stringify(out).slice(0, 2000)}${this.error ? ` (stream error ${this.error.code}: ${this.error.details})` : ''}`);
+      if (r === undefined)
+        throw new Error(
+          `condition not met within ${timeoutMs} ms; got ${JSON.stringify(out).slice(0, 2000)}${this.error ? ` (stream error ${this.error.code}: ${this.error.details})` : ''}`,
+        );
       out.push(r);
       if (pred(r)) return out;
     }
@@ -222,7 +235,10 @@ export class ServeProcess {
   }
 
   /** Starts `node dist/cli.js serve <args>` and waits for its "ready" line (its first address is `url`). */
-  static async start(args: string[], options: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number } = {}): Promise<{ proc: ServeProcess; url: string; endpoint: string }> {
+  static async start(
+    args: string[],
+    options: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number } = {},
+  ): Promise<{ proc: ServeProcess; url: string; endpoint: string }> {
     hook();
     if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
     const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });

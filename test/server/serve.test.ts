@@ -59,7 +59,10 @@ describe('KV', () => {
     const d = await c.call('KV', 'DeleteRange', { key: b('inv/c'), range_end: b('inv/a') });
     expect([d.deleted, Number(d.header.revision)]).toEqual(['0', rev]);
     // The revision of an inverted read is still checked.
-    expect(await err(c.call('KV', 'Range', { key: b('inv/c'), range_end: b('inv/a'), revision: rev + 10 }))).toEqual({ code: 11, details: 'etcdserver: mvcc: required revision is a future revision' });
+    expect(await err(c.call('KV', 'Range', { key: b('inv/c'), range_end: b('inv/a'), revision: rev + 10 }))).toEqual({
+      code: 11,
+      details: 'etcdserver: mvcc: required revision is a future revision',
+    });
   });
 
   it("negative limit, revision and filters follow etcd's reading", async () => {
@@ -80,13 +83,19 @@ describe('KV', () => {
     expect(await err(c.call('KV', 'Put', { key: b('k'), value: b('v'), ignore_value: true }))).toEqual({ code: 3, details: 'etcdserver: value is provided' });
     expect(await err(c.call('KV', 'Put', { key: b('nope'), value: b(''), ignore_value: true }))).toEqual({ code: 3, details: 'etcdserver: key not found' });
     expect(await err(c.call('KV', 'Range', { key: b('k'), sort_target: 9 }))).toEqual({ code: 3, details: 'etcdserver: invalid sort option' });
-    expect(await err(c.call('KV', 'Range', { key: b('k'), revision: 10_000 }))).toEqual({ code: 11, details: 'etcdserver: mvcc: required revision is a future revision' });
+    expect(await err(c.call('KV', 'Range', { key: b('k'), revision: 10_000 }))).toEqual({
+      code: 11,
+      details: 'etcdserver: mvcc: required revision is a future revision',
+    });
     const dup = { request_put: { key: b('d'), value: b('1') } };
     expect(await err(c.call('KV', 'Txn', { success: [dup, dup] }))).toEqual({ code: 3, details: 'etcdserver: duplicate key given in txn request' });
     const many = Array.from({ length: 129 }, (_, i) => ({ request_put: { key: b(`m${i}`), value: b('1') } }));
     expect(await err(c.call('KV', 'Txn', { success: many }))).toEqual({ code: 3, details: 'etcdserver: too many operations in txn request' });
     expect(await err(c.call('KV', 'Txn', { success: [{}] }))).toEqual({ code: 3, details: 'etcdserver: key not found' });
-    expect(await err(c.call('KV', 'Txn', { compare: [{ key: b(''), target: 0, result: 0 }] }))).toEqual({ code: 3, details: 'etcdserver: key is not provided' });
+    expect(await err(c.call('KV', 'Txn', { compare: [{ key: b(''), target: 0, result: 0 }] }))).toEqual({
+      code: 3,
+      details: 'etcdserver: key is not provided',
+    });
   });
 
   it('txn: compares, both branches, nested, per-op headers', async () => {
@@ -108,7 +117,10 @@ describe('KV', () => {
     expect(Number(t.responses[1].response_put.header.revision)).toBe(rev + 1);
     expect(t.responses[2].response_txn.header.revision).toBe('0'); // etcd leaves a nested header at 0
     expect(s.store.getString('t/c')).toBe('3');
-    const f = await c.call('KV', 'Txn', { compare: [{ key: b('t/a'), target: 2, result: 1, mod_revision: 1_000_000 }], failure: [{ request_range: { key: b('t/'), range_end: b('t0'), count_only: true } }] });
+    const f = await c.call('KV', 'Txn', {
+      compare: [{ key: b('t/a'), target: 2, result: 1, mod_revision: 1_000_000 }],
+      failure: [{ request_range: { key: b('t/'), range_end: b('t0'), count_only: true } }],
+    });
     expect(f.succeeded).toBe(false);
     expect(f.responses[0].response_range.count).toBe('3');
   });
@@ -119,7 +131,10 @@ describe('KV', () => {
     expect(Number(r.header.revision)).toBe(rev);
     expect(await err(c.call('KV', 'Compact', { revision: rev - 1 }))).toEqual({ code: 11, details: 'etcdserver: mvcc: required revision has been compacted' });
     expect((await err(c.call('KV', 'Compact', { revision: rev + 5 }))).code).toBe(11);
-    expect(await err(c.call('KV', 'Range', { key: b('t/a'), revision: rev - 2 }))).toEqual({ code: 11, details: 'etcdserver: mvcc: required revision has been compacted' });
+    expect(await err(c.call('KV', 'Range', { key: b('t/a'), revision: rev - 2 }))).toEqual({
+      code: 11,
+      details: 'etcdserver: mvcc: required revision has been compacted',
+    });
   });
 });
 
@@ -209,7 +224,10 @@ describe('Maintenance, Cluster, Auth, health', () => {
 
   it('auth: as an etcd without authentication', async () => {
     expect((await c.call('Auth', 'AuthStatus', {})).enabled).toBe(false);
-    expect(await err(c.call('Auth', 'Authenticate', { name: 'root', password: 'x' }))).toEqual({ code: 9, details: 'etcdserver: authentication is not enabled' });
+    expect(await err(c.call('Auth', 'Authenticate', { name: 'root', password: 'x' }))).toEqual({
+      code: 9,
+      details: 'etcdserver: authentication is not enabled',
+    });
     expect(await err(c.call('Auth', 'UserAdd', { name: 'u', password: 'x' }))).toEqual({ code: 9, details: 'etcdserver: authentication is not enabled' });
     expect(await err(c.call('Auth', 'RoleList', {}))).toEqual({ code: 9, details: 'etcdserver: authentication is not enabled' });
     expect((await err(c.call('Auth', 'AuthEnable', {}))).details).toBe('etcdserver: root user does not exist');
@@ -262,13 +280,17 @@ describe('identity', () => {
 describe('lifecycle', () => {
   it('importing the package loads no gRPC; calling serve does (ESM and CommonJS builds)', () => {
     const probe = (kind: 'esm' | 'cjs', call: boolean): { grpc: boolean; proto: boolean; prom: boolean } => {
-      const load = kind === 'esm' ? `const m = await import(${JSON.stringify(`${ROOT}dist/index.js`)});` : `const m = require(${JSON.stringify(`${ROOT}dist/index.cjs`)});`;
+      const load =
+        kind === 'esm'
+          ? `const m = await import(${JSON.stringify(`${ROOT}dist/index.js`)});`
+          : `const m = require(${JSON.stringify(`${ROOT}dist/index.cjs`)});`;
       const body = `
         ${load}
         ${call ? "const st = await m.MetaStore.open({ engine: 'js' }); const sv = await m.serve(st, { listen: 'http://127.0.0.1:0' }); await sv.close(); await st.close();" : ''}
         const keys = Object.keys(require('node:module').createRequire(${JSON.stringify(ROOT)} + 'x').cache);
         console.log(JSON.stringify({ grpc: keys.some((k) => k.includes('@grpc/grpc-js')), proto: keys.some((k) => k.includes('@grpc/proto-loader')), prom: keys.some((k) => k.includes('prom-client')) }));`;
-      const src = kind === 'esm' ? `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);\n${body}` : `(async () => {${body}})();`;
+      const src =
+        kind === 'esm' ? `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);\n${body}` : `(async () => {${body}})();`;
       const r = spawnSync(process.execPath, kind === 'esm' ? ['--input-type=module', '-e', src] : ['-e', src], { encoding: 'utf8', timeout: 30_000 });
       if (r.status !== 0) throw new Error(r.stderr);
       return JSON.parse(r.stdout.trim().split('\n').pop()!);

@@ -28,12 +28,57 @@ function openssl(...args: string[]): void {
 
 /** A CA, and a certificate for `name` signed by it (EC P-256, valid one day). */
 function makeCa(ca: string): void {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=${ca}`);
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${ca}.key`,
+    '-out',
+    `${ca}.crt`,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${ca}`,
+  );
 }
 function makeCert(name: string, ca: string, usage: 'serverAuth,clientAuth' | 'clientAuth'): void {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  );
   fs.writeFileSync(f(`${name}.ext`), `subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=${usage}\n`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 let store: MetaStore;
@@ -48,7 +93,10 @@ beforeAll(async () => {
   makeCert('client', 'ca', 'clientAuth');
   makeCert('stranger', 'other-ca', 'clientAuth');
   store = await MetaStore.open();
-  server = await serve(store, { listen: 'https://127.0.0.1:0', tls: { cert: read('server.crt'), key: read('server.key'), ca: read('ca.crt'), clientCertAuth: true } });
+  server = await serve(store, {
+    listen: 'https://127.0.0.1:0',
+    tls: { cert: read('server.crt'), key: read('server.key'), ca: read('ca.crt'), clientCertAuth: true },
+  });
   endpoint = server.address.replace('https://', '');
 }, 60_000);
 
@@ -86,12 +134,20 @@ describe('TLS with client certificates', () => {
     }
     // Plain text on the TLS port: refused as well.
     const plain = new RawClient(endpoint, grpc.credentials.createInsecure(), separate);
-    expect(await plain.call('KV', 'Range', { key: b('x') }, 3_000).then(() => 0, (err: CallError) => err.code)).toBe(14);
+    expect(
+      await plain.call('KV', 'Range', { key: b('x') }, 3_000).then(
+        () => 0,
+        (err: CallError) => err.code,
+      ),
+    ).toBe(14);
     plain.close();
   });
 
   it('the etcd3 package with client certificates', async () => {
-    const client = new Etcd3({ hosts: server.address, credentials: { rootCertificate: read('ca.crt'), privateKey: read('client.key'), certChain: read('client.crt') } });
+    const client = new Etcd3({
+      hosts: server.address,
+      credentials: { rootCertificate: read('ca.crt'), privateKey: read('client.key'), certChain: read('client.crt') },
+    });
     try {
       await client.put('tls/etcd3').value('yes');
       expect(await client.get('tls/etcd3').string()).toBe('yes');
@@ -103,10 +159,14 @@ describe('TLS with client certificates', () => {
   it('HTTPS /health needs the client certificate too', async () => {
     const get = (withCert: boolean): Promise<number | string> =>
       new Promise((resolve) => {
-        const req = https.get(`${server.address}/health`, { ca: read('ca.crt'), ...(withCert ? { key: read('client.key'), cert: read('client.crt') } : {}) }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = https.get(
+          `${server.address}/health`,
+          { ca: read('ca.crt'), ...(withCert ? { key: read('client.key'), cert: read('client.crt') } : {}) },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', (e) => resolve(`error: ${e.message}`));
       });
     expect(await get(true)).toBe(200);
@@ -115,29 +175,37 @@ describe('TLS with client certificates', () => {
 
   // etcdctl comes with the etcd the CI installs (scripts/install-etcd.sh); elsewhere this one may be skipped.
   const etcdctlHere = spawnSync('etcdctl', ['version'], { encoding: 'utf8' }).status === 0;
-  it.runIf(etcdctlHere || etcdRequired())('metastore serve with --cert-file / --key-file / --trusted-ca-file / --client-cert-auth, and etcdctl', { timeout: 60_000 }, async () => {
-    const { proc, endpoint: ep } = await ServeProcess.start([
-      '--listen-client-urls',
-      'https://127.0.0.1:0',
-      '--cert-file',
-      f('server.crt'),
-      '--key-file',
-      f('server.key'),
-      '--trusted-ca-file',
-      f('ca.crt'),
-      '--client-cert-auth',
-    ]);
-    try {
-      const etcdctl = (...extra: string[]) =>
-        spawnSync('etcdctl', [`--endpoints=https://${ep}`, '--dial-timeout=2s', '--command-timeout=3s', `--cacert=${f('ca.crt')}`, ...extra], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 });
-      const withCert = ['--cert', f('client.crt'), '--key', f('client.key')];
-      expect(etcdctl(...withCert, 'put', 'tls/cli', 'ok').stdout).toBe('OK\n');
-      expect(etcdctl(...withCert, 'get', 'tls/cli', '--print-value-only').stdout).toBe('ok\n');
-      const refused = etcdctl('get', 'tls/cli');
-      expect(refused.status).not.toBe(0);
-      expect(refused.stdout).toBe('');
-    } finally {
-      await proc.kill();
-    }
-  });
+  it.runIf(etcdctlHere || etcdRequired())(
+    'metastore serve with --cert-file / --key-file / --trusted-ca-file / --client-cert-auth, and etcdctl',
+    { timeout: 60_000 },
+    async () => {
+      const { proc, endpoint: ep } = await ServeProcess.start([
+        '--listen-client-urls',
+        'https://127.0.0.1:0',
+        '--cert-file',
+        f('server.crt'),
+        '--key-file',
+        f('server.key'),
+        '--trusted-ca-file',
+        f('ca.crt'),
+        '--client-cert-auth',
+      ]);
+      try {
+        const etcdctl = (...extra: string[]) =>
+          spawnSync('etcdctl', [`--endpoints=https://${ep}`, '--dial-timeout=2s', '--command-timeout=3s', `--cacert=${f('ca.crt')}`, ...extra], {
+            encoding: 'utf8',
+            env: { ...process.env, ETCDCTL_API: '3' },
+            timeout: 20_000,
+          });
+        const withCert = ['--cert', f('client.crt'), '--key', f('client.key')];
+        expect(etcdctl(...withCert, 'put', 'tls/cli', 'ok').stdout).toBe('OK\n');
+        expect(etcdctl(...withCert, 'get', 'tls/cli', '--print-value-only').stdout).toBe('ok\n');
+        const refused = etcdctl('get', 'tls/cli');
+        expect(refused.status).not.toBe(0);
+        expect(refused.stdout).toBe('');
+      } finally {
+        await proc.kill();
+      }
+    },
+  );
 });

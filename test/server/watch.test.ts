@@ -22,7 +22,16 @@ afterAll(async () => {
 
 const open = (): Responses => new Responses(c.stream('Watch', 'Watch'));
 const put = (k: string, v: string) => c.call('KV', 'Put', { key: b(k), value: b(v) });
-const flat = (rs: any[]) => rs.flatMap((r) => r.events.map((e: any) => ({ type: e.type, key: e.kv.key.toString('latin1'), value: e.kv.value.toString(), mod: Number(e.kv.mod_revision), prev: e.prev_kv ? e.prev_kv.value.toString() : null })));
+const flat = (rs: any[]) =>
+  rs.flatMap((r) =>
+    r.events.map((e: any) => ({
+      type: e.type,
+      key: e.kv.key.toString('latin1'),
+      value: e.kv.value.toString(),
+      mod: Number(e.kv.mod_revision),
+      prev: e.prev_kv ? e.prev_kv.value.toString() : null,
+    })),
+  );
 
 describe('create, cancel, refusals', () => {
   it('ids 0, 1, 2 per stream; a chosen id; the created header is the current revision', async () => {

@@ -74,7 +74,13 @@ if (scenario === 'engines') {
   await store.close();
   for (let boot = 1; boot <= 2; boot++) {
     store = await MetaStore.open({ path: dir, leaseCheckIntervalMs: 0, ...LIMITS });
-    report({ call: `reopen ${boot}`, replayed: store.recovery.replayedEntries, revision: store.revision, after: store.getString('after'), k: store.getString('k') ?? null });
+    report({
+      call: `reopen ${boot}`,
+      replayed: store.recovery.replayedEntries,
+      revision: store.revision,
+      after: store.getString('after'),
+      k: store.getString('k') ?? null,
+    });
     await store.put(`boot${boot}`, '1');
     await store.close();
   }

@@ -156,7 +156,11 @@ export function skipOp(bytes: Uint8Array, view: DataView, p: number): number {
       const ops = view.getUint32(p + TxnAt.successCount, true) + view.getUint32(p + TxnAt.failureCount, true);
       let q = p + TXN_FIXED;
       for (let i = 0; i < compares; i++) {
-        q += COMPARE_FIXED + view.getUint32(q + CompareAt.keyLen, true) + view.getUint32(q + CompareAt.endLen, true) + view.getUint32(q + CompareAt.valueLen, true);
+        q +=
+          COMPARE_FIXED +
+          view.getUint32(q + CompareAt.keyLen, true) +
+          view.getUint32(q + CompareAt.endLen, true) +
+          view.getUint32(q + CompareAt.valueLen, true);
       }
       for (let i = 0; i < ops; i++) q = skipOp(bytes, view, q);
       return q;

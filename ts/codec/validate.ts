@@ -258,7 +258,10 @@ function checkIntervals(ctx: Ctx, ops: readonly RequestOp[]): [Set<string>, Inte
     if (op.type !== 'txn') continue;
     const [putsThen, delsThen] = checkIntervals(ctx, op.success);
     const [putsElse, delsElse] = checkIntervals(ctx, op.failure);
-    for (const [list, isElse] of [[putsThen, false], [putsElse, true]] as const) {
+    for (const [list, isElse] of [
+      [putsThen, false],
+      [putsElse, true],
+    ] as const) {
       for (const k of list) {
         if (puts.has(k) && !(isElse && putsThen.has(k))) fail(ctx, ErrorNumber.DUPLICATE_KEY);
         const key = Uint8Array.from(k, (c) => c.charCodeAt(0));

@@ -367,7 +367,6 @@ function maxLen(data: Bytes): number {
   return typeof data === 'string' ? data.length * 3 : data.length;
 }
 
-
 /** Encodes ops into one batch. */
 export function encodeBatch(ops: Iterable<Op>): Uint8Array {
   const w = new BatchWriter();

@@ -15,7 +15,16 @@ import { DEFAULT_LEASE_CHECK_INTERVAL_MS, monotonicClock, type LeaseClock } from
 import { DEFAULT_FLUSH_AT_OPS, DEFAULT_MAX_APPENDS_IN_FLIGHT, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_OPS } from '../log/batch-proposer.js';
 import { DEFAULT_SNAPSHOT_EVERY_BYTES, DEFAULT_WAL_SEGMENT_BYTES, MIN_WAL_SEGMENT_BYTES } from '../log/durable-options.js';
 import type { OpenOptions } from '../types.js';
-import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_TXN_DEPTH, DEFAULT_MAX_TXN_OPS, TXN_DEPTH_CEILING, DEFAULT_MAX_VALUE_BYTES, DEFAULT_MIN_LEASE_TTL, MAX_LEASE_TTL, type EngineOptions } from '../types.js';
+import {
+  DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_TXN_DEPTH,
+  DEFAULT_MAX_TXN_OPS,
+  TXN_DEPTH_CEILING,
+  DEFAULT_MAX_VALUE_BYTES,
+  DEFAULT_MIN_LEASE_TTL,
+  MAX_LEASE_TTL,
+  type EngineOptions,
+} from '../types.js';
 
 /** Engine limits and tuning, every one set. */
 export interface ResolvedEngineOptions {
@@ -146,7 +155,12 @@ function shown(value: unknown): string {
 /** `n`, with its size in KiB / MiB / GiB / TiB when it is a whole number of them. */
 function withUnit(n: number, bytes: boolean): string {
   if (!bytes) return String(n);
-  for (const [size, unit] of [[TiB, 'TiB'], [GiB, 'GiB'], [MiB, 'MiB'], [KiB, 'KiB']] as const) {
+  for (const [size, unit] of [
+    [TiB, 'TiB'],
+    [GiB, 'GiB'],
+    [MiB, 'MiB'],
+    [KiB, 'KiB'],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n} (${n / size} ${unit})`;
   }
   return String(n);

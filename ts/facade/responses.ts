@@ -32,4 +32,3 @@ export const compactResponseOf = (r: OpResult): CompactResponse => {
 export function toRangeResponse(r: RangeResult): RangeResponse {
   return { revision: r.revision, kvs: r.kvs, more: r.more, count: r.count };
 }
-

@@ -227,7 +227,14 @@ export function toTxnOp(request: TxnRequest): TxnOp {
   if (request === null || typeof request !== 'object') throw new MetaStoreError('ERR_INVALID_TYPE', 'a txn request must be an object');
   const compare = list(request.compare, 'compare').map((c): Compare => {
     const f = toCompareFields(c);
-    return { key: f.key as Uint8Array, rangeEnd: f.rangeEnd as Uint8Array, target: f.target, result: f.result, operand: f.operand ?? 0, value: (f.value as Uint8Array | undefined) ?? EMPTY };
+    return {
+      key: f.key as Uint8Array,
+      rangeEnd: f.rangeEnd as Uint8Array,
+      target: f.target,
+      result: f.result,
+      operand: f.operand ?? 0,
+      value: (f.value as Uint8Array | undefined) ?? EMPTY,
+    };
   });
   return { type: 'txn', compare, success: list(request.success, 'success').map(toRequestOp), failure: list(request.failure, 'failure').map(toRequestOp) };
 }

@@ -349,9 +349,13 @@ export class BatchProposer {
     }
     const detail = cause instanceof Error ? cause.message : String(cause);
     this.failure = new MetaStoreError('ERR_LOG_FAILED', `the log failed and stopped taking writes; reopen the store: ${detail}`, { cause });
-    const unknown = new MetaStoreError('ERR_OUTCOME_UNKNOWN', `the log failed while this write was being appended; it may or may not be applied after a restart: ${detail}`, {
-      cause,
-    });
+    const unknown = new MetaStoreError(
+      'ERR_OUTCOME_UNKNOWN',
+      `the log failed while this write was being appended; it may or may not be applied after a restart: ${detail}`,
+      {
+        cause,
+      },
+    );
     const waiters = this.waiters;
     for (let counter = Math.max(waiters.oldest, this.committedThrough + 1); counter <= waiters.newest && waiters.size > 0; counter++) {
       // Committed entries still queued for apply settle normally.

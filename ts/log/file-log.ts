@@ -17,7 +17,6 @@ import type { Log, LogEntry } from './log.js';
 import { QueuedLog } from './queued-log.js';
 import type { RecoveryInfo } from './durable-options.js';
 
-
 type Handle = ReturnType<NativeBinding['durableOpen']>;
 
 /** A typed error from what the durable log's binding threw (see {@link translateBindingError}). */
@@ -122,7 +121,11 @@ export class FileLog extends QueuedLog implements Log {
     if (this.closed !== undefined) throw new MetaStoreError('ERR_CLOSED', 'log is closed');
     const durable = new Promise<number>((resolve, reject) => this.pending.push({ entries: entries.length, resolve, reject }));
     try {
-      this.binding.durableAppend(this.handle, concat(entries), Uint32Array.from(entries, (e) => e.length));
+      this.binding.durableAppend(
+        this.handle,
+        concat(entries),
+        Uint32Array.from(entries, (e) => e.length),
+      );
     } catch (e) {
       this.pending.pop();
       this.failure ??= translateDurableError(e);

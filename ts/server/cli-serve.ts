@@ -80,7 +80,8 @@ export async function runServe(args: readonly string[]): Promise<number> {
     maxValueBytes: itemLimit,
     autoCompaction: config.autoCompaction,
   });
-  if (store.recovery !== undefined) log('info', 'opened the durable store', { 'data-dir': config.dataDir, revision: store.revision, keys: store.size, recovery: store.recovery });
+  if (store.recovery !== undefined)
+    log('info', 'opened the durable store', { 'data-dir': config.dataDir, revision: store.revision, keys: store.size, recovery: store.recovery });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
     server = await serve(store, {

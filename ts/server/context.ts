@@ -81,7 +81,10 @@ export function requestBytes(req: unknown): number {
 
 /** Refusal of a stream over the per-connection bound (etcd's "too many requests", with the reason). */
 export function tooManyStreams(ctx: ServerContext): WireError {
-  return new WireError(status.RESOURCE_EXHAUSTED, `${ETCD.tooManyRequests.details} (metastore: at most ${ctx.limits.maxStreamsPerConnection} streams per connection)`);
+  return new WireError(
+    status.RESOURCE_EXHAUSTED,
+    `${ETCD.tooManyRequests.details} (metastore: at most ${ctx.limits.maxStreamsPerConnection} streams per connection)`,
+  );
 }
 
 /**

@@ -21,12 +21,38 @@ interface FlagSpec {
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'name', kind: 'string', def: 'default', help: 'Human-readable name for this member.' },
-  { name: 'data-dir', kind: 'string', def: '', help: 'Directory of the durable store (created if missing). Omitted: an in-memory store, lost at exit (a warning says so).' },
-  { name: 'listen-client-urls', kind: 'urls', def: 'http://localhost:2379', help: 'List of URLs to listen on for client traffic (http:// or https://; port 0 picks a free port).' },
-  { name: 'advertise-client-urls', kind: 'urls', def: 'http://localhost:2379', help: 'List of this member\'s client URLs to advertise to clients (member list).' },
+  {
+    name: 'data-dir',
+    kind: 'string',
+    def: '',
+    help: 'Directory of the durable store (created if missing). Omitted: an in-memory store, lost at exit (a warning says so).',
+  },
+  {
+    name: 'listen-client-urls',
+    kind: 'urls',
+    def: 'http://localhost:2379',
+    help: 'List of URLs to listen on for client traffic (http:// or https://; port 0 picks a free port).',
+  },
+  {
+    name: 'advertise-client-urls',
+    kind: 'urls',
+    def: 'http://localhost:2379',
+    help: "List of this member's client URLs to advertise to clients (member list).",
+  },
   { name: 'listen-metrics-urls', kind: 'urls', def: '', help: 'List of additional URLs to listen on that serve only /metrics and /health (plain http).' },
-  { name: 'auto-compaction-mode', kind: 'choice', def: 'periodic', choices: ['periodic', 'revision'], help: "Interpret 'auto-compaction-retention' as a duration ('periodic') or a number of revisions ('revision')." },
-  { name: 'auto-compaction-retention', kind: 'string', def: '0', help: "Auto compaction retention: a duration (e.g. '5m'; a bare number is hours) for 'periodic', a number of revisions for 'revision'. 0 means disable auto compaction." },
+  {
+    name: 'auto-compaction-mode',
+    kind: 'choice',
+    def: 'periodic',
+    choices: ['periodic', 'revision'],
+    help: "Interpret 'auto-compaction-retention' as a duration ('periodic') or a number of revisions ('revision').",
+  },
+  {
+    name: 'auto-compaction-retention',
+    kind: 'string',
+    def: '0',
+    help: "Auto compaction retention: a duration (e.g. '5m'; a bare number is hours) for 'periodic', a number of revisions for 'revision'. 0 means disable auto compaction.",
+  },
   { name: 'max-request-bytes', kind: 'int', def: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
   { name: 'max-txn-ops', kind: 'int', def: '128', help: 'Maximum number of operations permitted in a transaction.' },
   { name: 'experimental-watch-progress-notify-interval', kind: 'duration', def: '10m', help: 'Duration of periodic watch progress notifications.' },
@@ -34,12 +60,42 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'key-file', kind: 'string', def: '', help: 'Path to the client server TLS key file (PEM).' },
   { name: 'trusted-ca-file', kind: 'string', def: '', help: 'Path to the client server TLS trusted CA cert file (PEM).' },
   { name: 'client-cert-auth', kind: 'bool', def: 'false', help: 'Enable client cert authentication (clients need a certificate signed by --trusted-ca-file).' },
-  { name: 'log-level', kind: 'choice', def: 'info', choices: ['debug', 'info', 'warn', 'error', 'panic', 'fatal'], help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
-  { name: 'initial-cluster', kind: 'string', def: '', cluster: true, help: 'Initial cluster configuration for bootstrapping (refused until replication lands).' },
+  {
+    name: 'log-level',
+    kind: 'choice',
+    def: 'info',
+    choices: ['debug', 'info', 'warn', 'error', 'panic', 'fatal'],
+    help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.',
+  },
+  {
+    name: 'initial-cluster',
+    kind: 'string',
+    def: '',
+    cluster: true,
+    help: 'Initial cluster configuration for bootstrapping (refused until replication lands).',
+  },
   { name: 'listen-peer-urls', kind: 'string', def: '', cluster: true, help: 'List of URLs to listen on for peer traffic (refused until replication lands).' },
-  { name: 'initial-advertise-peer-urls', kind: 'string', def: '', cluster: true, help: "List of this member's peer URLs to advertise to the rest of the cluster (refused until replication lands)." },
-  { name: 'initial-cluster-state', kind: 'string', def: '', cluster: true, help: "Initial cluster state ('new' or 'existing') (refused until replication lands)." },
-  { name: 'initial-cluster-token', kind: 'string', def: '', cluster: true, help: 'Initial cluster token for the etcd cluster during bootstrap (refused until replication lands).' },
+  {
+    name: 'initial-advertise-peer-urls',
+    kind: 'string',
+    def: '',
+    cluster: true,
+    help: "List of this member's peer URLs to advertise to the rest of the cluster (refused until replication lands).",
+  },
+  {
+    name: 'initial-cluster-state',
+    kind: 'string',
+    def: '',
+    cluster: true,
+    help: "Initial cluster state ('new' or 'existing') (refused until replication lands).",
+  },
+  {
+    name: 'initial-cluster-token',
+    kind: 'string',
+    def: '',
+    cluster: true,
+    help: 'Initial cluster token for the etcd cluster during bootstrap (refused until replication lands).',
+  },
 ];
 
 const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
@@ -76,7 +132,7 @@ export interface ServeConfig {
   warnings: string[];
 }
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration ("1h30m", "500ms", "10s") in milliseconds. */
 export function parseDuration(text: string): number {
@@ -233,7 +289,7 @@ export function serveHelp(): string {
   const lines = [
     'usage: metastore serve [flags]',
     '',
-    "An etcd v3 API server (gRPC) over a MetaStore: etcdctl, clientv3 and the etcd3 npm package work against it.",
+    'An etcd v3 API server (gRPC) over a MetaStore: etcdctl, clientv3 and the etcd3 npm package work against it.',
     "Flags are etcd's (--name value or --name=value); each can also be set with the environment variable",
     'METASTORE_<FLAG> or ETCD_<FLAG> (upper case, dashes as underscores, e.g. ETCD_DATA_DIR); flags win, then METASTORE_.',
     '',
@@ -242,7 +298,9 @@ export function serveHelp(): string {
   const cluster = FLAGS.filter((f) => f.cluster);
   const show = (f: FlagSpec): void => {
     const def = f.def === '' ? '' : ` (default ${JSON.stringify(f.def)})`;
-    lines.push(`  --${f.name}${f.kind === 'bool' ? '' : ` <${f.kind === 'urls' ? 'urls' : f.kind === 'duration' ? 'duration' : f.kind === 'int' ? 'n' : 'value'}>`}`);
+    lines.push(
+      `  --${f.name}${f.kind === 'bool' ? '' : ` <${f.kind === 'urls' ? 'urls' : f.kind === 'duration' ? 'duration' : f.kind === 'int' ? 'n' : 'value'}>`}`,
+    );
     lines.push(`      ${f.help}${def}`);
     lines.push(`      env: ${envName('METASTORE', f.name)}, ${envName('ETCD', f.name)}`);
   };

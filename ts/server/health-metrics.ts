@@ -98,15 +98,48 @@ export class ServerMetrics implements HandlerMetrics {
     gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction (-1: none).', (c) => c.store.compactRevision);
     gauge('etcd_debugging_mvcc_watcher_total', 'Watchers open on the server.', () => this.watcherCount);
     gauge('etcd_debugging_mvcc_watch_stream_total', 'Watch streams open on the server.', () => this.streamCount);
-    this.version = new prom.Gauge({ name: 'etcd_server_version', help: 'Which etcd version the server speaks (label server_version).', labelNames: ['server_version'], registers: [r] });
+    this.version = new prom.Gauge({
+      name: 'etcd_server_version',
+      help: 'Which etcd version the server speaks (label server_version).',
+      labelNames: ['server_version'],
+      registers: [r],
+    });
     const stats = (pick: (s: ReturnType<ServerContext['store']['writeStats']>) => number) => (c: ServerContext) => pick(c.store.writeStats());
-    gauge('metastore_log_proposals_total', 'Write proposals made to the log since the store opened.', stats((s) => s.proposals));
-    gauge('metastore_log_ops_total', 'Ops in those proposals.', stats((s) => s.ops));
-    gauge('metastore_log_entries_total', 'Log entries the proposals were coalesced into.', stats((s) => s.entries));
-    gauge('metastore_log_ops_per_entry', 'Average ops per log entry since the store opened.', stats((s) => s.averageOpsPerEntry));
-    gauge('metastore_log_appends_total', 'Appends to the log (one write, and one fsync when durable, each).', stats((s) => s.appends));
-    gauge('metastore_log_fsyncs_total', 'fdatasync calls made by the log (0 in memory).', stats((s) => s.fsyncs));
-    gauge('metastore_log_bytes_total', 'Bytes of log entries appended.', stats((s) => s.bytes));
+    gauge(
+      'metastore_log_proposals_total',
+      'Write proposals made to the log since the store opened.',
+      stats((s) => s.proposals),
+    );
+    gauge(
+      'metastore_log_ops_total',
+      'Ops in those proposals.',
+      stats((s) => s.ops),
+    );
+    gauge(
+      'metastore_log_entries_total',
+      'Log entries the proposals were coalesced into.',
+      stats((s) => s.entries),
+    );
+    gauge(
+      'metastore_log_ops_per_entry',
+      'Average ops per log entry since the store opened.',
+      stats((s) => s.averageOpsPerEntry),
+    );
+    gauge(
+      'metastore_log_appends_total',
+      'Appends to the log (one write, and one fsync when durable, each).',
+      stats((s) => s.appends),
+    );
+    gauge(
+      'metastore_log_fsyncs_total',
+      'fdatasync calls made by the log (0 in memory).',
+      stats((s) => s.fsyncs),
+    );
+    gauge(
+      'metastore_log_bytes_total',
+      'Bytes of log entries appended.',
+      stats((s) => s.bytes),
+    );
     this.startedTotal = new prom.Counter({
       name: 'grpc_server_started_total',
       help: 'RPCs started on the server.',
@@ -126,10 +159,18 @@ export class ServerMetrics implements HandlerMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [r],
     });
-    this.receivedBytes = new prom.Counter({ name: 'etcd_network_client_grpc_received_bytes_total', help: 'Bytes of gRPC messages received from clients.', registers: [r] });
+    this.receivedBytes = new prom.Counter({
+      name: 'etcd_network_client_grpc_received_bytes_total',
+      help: 'Bytes of gRPC messages received from clients.',
+      registers: [r],
+    });
     this.sentBytes = new prom.Counter({ name: 'etcd_network_client_grpc_sent_bytes_total', help: 'Bytes of gRPC messages sent to clients.', registers: [r] });
     this.events = new prom.Counter({ name: 'etcd_debugging_mvcc_events_total', help: 'Watch events sent to clients.', registers: [r] });
-    gauge('metastore_watch_pending_bytes', 'Bytes written to watch streams and not yet sent (bounded per stream: a stream over its bound pauses its watches).', () => this.pendingBytes);
+    gauge(
+      'metastore_watch_pending_bytes',
+      'Bytes written to watch streams and not yet sent (bounded per stream: a stream over its bound pauses its watches).',
+      () => this.pendingBytes,
+    );
     prom.collectDefaultMetrics({ register: r });
   }
 

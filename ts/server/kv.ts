@@ -211,7 +211,12 @@ function writeOp(ctx: ServerContext, w: BatchWriter, op: PbRequestOp): void {
     }
     case 'request_put': {
       const p = op.request_put!;
-      w.put(bytesOf(p.key), bytesOf(p.value), { lease: leaseIdOrAbsent(ctx, p.lease), prevKv: p.prev_kv, ignoreValue: p.ignore_value, ignoreLease: p.ignore_lease });
+      w.put(bytesOf(p.key), bytesOf(p.value), {
+        lease: leaseIdOrAbsent(ctx, p.lease),
+        prevKv: p.prev_kv,
+        ignoreValue: p.ignore_value,
+        ignoreLease: p.ignore_lease,
+      });
       return;
     }
     case 'request_delete_range': {

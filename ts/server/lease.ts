@@ -44,7 +44,10 @@ interface TimeToLiveRequest {
 export async function leaseGrant(ctx: ServerContext, r: GrantRequest): Promise<{ header: PbHeader; ID: number; TTL: number; error: string }> {
   const id = exact(r.ID);
   if (id === undefined) {
-    throw new WireError(status.INVALID_ARGUMENT, `metastore: lease ID ${String(r.ID)} cannot be granted: this server keeps lease IDs within ±(2^53 − 1) (ask for ID 0 to let it choose)`);
+    throw new WireError(
+      status.INVALID_ARGUMENT,
+      `metastore: lease ID ${String(r.ID)} cannot be granted: this server keeps lease IDs within ±(2^53 − 1) (ask for ID 0 to let it choose)`,
+    );
   }
   const res = await ctx.store.lease.grant(clamped(r.TTL), { id });
   return { header: ctx.headers.at(res.revision), ID: res.id, TTL: res.ttl, error: '' };
@@ -71,7 +74,10 @@ export async function keepAliveOnce(ctx: ServerContext, id: Int64): Promise<numb
 }
 
 /** LeaseTimeToLive: an unknown lease answers TTL −1, no error. */
-export function leaseTimeToLive(ctx: ServerContext, r: TimeToLiveRequest): { header: PbHeader; ID: Int64; TTL: number; grantedTTL: number; keys: Uint8Array[] } {
+export function leaseTimeToLive(
+  ctx: ServerContext,
+  r: TimeToLiveRequest,
+): { header: PbHeader; ID: Int64; TTL: number; grantedTTL: number; keys: Uint8Array[] } {
   const id = exact(r.ID);
   const header = ctx.headers.at(ctx.store.revision);
   if (id === undefined) return { header, ID: r.ID, TTL: -1, grantedTTL: 0, keys: [] };

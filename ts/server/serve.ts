@@ -123,7 +123,12 @@ interface ListenTarget {
 
 function list(v: string | readonly string[] | undefined): string[] {
   if (v === undefined) return [];
-  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...v];
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : [...v];
 }
 
 function invalid(message: string): MetaStoreError {
@@ -252,14 +257,22 @@ export async function serve(store: MetaStore, options: ServeOptions = {}): Promi
   const addresses: string[] = [];
   const metricsAddresses: string[] = [];
   const metricsServers: HttpServer[] = [];
-  const toBytes = (v: string | Uint8Array | undefined): string | Buffer | undefined => (v === undefined ? undefined : typeof v === 'string' ? v : Buffer.from(v));
+  const toBytes = (v: string | Uint8Array | undefined): string | Buffer | undefined =>
+    v === undefined ? undefined : typeof v === 'string' ? v : Buffer.from(v);
   try {
     for (const t of listen) {
       let server: NetServer;
       if (t.secure) {
         const clientAuth = tls!.clientCertAuth === true;
         server = createTlsServer(
-          { cert: toBytes(tls!.cert), key: toBytes(tls!.key), ca: toBytes(tls!.ca), requestCert: clientAuth, rejectUnauthorized: clientAuth, ALPNProtocols: ['h2', 'http/1.1'] },
+          {
+            cert: toBytes(tls!.cert),
+            key: toBytes(tls!.key),
+            ca: toBytes(tls!.ca),
+            requestCert: clientAuth,
+            rejectUnauthorized: clientAuth,
+            ALPNProtocols: ['h2', 'http/1.1'],
+          },
           (socket: TLSSocket) => {
             if (socket.alpnProtocol === 'h2') injector.injectConnection(socket);
             else if (socket.alpnProtocol === 'http/1.1') http.emit('connection', socket);

@@ -303,9 +303,10 @@ class WatchSession {
       case 'overflow':
         // One revision held more events than the watcher's queue: catch up from history.
         w.next = Math.max(w.next, info.resumeRevision);
-        if (!this.paused) queueMicrotask(() => {
-          if (!this.closed && !this.paused && w.watcher === undefined && this.watches.get(w.id) === w) this.startStore(w);
-        });
+        if (!this.paused)
+          queueMicrotask(() => {
+            if (!this.closed && !this.paused && w.watcher === undefined && this.watches.get(w.id) === w) this.startStore(w);
+          });
         return;
       case 'closed':
         this.fail(ETCD.stopped);

@@ -59,4 +59,3 @@ export function stabIntervalTree<T>(node: IntervalNode<T> | undefined, q: string
     }
   }
 }
-

@@ -61,16 +61,7 @@ pub mod codec {
     /// OpType.COMPACT: Drops history below a revision (Compact).
     pub const OP_COMPACT: u8 = 7;
     /// The flag bits each OpType defines, indexed by type; any other bit set makes an op malformed.
-    pub const DEFINED_FLAGS: [u8; 8] = [
-        0,
-        PUT_PREV_KV | PUT_IGNORE_VALUE | PUT_IGNORE_LEASE,
-        DELETE_PREV_KV,
-        RANGE_KEYS_ONLY | RANGE_COUNT_ONLY | RANGE_SERIALIZABLE,
-        0,
-        0,
-        0,
-        COMPACT_PHYSICAL,
-    ];
+    pub const DEFINED_FLAGS: [u8; 8] = [0, PUT_PREV_KV | PUT_IGNORE_VALUE | PUT_IGNORE_LEASE, DELETE_PREV_KV, RANGE_KEYS_ONLY | RANGE_COUNT_ONLY | RANGE_SERIALIZABLE, 0, 0, 0, COMPACT_PHYSICAL];
 
     // Put: A PUT op.
     /// Put: bytes of its fixed-size fields (all but key, value).
@@ -166,21 +157,7 @@ pub mod codec {
     const _: () = assert!(RANGE_KEY_LEN_AT == RANGE_MAX_CREATE_REVISION_AT + size_of::<i64>());
     const _: () = assert!(RANGE_END_LEN_AT == RANGE_KEY_LEN_AT + size_of::<u32>());
     const _: () = assert!(RANGE_KEY_AT == RANGE_END_LEN_AT + size_of::<u32>());
-    const _: () = assert!(
-        RANGE_FIXED
-            == size_of::<u8>()
-                + size_of::<u8>()
-                + size_of::<u8>()
-                + size_of::<u8>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<u32>()
-                + size_of::<u32>()
-    );
+    const _: () = assert!(RANGE_FIXED == size_of::<u8>() + size_of::<u8>() + size_of::<u8>() + size_of::<u8>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>() + size_of::<u32>() + size_of::<u32>());
 
     // RangeFlag: Flags of a RANGE op.
     /// RangeFlag.KEYS_ONLY: Return keys with empty values.
@@ -867,17 +844,7 @@ pub mod snapshot {
     const _: () = assert!(SNAPSHOT_NEXT_LEASE_ID_AT == SNAPSHOT_COMPACT_REVISION_AT + size_of::<i64>());
     const _: () = assert!(SNAPSHOT_LEASE_COUNT_AT == SNAPSHOT_NEXT_LEASE_ID_AT + size_of::<i64>());
     const _: () = assert!(SNAPSHOT_LEASES_AT == SNAPSHOT_LEASE_COUNT_AT + size_of::<u32>());
-    const _: () = assert!(
-        SNAPSHOT_FIXED
-            == SNAPSHOT_MAGIC.len()
-                + size_of::<u16>()
-                + size_of::<u8>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<i64>()
-                + size_of::<u32>()
-                + size_of::<u32>()
-    );
+    const _: () = assert!(SNAPSHOT_FIXED == SNAPSHOT_MAGIC.len() + size_of::<u16>() + size_of::<u8>() + size_of::<i64>() + size_of::<i64>() + size_of::<i64>() + size_of::<u32>() + size_of::<u32>());
 
     // SnapshotFlag: Flags of a snapshot.
     /// SnapshotFlag.POISONED: An apply failed midway in the store it was taken from: the restored

@@ -72,10 +72,7 @@ const _: () = assert!(RECORD_CRC_AT == RECORD_PREV_CRC_AT + size_of::<u32>());
 const _: () = assert!(RECORD_HEADER_CRC_AT == RECORD_CRC_AT + size_of::<u32>());
 const _: () = assert!(RECORD_ZERO_AT == RECORD_HEADER_CRC_AT + size_of::<u32>());
 const _: () = assert!(RECORD_PAYLOAD_AT == RECORD_ZERO_AT + size_of::<u32>());
-const _: () = assert!(
-    RECORD_HEADER
-        == size_of::<u32>() + size_of::<u8>() + size_of::<u8>() + size_of::<u16>() + size_of::<u32>() + size_of::<u32>() + size_of::<u32>() + size_of::<u32>()
-);
+const _: () = assert!(RECORD_HEADER == size_of::<u32>() + size_of::<u8>() + size_of::<u8>() + size_of::<u16>() + size_of::<u32>() + size_of::<u32>() + size_of::<u32>() + size_of::<u32>());
 
 /// Records start at multiples of this many bytes (a segment header is a multiple too); the padding
 /// is not covered by the CRCs.
@@ -151,10 +148,7 @@ const _: () = assert!(MANIFEST_CLOSED_AT_AT == MANIFEST_NEWEST_SEQ_AT + size_of:
 const _: () = assert!(MANIFEST_EPOCH_AT == MANIFEST_CLOSED_AT_AT + size_of::<u64>());
 const _: () = assert!(MANIFEST_RESERVED_AT == MANIFEST_EPOCH_AT + size_of::<u32>());
 const _: () = assert!(MANIFEST_CRC_AT == MANIFEST_RESERVED_AT + 8);
-const _: () = assert!(
-    MANIFEST_BYTES
-        == MANIFEST_MAGIC.len() + size_of::<u32>() + size_of::<u32>() + size_of::<u64>() + size_of::<u64>() + size_of::<u32>() + 8 + size_of::<u32>()
-);
+const _: () = assert!(MANIFEST_BYTES == MANIFEST_MAGIC.len() + size_of::<u32>() + size_of::<u32>() + size_of::<u64>() + size_of::<u64>() + size_of::<u32>() + 8 + size_of::<u32>());
 
 // ManifestFlag: Flags of the MANIFEST.
 /// ManifestFlag.CLOSED_CLEANLY: The log was closed cleanly at closedAt (cleared on open).
@@ -194,14 +188,4 @@ const _: () = assert!(SNAPSHOT_FILE_PAYLOAD_LEN_AT == SNAPSHOT_FILE_TERM_AT + si
 const _: () = assert!(SNAPSHOT_FILE_PAYLOAD_CRC_AT == SNAPSHOT_FILE_PAYLOAD_LEN_AT + size_of::<u64>());
 const _: () = assert!(SNAPSHOT_FILE_HEADER_CRC_AT == SNAPSHOT_FILE_PAYLOAD_CRC_AT + size_of::<u32>());
 const _: () = assert!(SNAPSHOT_FILE_PAYLOAD_AT == SNAPSHOT_FILE_HEADER_CRC_AT + size_of::<u32>());
-const _: () = assert!(
-    SNAPSHOT_FILE_HEADER
-        == SNAPSHOT_FILE_MAGIC.len()
-            + size_of::<u32>()
-            + size_of::<u32>()
-            + size_of::<u64>()
-            + size_of::<u64>()
-            + size_of::<u64>()
-            + size_of::<u32>()
-            + size_of::<u32>()
-);
+const _: () = assert!(SNAPSHOT_FILE_HEADER == SNAPSHOT_FILE_MAGIC.len() + size_of::<u32>() + size_of::<u32>() + size_of::<u64>() + size_of::<u64>() + size_of::<u64>() + size_of::<u32>() + size_of::<u32>());

@@ -216,7 +216,8 @@ export class JsEngine implements Engine, TxnHost {
 
   leaseInfo(id: number): LeaseInfo | undefined {
     this.open();
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new MetaStoreError('ERR_INVALID_OPTION', `a lease id must be a safe integer, got ${String(id)}`);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id))
+      throw new MetaStoreError('ERR_INVALID_OPTION', `a lease id must be a safe integer, got ${String(id)}`);
     const lease = this.leaseTable.get(id);
     if (lease === undefined) return undefined;
     return { id: lease.id, ttl: lease.ttl, keys: lease.sortedKeys().map(bytesOf) };
@@ -256,7 +257,16 @@ export class JsEngine implements Engine, TxnHost {
   // ---- Write primitives (also the TxnHost's): the caller has done the state-dependent checks.
 
   /** @internal */
-  writePut(key: string, value: Uint8Array | null, view: DataView | null, start: number, end: number, lease: number, ignoreLease: boolean, prevKv: boolean): PutResult {
+  writePut(
+    key: string,
+    value: Uint8Array | null,
+    view: DataView | null,
+    start: number,
+    end: number,
+    lease: number,
+    ignoreLease: boolean,
+    prevKv: boolean,
+  ): PutResult {
     const index = this.state!;
     const rec = index.records.get(key);
     const live = rec !== undefined && rec.value !== null;

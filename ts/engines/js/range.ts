@@ -151,8 +151,7 @@ export function readRange(
   const minCreate = p.minCreateRevision;
   const maxCreate = p.maxCreateRevision === 0 ? Infinity : p.maxCreateRevision;
   const filtered = minMod !== 0 || maxMod !== Infinity || minCreate !== 0 || maxCreate !== Infinity;
-  const keep = (e: KeyRecord): boolean =>
-    e.modRevision >= minMod && e.modRevision <= maxMod && e.createRevision >= minCreate && e.createRevision <= maxCreate;
+  const keep = (e: KeyRecord): boolean => e.modRevision >= minMod && e.modRevision <= maxMod && e.createRevision >= minCreate && e.createRevision <= maxCreate;
   const descending = p.sortOrder === SortOrder.DESCEND;
 
   let list: KeyRecord[];
@@ -244,7 +243,6 @@ const byMod: Compare = (a, b) => a.modRevision - b.modRevision;
 const byValue: Compare = (a, b) => (a.value! < b.value! ? -1 : a.value! > b.value! ? 1 : 0);
 
 function comparator(target: number, descending: boolean): Compare {
-  const asc =
-    target === SortTarget.VERSION ? byVersion : target === SortTarget.CREATE ? byCreate : target === SortTarget.MOD ? byMod : byValue;
+  const asc = target === SortTarget.VERSION ? byVersion : target === SortTarget.CREATE ? byCreate : target === SortTarget.MOD ? byMod : byValue;
   return descending ? (a, b) => asc(b, a) : asc;
 }

@@ -33,7 +33,16 @@ export interface TxnHost {
    * A put whose checks passed: the value is bytes [start, end) of `value` (`view`: a DataView of
    * it, or null); null keeps the old value.
    */
-  writePut(key: string, value: Uint8Array | null, view: DataView | null, start: number, end: number, lease: number, ignoreLease: boolean, prevKv: boolean): PutResult;
+  writePut(
+    key: string,
+    value: Uint8Array | null,
+    view: DataView | null,
+    start: number,
+    end: number,
+    lease: number,
+    ignoreLease: boolean,
+    prevKv: boolean,
+  ): PutResult;
   writeDelete(key: string, end: string, prevKv: boolean): DeleteRangeResult;
   read(op: RangeOp): RangeResult;
 }
