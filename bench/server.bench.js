@@ -20,7 +20,7 @@ import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { quick, root, Suite } from './lib.js';
 
 const LOADGEN_DIR = join(root, 'bench', 'etcd-load');
@@ -125,7 +125,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  */
 class ServerProcess {
   constructor(name, cmd, args, { dir, endpoint, metricsUrl }) {
-    Object.assign(this, { name, cmd, args, dir, endpoint, metricsUrl, log: join(dir, `${name}.log`), command: [cmd, ...args].join(' ') });
+    Object.assign(this, { name, cmd, args, dir, endpoint, metricsUrl, log: join(dir, `${name}.log`), command: [basename(cmd), ...args.map((a) => a.split(dir).join('<tmp>').replace(root, '.'))].join(' ') });
     this.pid = null;
     this.exit = null;
     this.exited = true;
