@@ -125,7 +125,16 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  */
 class ServerProcess {
   constructor(name, cmd, args, { dir, endpoint, metricsUrl }) {
-    Object.assign(this, { name, cmd, args, dir, endpoint, metricsUrl, log: join(dir, `${name}.log`), command: [basename(cmd), ...args.map((a) => a.split(dir).join('<tmp>').replace(root, '.'))].join(' ') });
+    Object.assign(this, {
+      name,
+      cmd,
+      args,
+      dir,
+      endpoint,
+      metricsUrl,
+      log: join(dir, `${name}.log`),
+      command: [basename(cmd), ...args.map((a) => a.split(dir).join('<tmp>').replace(root, '.'))].join(' '),
+    });
     this.pid = null;
     this.exit = null;
     this.exited = true;
